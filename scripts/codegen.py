@@ -1,0 +1,473 @@
+"""Generate ``src/openapiopenai/models/`` from ``spec/audit-logs.openapi.yaml``.
+
+    python scripts/codegen.py            # regenerate in place
+    python scripts/codegen.py --check    # exit 1 if the committed models differ from a fresh run
+    python scripts/codegen.py --out DIR  # write somewhere else (the drift test uses this)
+
+Every module it writes starts with a "generated ...; do not edit" line that records the spec's hash.
+Fixes to the upstream spec belong in ``scripts/codegen_overrides.py``, not in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+import hashlib
+import keyword
+import pprint
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "spec" / "audit-logs.openapi.yaml"
+OUT = ROOT / "src" / "openapiopenai" / "models"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import codegen_overrides as overrides  # noqa: E402
+
+PAYLOAD_BASE = "AuditLogPayload"
+CORE_EVENT_FIELDS = ("id", "type", "effective_at", "project", "actor")
+
+
+def camel(text: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in re.split(r"[^0-9A-Za-z]+", text) if p)
+
+
+def attr_name(key: str) -> str:
+    name = re.sub(r"[^0-9A-Za-z_]", "_", key)
+    if keyword.iskeyword(name) or name[:1].isdigit():
+        name += "_"
+    return name
+
+
+def member_name(value: str) -> str:
+    return re.sub(r"[^0-9A-Za-z]+", "_", value).upper()
+
+
+def oneline(text: str | None) -> str:
+    return " ".join((text or "").split()).replace('"""', "'''").replace("\\", "\\\\")
+
+
+@dataclass
+class ModelDef:
+    name: str
+    module: str
+    schema: dict[str, Any]
+    base: str = "Model"
+    doc: str = ""
+    mutable: bool = False
+    #: property attr -> python source of its body and type, filled by `Generator.plan_fields`.
+    fields: list[tuple[str, str, str, str, str]] = field(default_factory=list)  # attr, key, type, expr, doc
+
+
+class Generator:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.schemas: dict[str, Any] = copy.deepcopy(spec["components"]["schemas"])
+        for name, props in overrides.EXTRA_PROPERTIES.items():
+            self.schemas[name].setdefault("properties", {}).update(copy.deepcopy(props))
+        self.models: dict[str, ModelDef] = {}
+        self.order: list[str] = []
+        self.event_types: list[str] = list(self.schemas["AuditLogEventType"]["enum"])
+        audit = self.schemas["AuditLog"]["properties"]
+        self.payload_types = [k for k in audit if k not in CORE_EVENT_FIELDS]
+
+    # -- planning --------------------------------------------------------------------------------
+    def ref_name(self, ref: str) -> str:
+        return ref.rsplit("/", 1)[-1]
+
+    def add(self, model: ModelDef) -> ModelDef:
+        if model.name in self.models:
+            raise SystemExit(f"codegen: two models named {model.name}")
+        self.models[model.name] = model
+        self.order.append(model.name)
+        return model
+
+    def py_type(self, schema: dict[str, Any], owner: ModelDef, path: str, key: str) -> tuple[str, str]:
+        """(annotation, expression reading `v`) for a property schema."""
+        if "$ref" in schema:
+            target = self.ref_name(schema["$ref"])
+            if target == "AuditLogEventType":
+                return "AuditLogEventType", "_event_type(v)"
+            return target, f"wrap({target}, v)"
+        if "anyOf" in schema:
+            options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+            if len(options) == 1:
+                return self.py_type(options[0], owner, path, key)
+            return "Any", "v"
+        kind = schema.get("type")
+        if kind == "string":
+            return "str", "v"
+        if kind == "integer":
+            return "int", "v"
+        if kind == "number":
+            return "float", "v"
+        if kind == "boolean":
+            return "bool", "v"
+        if kind == "array":
+            items = schema.get("items", {})
+            if items.get("$ref") and self.ref_name(items["$ref"]) == "AuditLog":
+                return "List[AuditLog]", "self._event_list()"
+            item_type, item_expr = self.py_type(items, owner, path + ".items", key + "_item")
+            if item_expr.startswith("wrap("):
+                return f"List[{item_type}]", f"wrap_list({item_type}, v)"
+            return f"List[{item_type}]", "v"
+        if kind == "object" and schema.get("properties"):
+            name = overrides.CLASS_NAMES.get(path) or owner.name + camel(key)
+            self.plan(ModelDef(name=name, module=owner.module, schema=schema, doc=schema.get("description", "")))
+            return name, f"wrap({name}, v)"
+        if kind == "object":
+            return "Dict[str, Any]", "v"
+        return "Any", "v"
+
+    def plan(self, model: ModelDef, *, path: str | None = None) -> ModelDef:
+        self.add(model)
+        path = path or model.name
+        for key, prop in (model.schema.get("properties") or {}).items():
+            if model.base == "EventModel" and key in self.payload_types:
+                continue  # payload properties are planned separately
+            annotation, expr = self.py_type(prop, model, f"{path}.{key}", key)
+            model.fields.append((attr_name(key), key, annotation, expr, prop.get("description", "")))
+        return model
+
+    def plan_all(self) -> None:
+        s = self.schemas
+        for name in ("AuditLogActorUser", "AuditLogActorServiceAccount", "AuditLogActorSession",
+                     "AuditLogActorApiKey", "AuditLogActor"):
+            self.plan(ModelDef(name=name, module=snake(name), schema=s[name], doc=s[name].get("description", "")))
+        for name in ("Error", "ErrorResponse"):
+            self.plan(ModelDef(name=name, module=snake(name), schema=s[name], doc=s[name].get("description", "")))
+        # Payloads: one model per payload schema of AuditLog, all subclasses of AuditLogPayload.
+        self.add(ModelDef(name=PAYLOAD_BASE, module="audit_log_payloads", schema={},
+                          doc="The type-specific details of an event (the object under the key named by its type)."))
+        for etype in self.payload_types:
+            schema = s["AuditLog"]["properties"][etype]
+            self.plan(ModelDef(name=camel(etype) + "Payload", module="audit_log_payloads", schema=schema,
+                               base=PAYLOAD_BASE, doc=f"``{etype}``: " + schema.get("description", "")))
+        audit = self.plan(ModelDef(name="AuditLog", module="audit_log", schema=s["AuditLog"], base="EventModel",
+                                   doc=s["AuditLog"].get("description", "")))
+        for etype in self.payload_types:
+            cls = camel(etype) + "Payload"
+            audit.fields.append((attr_name(etype), etype, cls, f"wrap({cls}, v)",
+                                 f"The details of a ``{etype}`` event (``None`` on other events)."))
+        param = next(p for p in self.spec["paths"]["/organization/audit_logs"]["get"]["parameters"]
+                     if p["name"] == "effective_at")
+        self.plan(ModelDef(name="ListAuditLogsEffectiveAtParameter", module="list_audit_logs_effective_at_parameter",
+                           schema=param["schema"], mutable=True, doc=param.get("description", "")))
+        self.plan(ModelDef(name="ListAuditLogsResponse", module="list_audit_logs_response",
+                           schema=s["ListAuditLogsResponse"], base="PageModel", doc="One page of audit logs."))
+
+    # -- emitting -------------------------------------------------------------------------------
+    def header(self, digest: str) -> str:
+        return (f"# generated by `python scripts/codegen.py` from spec/audit-logs.openapi.yaml "
+                f"(sha256 {digest[:16]}); do not edit\n")
+
+    def emit_model(self, m: ModelDef) -> str:
+        lines = [f"class {m.name}({m.base}):", f'    """{oneline(m.doc) or m.name}"""', "",
+                 '    __slots__ = ()', ""]
+        mapping = {attr: key for attr, key, *_ in m.fields}
+        if m.base in ("Model", "EventModel", "PageModel", PAYLOAD_BASE) or mapping:
+            lines.append(f"    __fields__: ClassVar[Dict[str, str]] = {mapping!r}")
+            lines.append("")
+        if m.fields:
+            params = ", ".join(f"{attr}: Optional[{ann}] = None" for attr, _k, ann, _e, _d in m.fields)
+            lines += [f"    def __init__(self, *, {params}, **extra: Any) -> None:",
+                      f"        super().__init__({', '.join(f'{a}={a}' for a, *_ in m.fields)}, **extra)", ""]
+        required = set(m.schema.get("required") or ())
+        for attr, key, ann, expr, doc in m.fields:
+            # Required fields read as non-optional (the parser checks the ones a client relies on).
+            ret = ann if key in required else f"Optional[{ann}]"
+            lines.append("    @property")
+            lines.append(f"    def {attr}(self) -> {ret}:")
+            if doc:
+                lines.append(f'        """{oneline(doc)}"""')
+            if expr == "v":
+                lines.append(f"        return self._data.get({key!r})")
+            elif expr.startswith("self."):
+                lines.append(f"        return {expr}")
+            else:
+                lines.append(f"        v = self._data.get({key!r})")
+                lines.append(f"        return {expr}")
+            lines.append("")
+            if m.mutable:
+                lines += [f"    @{attr}.setter", f"    def {attr}(self, value: Optional[{ann}]) -> None:",
+                          "        if value is None:", f"            self._data.pop({key!r}, None)",
+                          "        else:", f"            self._data[{key!r}] = dump_value(value)", ""]
+        return "\n".join(lines).rstrip() + "\n"
+
+    def emit_module(self, module: str, digest: str, imports: list[str], extra: str = "") -> str:
+        models = [self.models[n] for n in self.order if self.models[n].module == module]
+        # Nested classes are planned after their owner; emit dependencies first.
+        emitted: list[ModelDef] = []
+        pending = list(models)
+        names = {m.name for m in models}
+        while pending:
+            for m in pending:
+                deps = {re.sub(r"List\[(.*)\]", r"\1", ann) for _a, _k, ann, _e, _d in m.fields} & names
+                if m.base in names:
+                    deps.add(m.base)
+                if deps <= {e.name for e in emitted} | {m.name}:
+                    emitted.append(m)
+                    pending.remove(m)
+                    break
+            else:
+                raise SystemExit(f"codegen: cannot order models in {module}")
+        body = "\n\n".join(self.emit_model(m) for m in emitted)
+        head = self.header(digest) + '"""Generated models; see ``openapiopenai._model`` for how they work."""\n\n'
+        head += "from __future__ import annotations\n\n"
+        head += "from typing import Any, ClassVar, Dict, List, Optional\n\n"
+        head += "\n".join(imports) + "\n\n"
+        all_names = [m.name for m in emitted] + re.findall(r"^class (\w+)", extra, re.M)
+        head += f"__all__ = {sorted(all_names)!r}\n\n\n"
+        return head + body + extra
+
+    def event_types_module(self, digest: str) -> str:
+        members = "\n".join(f"    {member_name(v)} = {v!r}" for v in self.event_types)
+        return self.header(digest) + f'''"""The event types the spec lists, as an enum that also accepts types it does not list."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Dict
+
+__all__ = ["AuditLogEventType"]
+
+_unknown: Dict[str, "AuditLogEventType"] = {{}}
+
+
+class AuditLogEventType(str, enum.Enum):
+    """{oneline(self.schemas["AuditLogEventType"].get("description"))}
+
+    A value the spec does not list (the service adds types every month) still parses: it becomes a
+    pseudo-member with ``is_known == False`` that compares equal to its string and can be passed back
+    as a filter.
+    """
+
+{members}
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        if not isinstance(value, str):
+            return None
+        member = _unknown.get(value)
+        if member is None:
+            member = str.__new__(cls, value)
+            member._name_ = value
+            member._value_ = value
+            if len(_unknown) < 10_000:  # bounded: values come from the network
+                _unknown[value] = member
+        return member
+
+    @property
+    def is_known(self) -> bool:
+        """Whether the spec this package was generated from lists this type."""
+        return self._value_ not in _unknown
+
+    def __str__(self) -> str:
+        return str(self._value_)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self._value_), spec)
+
+    # Hash and compare as the string, so sets and dicts of types mix enum members and plain strings.
+    __hash__ = str.__hash__
+    __eq__ = str.__eq__
+    __ne__ = str.__ne__
+
+
+#: Event types the spec lists, in the spec's order.
+KNOWN_EVENT_TYPES = tuple(AuditLogEventType)
+'''
+
+    def events_extra(self) -> str:
+        out = ["\n\ndef _event_type(v: Any) -> Optional[AuditLogEventType]:",
+               "    return AuditLogEventType(v) if isinstance(v, str) else None\n"]
+        payload_set = set(self.payload_types)
+        names: dict[str, str] = {}
+        for etype in self.event_types:
+            cls = camel(etype) + "Event"
+            if cls in names.values():
+                raise SystemExit(f"codegen: event class name clash {cls}")
+            names[etype] = cls
+            payload = camel(etype) + "Payload" if etype in payload_set else PAYLOAD_BASE
+            out.append(f"""
+class {cls}(AuditLog):
+    \"\"\"An audit log of type ``{etype}``.\"\"\"
+
+    __slots__ = ()
+    event_type: ClassVar[AuditLogEventType] = AuditLogEventType.{member_name(etype)}
+
+    @property
+    def payload(self) -> Optional[{payload}]:
+        \"\"\"The ``{etype}`` details of this event.\"\"\"
+        return wrap({payload}, self._data.get({etype!r}))
+""")
+        reg = ",\n".join(f"    {t!r}: {c}" for t, c in names.items())
+        out.append(f"\n#: event type -> its class; a type not listed here parses as plain ``AuditLog``.\n"
+                   f"EVENT_CLASSES: Dict[str, type[AuditLog]] = {{\n{reg},\n}}\n"
+                   "EventModel._registry.update(EVENT_CLASSES)\n")
+        return "\n".join(out)
+
+    def audit_log_payload_property(self) -> str:
+        return ('''
+    @property
+    def payload(self) -> Optional[AuditLogPayload]:
+        """The details under the key named by this event's type, typed by the type's subclass."""
+        t = self._data.get("type")
+        return wrap(AuditLogPayload, self._data.get(t)) if isinstance(t, str) else None
+''')
+
+    def schemas_module(self, digest: str) -> str:
+        payloads = {t: self.schemas["AuditLog"]["properties"][t] for t in self.payload_types}
+        strip = _strip_descriptions(payloads)
+        return (self.header(digest) + '"""The spec\'s event types and payload schemas, as data (the emulator shapes '
+                'its events with them)."""\n\nfrom typing import Any, Dict, Tuple\n\n'
+                f"EVENT_TYPES: Tuple[str, ...] = {tuple(self.event_types)!r}\n\n"
+                f"PAYLOAD_SCHEMAS: Dict[str, Dict[str, Any]] = {pprint.pformat(strip, width=110, sort_dicts=False)}\n"
+                "\nSESSION_SCHEMA: Dict[str, Any] = "
+                f"{pprint.pformat(_strip_descriptions(self.schemas['AuditLogActorSession']), width=110, sort_dicts=False)}\n")
+
+    def generate(self, digest: str) -> dict[str, str]:
+        self.plan_all()
+        files: dict[str, str] = {}
+        files["audit_log_event_type.py"] = self.event_types_module(digest)
+        base_imp = "from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401"
+        for mod, imps in {
+            "audit_log_actor_user": [],
+            "audit_log_actor_service_account": [],
+            "audit_log_actor_session": ["from .audit_log_actor_user import AuditLogActorUser"],
+            "audit_log_actor_api_key": ["from .audit_log_actor_user import AuditLogActorUser",
+                                        "from .audit_log_actor_service_account import AuditLogActorServiceAccount"],
+            "audit_log_actor": ["from .audit_log_actor_session import AuditLogActorSession",
+                                "from .audit_log_actor_api_key import AuditLogActorApiKey"],
+            "error": [],
+            "error_response": ["from .error import Error"],
+            "audit_log_payloads": [],
+            "list_audit_logs_effective_at_parameter": [],
+        }.items():
+            files[f"{mod}.py"] = self.emit_module(mod, digest, [base_imp, *imps])
+        audit_src = self.emit_module("audit_log", digest, [
+            "from openapiopenai._model import EventModel, Model, wrap, wrap_list  # noqa: F401",
+            "from .audit_log_actor import AuditLogActor",
+            "from .audit_log_event_type import AuditLogEventType",
+            "from .audit_log_payloads import *  # noqa: F403",
+            "from .audit_log_payloads import AuditLogPayload",
+        ], self.events_extra())
+        # The generic payload accessor sits on AuditLog itself, after its declared fields.
+        audit_src = _insert_after_class(audit_src, "AuditLog", self.audit_log_payload_property())
+        files["audit_log.py"] = audit_src
+        files["list_audit_logs_response.py"] = self.emit_module("list_audit_logs_response", digest, [
+            "from openapiopenai._model import Model, PageModel, wrap, wrap_list  # noqa: F401",
+            "from .audit_log import AuditLog"])
+        files["_schemas.py"] = self.schemas_module(digest)
+        files["__init__.py"] = self.init_module(digest, files)
+        return files
+
+    def init_module(self, digest: str, files: dict[str, str]) -> str:
+        lines = [self.header(digest).rstrip(), '"""Models for every schema of the audit-log endpoint."""', ""]
+        exported: list[str] = []
+        for fname in sorted(files):
+            if fname.startswith("_"):
+                continue
+            m = re.search(r"^__all__ = (\[.*?\])", files[fname], re.M | re.S)
+            names = eval(m.group(1)) if m else []  # noqa: S307 - our own generated literal
+            if fname == "audit_log.py":
+                names = [*names, "EVENT_CLASSES"]
+            if fname == "audit_log_event_type.py":
+                names = [*names, "KNOWN_EVENT_TYPES"]
+            lines.append(f"from .{fname[:-3]} import {', '.join(sorted(names))}")
+            exported += names
+        lines.append("")
+        lines.append(f"__all__ = {sorted(set(exported))!r}")
+        return "\n".join(lines) + "\n"
+
+
+def _insert_after_class(src: str, cls: str, text: str) -> str:
+    start = src.index(f"\nclass {cls}(")
+    nxt = src.find("\nclass ", start + 1)
+    nxt = len(src) if nxt == -1 else nxt
+    body = src[start:nxt].rstrip() + "\n" + text
+    return src[:start] + body + "\n" + src[nxt:]
+
+
+def _strip_descriptions(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _strip_descriptions(v) for k, v in obj.items() if k != "description"}
+    if isinstance(obj, list):
+        return [_strip_descriptions(v) for v in obj]
+    return obj
+
+
+def snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def render(spec_path: Path = SPEC) -> dict[str, str]:
+    text = spec_path.read_bytes()
+    digest = hashlib.sha256(text).hexdigest()
+    files = Generator(yaml.safe_load(text)).generate(digest)
+    return files
+
+
+def format_files(files: dict[str, str]) -> dict[str, str]:
+    """Run ruff's formatter over the output so it reads like hand-written code (skipped if absent)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    ruff = shutil.which("ruff")
+    if not ruff:
+        return files
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, src in files.items():
+            (Path(tmp) / name).write_text(src)
+        subprocess.run([ruff, "format", "--quiet", "--line-length", "110", tmp], check=True)
+        return {name: (Path(tmp) / name).read_text() for name in files}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--check", action="store_true", help="fail if the committed models are out of date")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    files = render()
+    if args.check:
+        stale = []
+        for name, src in files.items():
+            path = args.out / name
+            current = path.read_text() if path.exists() else ""
+            if _normalise(current) != _normalise(src):
+                stale.append(name)
+                sys.stdout.writelines(difflib.unified_diff(current.splitlines(True), src.splitlines(True),
+                                                           f"committed/{name}", f"generated/{name}", n=1))
+        extra = sorted(p.name for p in args.out.glob("*.py") if p.name not in files)
+        if stale or extra:
+            print(f"codegen: out of date: {stale + extra}; run `python scripts/codegen.py`", file=sys.stderr)
+            return 1
+        return 0
+    files = format_files(files)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, src in files.items():
+        (args.out / name).write_text(src)
+    print(f"codegen: wrote {len(files)} modules to {args.out}")
+    return 0
+
+
+def _normalise(src: str) -> str:
+    # Compare modulo formatting: the check must not depend on the formatter's version.
+    import ast
+
+    try:
+        return ast.dump(ast.parse(src))
+    except SyntaxError:
+        return src
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""openapiopenai: placeholder, replaced below."""

@@ -1,0 +1,289 @@
+"""The runtime every generated model stands on.
+
+A model is a thin, typed *view* over the JSON object the service sent, not a copy of it. That choice
+gives us the two properties the project promises at once:
+
+* **Lossless.** The object is kept as received, so fields newer than the spec (``actor.session.ja3``,
+  ``ip_address_details``, a payload key nobody has documented yet) survive ``to_dict()`` and
+  ``to_json()`` untouched, and are readable as attributes or by key.
+* **Fast.** Parsing a page is one JSON decode; nested objects are wrapped only when someone asks for
+  them, so a sync that only needs ``id``, ``type`` and ``effective_at`` never pays for the rest.
+
+Declared fields are generated as properties that read the underlying dict; their static types come
+from the spec, and a value of an unexpected JSON type is returned as it is rather than rejected
+(unknown is normal).
+"""
+
+from __future__ import annotations
+
+import enum
+import pprint
+from typing import Any, ClassVar, TypeVar
+
+import msgspec
+
+__all__ = ["JsonObject", "Model", "dump_value", "wrap", "wrap_list"]
+
+JsonObject = dict[str, Any]
+M = TypeVar("M", bound="Model")
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+def dump_value(value: Any) -> Any:
+    """Turn a Python value given to a model constructor or setter into its JSON form."""
+    if isinstance(value, Model):
+        return value._data
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return [dump_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): dump_value(v) for k, v in value.items()}
+    return value
+
+
+def wrap(cls: type[M], value: Any) -> M | None:
+    """Wrap a nested JSON object in its model; anything that is not an object reads as ``None``."""
+    if type(value) is dict:
+        obj = cls.__new__(cls)
+        obj._data = value
+        return obj
+    return None
+
+
+def wrap_list(cls: type[M], value: Any) -> list[M] | None:
+    if type(value) is not list:
+        return None
+    out: list[M] = []
+    for item in value:
+        obj = wrap(cls, item)
+        if obj is not None:
+            out.append(obj)
+    return out
+
+
+class Model:
+    """Base of every generated model: a typed view over one JSON object."""
+
+    __slots__ = ("_data",)
+
+    #: Python attribute name -> JSON key, for every field the spec declares.
+    __fields__: ClassVar[dict[str, str]] = {}
+    _data: JsonObject
+
+    def __init__(self, **fields: Any) -> None:
+        data: JsonObject = {}
+        names = type(self).__fields__
+        for name, value in fields.items():
+            if value is None:
+                continue
+            data[names.get(name, name)] = dump_value(value)
+        self._data = data
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls: type[M], obj: Any) -> M | None:
+        """Build a model from a JSON object; ``None`` gives ``None`` (openapi-generator's contract)."""
+        if obj is None:
+            return None
+        if isinstance(obj, Model):
+            obj = obj._data
+        if not isinstance(obj, dict):
+            raise ValueError(f"{cls.__name__}.from_dict() needs a JSON object (dict), got {type(obj).__name__}")
+        # A private deep copy: the model must not change when the caller's dict does.
+        inst = cls.__new__(cls)
+        inst._data = _decode(_encode(obj))
+        return inst
+
+    @classmethod
+    def from_json(cls: type[M], json_str: str | bytes) -> M | None:
+        try:
+            obj = _decode(json_str)
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"{cls.__name__}.from_json(): invalid JSON: {exc}") from None
+        if obj is None:
+            return None
+        if not isinstance(obj, dict):
+            raise ValueError(f"{cls.__name__}.from_json() needs a JSON object, got {type(obj).__name__}")
+        inst = cls.__new__(cls)
+        inst._data = obj
+        return inst
+
+    # -- serialisation ------------------------------------------------------------------------
+    def to_dict(self) -> JsonObject:
+        """The JSON object as received (a fresh copy), including fields the spec does not declare."""
+        result: JsonObject = _decode(_encode(self._data))
+        return result
+
+    def to_json(self) -> str:
+        return _encode(self._data).decode()
+
+    def to_str(self) -> str:
+        return pprint.pformat(self.to_dict())
+
+    @property
+    def model_extra(self) -> JsonObject:
+        """The fields present in the object that the spec does not declare for this model."""
+        declared = set(type(self).__fields__.values())
+        return {k: v for k, v in self._data.items() if k not in declared}
+
+    # -- mapping-style access, for fields under any name --------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._data.get(key, default)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not declared fields: extra fields read as attributes,
+        # like pydantic's extra="allow" (``session.ja3``).
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__!s} has no field {name!r}") from None
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model):
+            return NotImplemented
+        return type(self) is type(other) and self._data == other._data
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dict it views
+
+    def __repr__(self) -> str:
+        parts = []
+        for attr, key in type(self).__fields__.items():
+            if key in self._data:
+                parts.append(f"{attr}={getattr(self, attr)!r}")
+        extra = self.model_extra
+        if extra:
+            parts.append(f"extra={extra!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __getstate__(self) -> JsonObject:
+        return self._data
+
+    def __setstate__(self, state: JsonObject) -> None:
+        self._data = state
+
+
+class EventModel(Model):
+    """Base of ``AuditLog``: a model that also keeps the exact bytes the service sent for it.
+
+    ``raw_json`` is what the archive stores, so "identical to the service's" holds to the byte, not
+    only after a decode/encode round trip.
+    """
+
+    __slots__ = ("_raw",)
+
+    #: event type -> the generated subclass for it; filled in by the generated ``audit_log`` module.
+    _registry: ClassVar[dict[str, type[EventModel]]] = {}
+    _raw: bytes | msgspec.Raw | None
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(**fields)
+        self._raw = None
+
+    @classmethod
+    def _from_parts(cls, data: JsonObject, raw: bytes | msgspec.Raw | None) -> EventModel:
+        klass = EventModel._registry.get(data.get("type"), cls)  # type: ignore[arg-type]
+        obj = klass.__new__(klass)
+        obj._data = data
+        obj._raw = raw
+        return obj
+
+    @classmethod
+    def from_dict(cls: type[M], obj: Any) -> M | None:
+        if obj is None:
+            return None
+        if isinstance(obj, Model):
+            obj = obj._data
+        if not isinstance(obj, dict):
+            raise ValueError(f"{cls.__name__}.from_dict() needs a JSON object (dict), got {type(obj).__name__}")
+        raw = _encode(obj)
+        return cls._from_parts(_decode(raw), raw)  # type: ignore[attr-defined,no-any-return]
+
+    @classmethod
+    def from_json(cls: type[M], json_str: str | bytes) -> M | None:
+        raw = json_str.encode() if isinstance(json_str, str) else bytes(json_str)
+        try:
+            obj = _decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"{cls.__name__}.from_json(): invalid JSON: {exc}") from None
+        if obj is None:
+            return None
+        if not isinstance(obj, dict):
+            raise ValueError(f"{cls.__name__}.from_json() needs a JSON object, got {type(obj).__name__}")
+        return cls._from_parts(obj, raw)  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def raw_json(self) -> str:
+        """The event's JSON text exactly as the service sent it."""
+        raw = self._raw
+        if raw is None:
+            return _encode(self._data).decode()
+        if isinstance(raw, msgspec.Raw):
+            return bytes(raw).decode()
+        return raw.decode()
+
+    def to_dict(self) -> JsonObject:
+        raw = self._raw
+        result: JsonObject = _decode(raw) if raw is not None else _decode(_encode(self._data))
+        return result
+
+    def to_json(self) -> str:
+        return self.raw_json
+
+    def __getstate__(self) -> JsonObject:
+        return self._data
+
+    def __setstate__(self, state: JsonObject) -> None:
+        self._data = state
+        self._raw = None
+
+
+class PageModel(Model):
+    """Base of ``ListAuditLogsResponse``: keeps the parsed events so each is built once."""
+
+    __slots__ = ("_events",)
+    _events: list[Any] | None
+
+    def __init__(self, **fields: Any) -> None:
+        super().__init__(**fields)
+        self._events = None
+
+    def _event_list(self) -> list[Any]:
+        events = getattr(self, "_events", None)
+        if events is None:
+            raw_list = self._data.get("data")
+            events = []
+            if type(raw_list) is list:
+                for item in raw_list:
+                    if type(item) is dict:
+                        events.append(EventModel._from_parts(item, None))
+            self._events = events
+        return events
+
+    @classmethod
+    def from_dict(cls: type[M], obj: Any) -> M | None:
+        inst = Model.from_dict.__func__(cls, obj)  # type: ignore[attr-defined]
+        if inst is not None:
+            inst._events = None
+        return inst  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_json(cls: type[M], json_str: str | bytes) -> M | None:
+        inst = Model.from_json.__func__(cls, json_str)  # type: ignore[attr-defined]
+        if inst is not None:
+            inst._events = None
+        return inst  # type: ignore[no-any-return]
+
+    def __setstate__(self, state: JsonObject) -> None:
+        self._data = state
+        self._events = None
