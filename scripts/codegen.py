@@ -179,17 +179,22 @@ class Generator:
             params = ", ".join(f"{attr}: Optional[{ann}] = None" for attr, _k, ann, _e, _d in m.fields)
             lines += [f"    def __init__(self, *, {params}, **extra: Any) -> None:",
                       f"        super().__init__({', '.join(f'{a}={a}' for a, *_ in m.fields)}, **extra)", ""]
-        required = set(m.schema.get("required") or ())
+        # The fields the page parser checks on every event read as non-optional; everything else
+        # may be absent, whatever the spec says, so it reads as Optional.
+        required = {"id", "type", "effective_at"} if m.base == "EventModel" else set()
         for attr, key, ann, expr, doc in m.fields:
-            # Required fields read as non-optional (the parser checks the ones a client relies on).
-            ret = ann if key in required else f"Optional[{ann}]"
+            # The page's event list is always a list (empty when the service sent none).
+            ret = ann if key in required or expr == "self._event_list()" else f"Optional[{ann}]"
+            if key in required:
+                expr = "AuditLogEventType(self._data[{key!r}])" if expr == "_event_type(v)" else "self._data[{key!r}]"
+                expr = expr.format(key=key)
             lines.append("    @property")
             lines.append(f"    def {attr}(self) -> {ret}:")
             if doc:
                 lines.append(f'        """{oneline(doc)}"""')
             if expr == "v":
                 lines.append(f"        return self._data.get({key!r})")
-            elif expr.startswith("self."):
+            elif expr.startswith(("self.", "AuditLogEventType(")):
                 lines.append(f"        return {expr}")
             else:
                 lines.append(f"        v = self._data.get({key!r})")
@@ -199,6 +204,8 @@ class Generator:
                 lines += [f"    @{attr}.setter", f"    def {attr}(self, value: Optional[{ann}]) -> None:",
                           "        if value is None:", f"            self._data.pop({key!r}, None)",
                           "        else:", f"            self._data[{key!r}] = dump_value(value)", ""]
+        if m.base == "EventModel":
+            lines.append(self.audit_log_payload_property())
         return "\n".join(lines).rstrip() + "\n"
 
     def emit_module(self, module: str, digest: str, imports: list[str], extra: str = "") -> str:
@@ -311,7 +318,7 @@ class {cls}(AuditLog):
         reg = ",\n".join(f"    {t!r}: {c}" for t, c in names.items())
         out.append(f"\n#: event type -> its class; a type not listed here parses as plain ``AuditLog``.\n"
                    f"EVENT_CLASSES: Dict[str, type[AuditLog]] = {{\n{reg},\n}}\n"
-                   "EventModel._registry.update(EVENT_CLASSES)\n")
+                   "EventModel._registry.update(EVENT_CLASSES)\nEventModel._fallback = AuditLog\n")
         return "\n".join(out)
 
     def audit_log_payload_property(self) -> str:
@@ -360,7 +367,6 @@ class {cls}(AuditLog):
             "from .audit_log_payloads import AuditLogPayload",
         ], self.events_extra())
         # The generic payload accessor sits on AuditLog itself, after its declared fields.
-        audit_src = _insert_after_class(audit_src, "AuditLog", self.audit_log_payload_property())
         files["audit_log.py"] = audit_src
         files["list_audit_logs_response.py"] = self.emit_module("list_audit_logs_response", digest, [
             "from openapiopenai._model import Model, PageModel, wrap, wrap_list  # noqa: F401",
@@ -386,14 +392,6 @@ class {cls}(AuditLog):
         lines.append("")
         lines.append(f"__all__ = {sorted(set(exported))!r}")
         return "\n".join(lines) + "\n"
-
-
-def _insert_after_class(src: str, cls: str, text: str) -> str:
-    start = src.index(f"\nclass {cls}(")
-    nxt = src.find("\nclass ", start + 1)
-    nxt = len(src) if nxt == -1 else nxt
-    body = src[start:nxt].rstrip() + "\n" + text
-    return src[:start] + body + "\n" + src[nxt:]
 
 
 def _strip_descriptions(obj: Any) -> Any:

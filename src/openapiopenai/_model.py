@@ -184,6 +184,8 @@ class EventModel(Model):
 
     #: event type -> the generated subclass for it; filled in by the generated ``audit_log`` module.
     _registry: ClassVar[dict[str, type[EventModel]]] = {}
+    #: the class for a type nobody registered (``AuditLog``, set by the generated module).
+    _fallback: ClassVar[type[EventModel] | None] = None
     _raw: bytes | msgspec.Raw | None
 
     def __init__(self, **fields: Any) -> None:
@@ -192,7 +194,9 @@ class EventModel(Model):
 
     @classmethod
     def _from_parts(cls, data: JsonObject, raw: bytes | msgspec.Raw | None) -> EventModel:
-        klass = EventModel._registry.get(data.get("type"), cls)  # type: ignore[arg-type]
+        klass = EventModel._registry.get(data.get("type"))  # type: ignore[arg-type]
+        if klass is None:
+            klass = EventModel._fallback or cls if cls is EventModel else cls
         obj = klass.__new__(klass)
         obj._data = data
         obj._raw = raw

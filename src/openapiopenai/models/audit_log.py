@@ -389,17 +389,16 @@ class AuditLog(EventModel):
     @property
     def id(self) -> str:
         """The ID of this log."""
-        return self._data.get("id")
+        return self._data["id"]
 
     @property
     def type(self) -> AuditLogEventType:
-        v = self._data.get("type")
-        return _event_type(v)
+        return AuditLogEventType(self._data["type"])
 
     @property
     def effective_at(self) -> int:
         """The Unix timestamp (in seconds) of the event."""
-        return self._data.get("effective_at")
+        return self._data["effective_at"]
 
     @property
     def project(self) -> Optional[AuditLogProject]:
@@ -748,15 +747,15 @@ class AuditLog(EventModel):
         v = self._data.get("certificates.deactivated")
         return wrap(CertificatesDeactivatedPayload, v)
 
-
-def _event_type(v: Any) -> Optional[AuditLogEventType]:
-    return AuditLogEventType(v) if isinstance(v, str) else None
-
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The details under the key named by this event's type, typed by the type's subclass."""
         t = self._data.get("type")
         return wrap(AuditLogPayload, self._data.get(t)) if isinstance(t, str) else None
+
+
+def _event_type(v: Any) -> Optional[AuditLogEventType]:
+    return AuditLogEventType(v) if isinstance(v, str) else None
 
 
 class ApiKeyCreatedEvent(AuditLog):
@@ -2665,3 +2664,4 @@ EVENT_CLASSES: Dict[str, type[AuditLog]] = {
     "tenant.workspace_invite_email_settings.updated": TenantWorkspaceInviteEmailSettingsUpdatedEvent,
 }
 EventModel._registry.update(EVENT_CLASSES)
+EventModel._fallback = AuditLog

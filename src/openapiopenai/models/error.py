@@ -34,17 +34,17 @@ class Error(Model):
         super().__init__(code=code, message=message, param=param, type=type, **extra)
 
     @property
-    def code(self) -> str:
+    def code(self) -> Optional[str]:
         return self._data.get("code")
 
     @property
-    def message(self) -> str:
+    def message(self) -> Optional[str]:
         return self._data.get("message")
 
     @property
-    def param(self) -> str:
+    def param(self) -> Optional[str]:
         return self._data.get("param")
 
     @property
-    def type(self) -> str:
+    def type(self) -> Optional[str]:
         return self._data.get("type")

@@ -22,6 +22,6 @@ class ErrorResponse(Model):
         super().__init__(error=error, **extra)
 
     @property
-    def error(self) -> Error:
+    def error(self) -> Optional[Error]:
         v = self._data.get("error")
         return wrap(Error, v)

@@ -39,7 +39,7 @@ class ListAuditLogsResponse(PageModel):
         )
 
     @property
-    def object(self) -> str:
+    def object(self) -> Optional[str]:
         return self._data.get("object")
 
     @property
@@ -55,5 +55,5 @@ class ListAuditLogsResponse(PageModel):
         return self._data.get("last_id")
 
     @property
-    def has_more(self) -> bool:
+    def has_more(self) -> Optional[bool]:
         return self._data.get("has_more")

@@ -1,0 +1,275 @@
+"""``ApiClient`` and ``AsyncApiClient``: the one seam between this library and the network.
+
+Each owns (or is handed) one ``httpx.Client`` / ``httpx.AsyncClient`` and does three things for every
+call: builds the request (auth, User-Agent, timeouts), retries what is worth retrying, and turns an
+error response into an exception from ``openapiopenai.exceptions``. Parsing happens inside the retry
+loop, so a body cut short or garbled in transit is retried like a reset connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from ._retry import is_retryable_status, retry_delay
+from ._version import __version__
+from .configuration import Configuration
+from .exceptions import (
+    ApiConnectionError,
+    ApiException,
+    ApiResponseValidationError,
+    ApiTimeoutError,
+    api_exception_for,
+)
+
+__all__ = ["ApiClient", "AsyncApiClient", "RequestTimeout"]
+
+log = logging.getLogger("openapiopenai")
+T = TypeVar("T")
+RequestTimeout = float | tuple[float, float] | httpx.Timeout | None
+Params = Sequence[tuple[str, str]]
+
+USER_AGENT = f"openapiopenai/{__version__} (python {platform.python_version()}; httpx {httpx.__version__})"
+
+
+def _sleep(seconds: float) -> None:
+    # Indirection so tests can patch the wait without touching time.sleep for every thread.
+    time.sleep(seconds)
+
+
+async def _async_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+class BodyError(Exception):
+    """Raised by a parser when a 2xx body cannot be read; retried like a transport failure."""
+
+
+def _timeout(config: Configuration, override: RequestTimeout) -> httpx.Timeout:
+    if override is None:
+        return httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
+    if isinstance(override, httpx.Timeout):
+        return override
+    if isinstance(override, tuple):
+        connect, read = override
+        return httpx.Timeout(read, connect=connect)
+    if isinstance(override, bool) or not isinstance(override, (int, float)) or override <= 0:
+        raise ValueError(f"_request_timeout must be seconds, a (connect, read) tuple or httpx.Timeout, got {override!r}")
+    return httpx.Timeout(float(override))
+
+
+def _connection_error(exc: httpx.TransportError) -> ApiConnectionError:
+    cls = ApiTimeoutError if isinstance(exc, httpx.TimeoutException) else ApiConnectionError
+    # The message names the failure class and the URL path only: httpx's text can include the URL,
+    # which never carries the key, but we keep it short and predictable.
+    return cls(None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+class _BaseClient:
+    def __init__(self, configuration: Configuration | None) -> None:
+        self.configuration = configuration or Configuration()
+        self.configuration.check_key_transport()
+        self.user_agent = self.configuration.user_agent or USER_AGENT
+        self.default_headers: dict[str, str] = dict(self.configuration.default_headers)
+
+    def set_default_header(self, name: str, value: str) -> None:
+        self.default_headers[name] = value
+
+    def _headers(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent, **self.default_headers}
+        token = self.configuration.access_token
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        if extra:
+            headers.update(extra)
+        return headers
+
+    def _url(self, path: str, query: str) -> str:
+        return self.configuration.host + path + ("?" + query if query else "")
+
+    def _retries(self, override: int | None) -> int:
+        if override is None:
+            return self.configuration.max_retries
+        if isinstance(override, bool) or not isinstance(override, int) or override < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {override!r}")
+        return override
+
+    @staticmethod
+    def _outcome(response: httpx.Response, parse: Callable[[httpx.Response], T], check_status: bool) -> T:
+        """Parse a response or raise the exception it stands for (``BodyError`` for a garbled body)."""
+        if check_status and response.status_code >= 400:
+            raise api_exception_for(response.status_code, response.reason_phrase, response.content, response.headers)
+        return parse(response)
+
+    @staticmethod
+    def _unreadable(response: httpx.Response, exc: BodyError) -> ApiResponseValidationError:
+        return ApiResponseValidationError(
+            response.status_code, response.reason_phrase, message=f"unreadable response body: {exc}",
+            headers={k.lower(): v for k, v in response.headers.items()},
+        )
+
+    @staticmethod
+    def _log_retry(method: str, url: str, attempt: int, retries: int, why: str, delay: float) -> None:
+        log.info("retrying %s %s in %.2fs (%s; retry %d of %d)", method, url.split("?", 1)[0], delay, why,
+                 attempt, retries)
+
+
+class ApiClient(_BaseClient):
+    """Synchronous client. Use as a context manager, or call ``close()``.
+
+    Pass ``http_client`` to supply your own ``httpx.Client`` (proxies, mounts, a ``MockTransport`` in
+    tests); it is then yours to close. ``transport`` is a shortcut for a client built on it.
+    """
+
+    def __init__(
+        self,
+        configuration: Configuration | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(configuration)
+        self._owns_client = http_client is None
+        if http_client is None:
+            cfg = self.configuration
+            verify: Any = cfg.ssl_ca_cert if (cfg.verify_ssl and cfg.ssl_ca_cert) else cfg.verify_ssl
+            http_client = httpx.Client(transport=transport, verify=verify, proxy=cfg.proxy,
+                                       timeout=_timeout(cfg, None), follow_redirects=False)
+        self.http_client = http_client
+        #: openapi-generator's name for the pool; kept for code that reaches for it.
+        self.rest_client = http_client
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.http_client.close()
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        parse: Callable[[httpx.Response], T],
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: RequestTimeout = None,
+        max_retries: int | None = None,
+        check_status: bool = True,
+    ) -> tuple[T, httpx.Response]:
+        """Send one request with retries; return ``(parse(response), response)``."""
+        retries = self._retries(max_retries)
+        self.configuration.check_key_transport()
+        request = self.http_client.build_request(method, self._url(path, query), headers=self._headers(headers),
+                                                 timeout=_timeout(self.configuration, timeout))
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = self.http_client.send(request)
+                if not is_retryable_status(response.status_code) or attempt >= retries:
+                    return self._outcome(response, parse, check_status), response
+                why = f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                if attempt >= retries:
+                    raise _connection_error(exc) from None
+                why = type(exc).__name__
+            except BodyError as exc:
+                assert response is not None
+                if attempt >= retries:
+                    raise self._unreadable(response, exc) from None
+                why = f"unreadable body: {exc}"
+            attempt += 1
+            delay = retry_delay(attempt, response)
+            self._log_retry(method, request.url.path, attempt, retries, why, delay)
+            _sleep(delay)
+
+    def __repr__(self) -> str:
+        return f"ApiClient({self.configuration!r})"
+
+
+class AsyncApiClient(_BaseClient):
+    """Asynchronous twin of ``ApiClient`` over ``httpx.AsyncClient``; use ``async with``."""
+
+    def __init__(
+        self,
+        configuration: Configuration | None = None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(configuration)
+        self._owns_client = http_client is None
+        if http_client is None:
+            cfg = self.configuration
+            verify: Any = cfg.ssl_ca_cert if (cfg.verify_ssl and cfg.ssl_ca_cert) else cfg.verify_ssl
+            http_client = httpx.AsyncClient(transport=transport, verify=verify, proxy=cfg.proxy,
+                                            timeout=_timeout(cfg, None), follow_redirects=False)
+        self.http_client = http_client
+
+    async def __aenter__(self) -> AsyncApiClient:
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self.http_client.aclose()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        parse: Callable[[httpx.Response], T],
+        *,
+        headers: Mapping[str, str] | None = None,
+        timeout: RequestTimeout = None,
+        max_retries: int | None = None,
+        check_status: bool = True,
+    ) -> tuple[T, httpx.Response]:
+        retries = self._retries(max_retries)
+        self.configuration.check_key_transport()
+        request = self.http_client.build_request(method, self._url(path, query), headers=self._headers(headers),
+                                                 timeout=_timeout(self.configuration, timeout))
+        attempt = 0
+        while True:
+            response: httpx.Response | None = None
+            try:
+                response = await self.http_client.send(request)
+                if not is_retryable_status(response.status_code) or attempt >= retries:
+                    return self._outcome(response, parse, check_status), response
+                why = f"HTTP {response.status_code}"
+            except httpx.TransportError as exc:
+                if attempt >= retries:
+                    raise _connection_error(exc) from None
+                why = type(exc).__name__
+            except BodyError as exc:
+                assert response is not None
+                if attempt >= retries:
+                    raise self._unreadable(response, exc) from None
+                why = f"unreadable body: {exc}"
+            attempt += 1
+            delay = retry_delay(attempt, response)
+            self._log_retry(method, request.url.path, attempt, retries, why, delay)
+            await _async_sleep(delay)
+
+    def __repr__(self) -> str:
+        return f"AsyncApiClient({self.configuration!r})"
+
+
+# ApiException is re-exported for openapi-generator code that imports it from here.
+__all__ += ["ApiException"]
