@@ -1,0 +1,223 @@
+"""``audit-logs list``, ``export`` and ``sync``: parse, call the library, print."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._app import audit_logs
+from ._options import Connection, connection_options, filter_options
+from ._output import (
+    atomic_output,
+    write_csv,
+    write_json_array,
+    write_jsonl,
+    write_parquet,
+)
+from ._progress import event_progress
+from ._time import Duration, format_time
+
+if TYPE_CHECKING:
+    from openapiopenai import AuditLogsApi
+    from openapiopenai.archive import Archive, Filters, SyncResult
+
+PAGE_MAX = 100
+
+
+@contextlib.contextmanager
+def open_archive(path: str, *, create: bool) -> Iterator[Archive]:
+    """An archive, or a usage error (exit 2) naming what is wrong with the file.
+
+    Reading commands open it read-only, and nothing is written before the file is known to be an
+    archive, so a wrong ``--db`` never changes the file it points at.
+    """
+    from openapiopenai.archive import Archive, ArchiveError
+
+    if os.path.isdir(path):
+        raise click.UsageError(f"--db {path}: is a directory, not an archive file")
+    if not create and not os.path.exists(path):
+        raise click.UsageError(f"--db {path}: no such archive")
+    with contextlib.ExitStack() as stack:
+        try:
+            archive = stack.enter_context(Archive(path, create=create, readonly=not create))
+        except (ArchiveError, sqlite3.Error, OSError) as exc:
+            raise click.UsageError(f"--db {path}: not a usable archive ({exc})") from None
+        yield archive
+
+
+def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> Iterator[str]:
+    """Raw JSON of the newest ``limit`` events (every one when ``limit`` is None)."""
+    kwargs = filters.list_kwargs()
+    if limit is not None and limit <= PAGE_MAX:
+        # One request: the service's own page size is the limit.
+        yield from (event.raw_json for event in api.list_audit_logs(**kwargs, limit=limit).data)
+        return
+    events: Iterable[Any] = api.iter_audit_logs(**kwargs, limit=PAGE_MAX)
+    if limit is not None:
+        events = itertools.islice(events, limit)
+    yield from (event.raw_json for event in events)
+
+
+@audit_logs.command("list")
+@filter_options
+@connection_options
+@click.option(
+    "--limit", type=click.IntRange(1), default=20, show_default=True, help="How many of the newest events."
+)
+@click.option("--all", "all_", is_flag=True, help="Every matching event (pages through the whole range).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_context
+def list_command(
+    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str
+) -> None:
+    """Show the newest events from the service, newest first."""
+    if all_ and ctx.get_parameter_source("limit") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--limit and --all cannot be used together")
+    with connection.api() as api:
+        raws = _service_events(api, filters, None if all_ else limit)
+        if fmt == "table":
+            from ._table import print_table
+
+            print_table([json.loads(raw) for raw in raws])
+        elif fmt == "json":
+            write_json_array(raws, sys.stdout)
+        elif fmt == "jsonl":
+            write_jsonl(raws, sys.stdout)
+        else:
+            write_csv(raws, sys.stdout)
+
+
+_EXPORT_FORMATS = ("jsonl", "csv", "parquet")
+
+
+@audit_logs.command("export")
+@filter_options
+@connection_options
+@click.option("--out", required=True, metavar="FILE", help="Output file; '-' for stdout (jsonl, csv).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(_EXPORT_FORMATS),
+    help="Output format [default: from --out's extension, else jsonl].",
+)
+@click.option("--db", type=click.Path(), help="Export from this archive instead of the service.")
+def export_command(
+    filters: Filters, connection: Connection, out: str, fmt: str | None, db: str | None
+) -> None:
+    """Write every matching event to a file, newest first.
+
+    The file appears only when the export is complete: a failure leaves no partial file behind.
+    """
+    if fmt is None:
+        extension = os.path.splitext(out)[1].lstrip(".").lower()
+        fmt = extension if extension in _EXPORT_FORMATS else "jsonl"
+    if fmt == "parquet":
+        if out == "-":
+            raise click.UsageError("parquet cannot be written to stdout; give --out FILE")
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise click.UsageError("parquet needs pyarrow: install openapiopenai[parquet]") from None
+    if out != "-" and os.path.isdir(out):
+        raise click.UsageError(f"--out {out}: is a directory")
+
+    with contextlib.ExitStack() as stack:
+        if db is not None:
+            archive = stack.enter_context(open_archive(db, create=False))
+            raws: Iterable[str] = archive.iter_raw(filters, newest_first=True)
+        else:
+            api = stack.enter_context(connection.api())
+            raws = _service_events(api, filters, None)
+        count = _write(fmt, raws, out)
+    if out != "-":
+        click.echo(f"exported {count} events to {out}", err=True)
+
+
+def _write(fmt: str, raws: Iterable[str], out: str) -> int:
+    if fmt == "parquet":
+        with atomic_output(out) as tmp:
+            return write_parquet(raws, tmp)
+    writer = write_csv if fmt == "csv" else write_jsonl
+    if out == "-":
+        return writer(raws, sys.stdout)
+    with atomic_output(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
+        return writer(raws, fh)
+
+
+@audit_logs.command("sync")
+@filter_options
+@connection_options
+@click.option("--db", required=True, type=click.Path(), help="The archive (SQLite); created if missing.")
+@click.option(
+    "--lookback",
+    type=Duration(),
+    default="15m",
+    show_default=True,
+    help="Overlap re-read to catch late events.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Parallel time slices for a back-fill.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Also print the result as JSON on stdout.")
+def sync_command(
+    filters: Filters, connection: Connection, db: str, lookback: float, workers: int, as_json: bool
+) -> None:
+    """Bring the archive up to date with the service (back-fill first, then only what is new)."""
+    from openapiopenai.archive import sync_archive
+
+    with (
+        connection.api() as api,
+        open_archive(db, create=True) as archive,
+        event_progress("syncing") as advance,
+    ):
+        result = sync_archive(
+            api, archive, filters, lookback=int(lookback), workers=workers, progress=advance
+        )
+    click.echo(describe_sync(result, db), err=True)
+    if as_json:
+        click.echo(json.dumps(sync_result_dict(result)))
+
+
+def sync_result_dict(result: SyncResult) -> dict[str, Any]:
+    names = (
+        "fetched",
+        "inserted",
+        "duplicates",
+        "pages",
+        "resumed",
+        "lower_bound",
+        "upper_bound",
+        "elapsed",
+        "workers",
+    )
+    return {name: getattr(result, name) for name in names}
+
+
+def describe_sync(result: SyncResult, db: str) -> str:
+    resumed = ", resumed an interrupted back-fill" if result.resumed else ""
+    span = ""
+    if result.upper_bound is not None:
+        span = f", up to {format_time(result.upper_bound)}"
+    return (
+        f"synced {db}: {result.inserted} new, {result.duplicates} already archived, "
+        f"{result.fetched} fetched in {result.pages} pages by {result.workers} worker(s), "
+        f"{result.elapsed:.1f}s{span}{resumed}"
+    )

@@ -1,0 +1,118 @@
+"""``openapiopenai demo``: the whole pipeline on a laptop with no account.
+
+An emulated organisation runs in this process; the real sync engine archives it over real HTTP, so
+what the demo shows is what a scheduled sync against the service does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shlex
+from typing import Any
+
+import click
+
+from ._app import cli
+from ._audit_logs import describe_sync, open_archive
+from ._options import Connection
+from ._progress import event_progress
+from ._time import format_time
+
+
+def _remove_previous(db: str) -> None:
+    """Start each demo from an empty archive, but only ever delete a file that is an archive."""
+    if not os.path.exists(db):
+        return
+    with open_archive(db, create=False):
+        pass  # raises a usage error (exit 2) if it is anything else
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(db + suffix)
+
+
+@cli.command("demo", short_help="Emulate an organisation, archive it, summarise it.")
+@click.option(
+    "--events",
+    type=click.IntRange(1, 5_000_000),
+    default=50_000,
+    show_default=True,
+    help="Events in the emulated organisation.",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    default="./demo-audit.sqlite",
+    show_default=True,
+    help="Archive to create (replaced if it is a previous demo's).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the emulated organisation.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Parallel time slices for the sync.",
+)
+def demo(events: int, db: str, seed: int, workers: int) -> None:
+    """Emulate an organisation, archive its audit log, and summarise it."""
+    from openapiopenai.archive import Filters, sync_archive
+    from openapiopenai.emulator import Emulator
+
+    _remove_previous(db)
+    click.echo(
+        f"starting an emulated organisation with {events:,} events over 90 days (seed {seed})", err=True
+    )
+    # A throwaway key: the demo's server listens on loopback only for as long as this command runs.
+    with Emulator(events=events, seed=seed, admin_key="sk-admin-demo-" + secrets.token_hex(8)) as emu:
+        connection = Connection(emu.base_url, emu.admin_key, None, None)
+        with (
+            connection.api() as api,
+            open_archive(db, create=True) as archive,
+            event_progress("archiving", total=events) as advance,
+        ):
+            result = sync_archive(api, archive, Filters(), workers=workers, progress=advance)
+    click.echo(describe_sync(result, db), err=True)
+    with open_archive(db, create=False) as archive:
+        summary = archive.summary(top=5)
+    _print_summary(summary, db)
+
+
+def _print_summary(summary: Any, db: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from ._output import escape_control
+
+    console = Console(highlight=False)
+    console.print(
+        f"\n[bold]{summary.total:,} events[/bold] from {format_time(summary.first_effective_at)} "
+        f"to {format_time(summary.last_effective_at)}\n"
+    )
+
+    def table(title: str, headers: tuple[str, str], rows: Any) -> None:
+        t = Table(title=title, title_justify="left", title_style="bold")
+        t.add_column(headers[0])
+        t.add_column(headers[1], justify="right")
+        for name, count in rows:
+            t.add_row(Text(escape_control(name)), f"{count:,}")
+        console.print(t)
+
+    table("Events by type (top 10)", ("type", "events"), list(summary.by_type)[:10])
+    table("Top actors", ("actor", "events"), summary.top_actors)
+    table("Failed logins by actor", ("actor", "failures"), summary.failed_logins)
+    table("New API keys by actor", ("actor", "keys"), summary.new_api_keys)
+
+    quoted = shlex.quote(db)
+    console.print("\n[bold]Query the archive[/bold]", highlight=False)
+    console.print(
+        Text(
+            f'  sqlite3 {quoted} "SELECT type, count(*) FROM audit_logs GROUP BY type ORDER BY 2 DESC LIMIT 5"\n'
+            f"  sqlite3 {quoted} \"SELECT datetime(effective_at, 'unixepoch'), actor_email, ip_address "
+            "FROM audit_logs WHERE type = 'login.failed' ORDER BY effective_at DESC LIMIT 10\"\n"
+            f"  openapiopenai audit-logs export --db {quoted} --type login.failed --out failed-logins.csv\n"
+            f"  openapiopenai audit-logs export --db {quoted} --since 7d --out last-week.parquet"
+        )
+    )

@@ -1,0 +1,210 @@
+"""Options every ``audit-logs`` command shares: the filters and how to reach the service.
+
+Each decorator folds its options into one value (``filters``, ``connection``) so a command's signature
+says what it needs rather than listing a dozen flags. Library objects are imported inside functions:
+``openapiopenai --help`` must not pay for the client, the archive or rich.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ._time import When
+
+if TYPE_CHECKING:
+    from openapiopenai import AuditLogsApi
+
+__all__ = ["Connection", "connection_options", "filter_options", "redact", "service_errors"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+# Keys seen in this process, scrubbed from every message the CLI prints, whatever produced it.
+_SECRETS: set[str] = set()
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        text = text.replace(secret, "[admin key]")
+    return text
+
+
+def _split(values: tuple[str, ...]) -> tuple[str, ...]:
+    # Repeatable and comma-separated both work: `--type a --type b` or `--type a,b`.
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def filter_options(func: F) -> F:
+    """Add the shared filters; the command receives them as ``filters: Filters``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        event_types: tuple[str, ...],
+        project_ids: tuple[str, ...],
+        actor_ids: tuple[str, ...],
+        actor_emails: tuple[str, ...],
+        resource_ids: tuple[str, ...],
+        since: int | None,
+        until: int | None,
+        tenant_only: bool,
+        **kwargs: Any,
+    ) -> Any:
+        from openapiopenai.archive import Filters
+
+        if since is not None and until is not None and since >= until:
+            raise click.UsageError("--since must be earlier than --until")
+        filters = Filters(
+            event_types=_split(event_types),
+            project_ids=_split(project_ids),
+            actor_ids=_split(actor_ids),
+            actor_emails=_split(actor_emails),
+            resource_ids=_split(resource_ids),
+            since=since,
+            until=until,
+            tenant_only=tenant_only,
+        )
+        return func(*args, filters=filters, **kwargs)
+
+    options = [
+        click.option(
+            "--type",
+            "event_types",
+            multiple=True,
+            metavar="TYPE",
+            help="Event type, e.g. login.failed (repeatable).",
+        ),
+        click.option(
+            "--project", "project_ids", multiple=True, metavar="ID", help="Project id (repeatable)."
+        ),
+        click.option(
+            "--actor-id",
+            "actor_ids",
+            multiple=True,
+            metavar="ID",
+            help="User, service-account or key id (repeatable).",
+        ),
+        click.option(
+            "--actor-email", "actor_emails", multiple=True, metavar="EMAIL", help="Actor email (repeatable)."
+        ),
+        click.option(
+            "--resource-id",
+            "resource_ids",
+            multiple=True,
+            metavar="ID",
+            help="Target resource id (repeatable).",
+        ),
+        click.option(
+            "--since",
+            type=When(),
+            help="Events at or after: 2026-11-01, 2026-11-01T12:00:00Z, 7d, 12h or unix seconds.",
+        ),
+        click.option("--until", type=When(), help="Events before this time (same forms as --since)."),
+        click.option("--tenant-only", is_flag=True, help="Only tenant-level events."),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the service is and how to authenticate; builds the library client."""
+
+    base_url: str
+    admin_key: str | None
+    max_retries: int | None
+    timeout: float | None
+
+    def __repr__(self) -> str:
+        # The dataclass default would print the key in any debug output or traceback.
+        return f"Connection(base_url={self.base_url!r}, admin_key=***)"
+
+    @contextlib.contextmanager
+    def api(self) -> Iterator[AuditLogsApi]:
+        import openapiopenai
+
+        if not self.admin_key:
+            raise click.UsageError("no admin key: pass --admin-key or set OPENAI_ADMIN_KEY")
+        _SECRETS.add(self.admin_key)
+        extra: dict[str, Any] = {}
+        if self.max_retries is not None:
+            extra["max_retries"] = self.max_retries
+        if self.timeout is not None:
+            extra["timeout"] = self.timeout
+        try:
+            config = openapiopenai.Configuration(host=self.base_url, access_token=self.admin_key, **extra)
+        except ValueError as exc:
+            raise click.UsageError(redact(str(exc))) from None
+        with openapiopenai.ApiClient(config) as client, service_errors(self.base_url):
+            yield openapiopenai.AuditLogsApi(client)
+
+
+@contextlib.contextmanager
+def service_errors(base_url: str) -> Iterator[None]:
+    """Library errors as CLI errors: the service's failures exit 1 with its message and request id."""
+    import openapiopenai
+
+    try:
+        yield
+    except openapiopenai.ApiConnectionError as exc:
+        raise click.ClickException(redact(f"cannot reach {base_url}: {exc}")) from None
+    except openapiopenai.ApiException as exc:
+        # str() is the library's one line: status, the service's message, code, request id.
+        raise click.ClickException(redact(f"audit-log request failed: {exc}")) from None
+
+
+def connection_options(func: F) -> F:
+    """Add ``--base-url``, ``--admin-key``, ``--max-retries``, ``--timeout`` as ``connection``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        base_url: str,
+        admin_key: str | None,
+        max_retries: int | None,
+        timeout: float | None,
+        **kwargs: Any,
+    ) -> Any:
+        return func(*args, connection=Connection(base_url, admin_key, max_retries, timeout), **kwargs)
+
+    options = [
+        click.option(
+            "--base-url",
+            envvar="OPENAI_BASE_URL",
+            show_envvar=True,
+            default=DEFAULT_BASE_URL,
+            show_default=True,
+            help="API base URL.",
+        ),
+        # Never show_default: the value would come from the environment and end up in --help output.
+        click.option(
+            "--admin-key",
+            envvar="OPENAI_ADMIN_KEY",
+            show_envvar=True,
+            metavar="KEY",
+            help="Admin API key (sk-admin-...).",
+        ),
+        click.option(
+            "--max-retries",
+            type=click.IntRange(min=0),
+            metavar="N",
+            help="Retries for 429/5xx/connection errors.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help="Per-request timeout.",
+        ),
+    ]
+    for option in reversed(options):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
