@@ -17,7 +17,6 @@ from the spec, and a value of an unexpected JSON type is returned as it is rathe
 from __future__ import annotations
 
 import enum
-import pprint
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
@@ -121,6 +120,8 @@ class Model:
         return _encode(self._data).decode()
 
     def to_str(self) -> str:
+        import pprint
+
         return pprint.pformat(self.to_dict())
 
     @property
