@@ -1,0 +1,201 @@
+"""The archive's SQLite schema, and opening a file as an archive without ever harming it.
+
+Opening is where bad input shows up (a directory, a PDF, another program's database, a file written by a
+newer version, a locked file), so every check that can be made by reading happens before anything is
+written, and each failure is one `ArchiveError` line. A file that fails a check is left byte for byte as
+it was.
+
+Durability: WAL with ``synchronous=NORMAL``. A commit is complete once its frames are in the WAL file,
+which the OS keeps when the process dies, so a SIGKILL never loses a committed page. Only a power cut or
+OS crash can lose the last few commits, and then page and sync state go back together (both are in the
+same transaction), so the archive is still consistent and the next sync simply fetches those pages
+again. FULL would add an fsync per page for no gain in that guarantee.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+from openapiopenai.archive._errors import ArchiveError
+
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "open_archive_db"]
+
+#: ``PRAGMA application_id`` of an archive ("OAIA"), so `file(1)` and we can tell it from other databases.
+APPLICATION_ID = 0x4F414941
+#: Bumped whenever the schema changes; a newer file is refused rather than misread.
+SCHEMA_VERSION = 1
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+# Long enough to ride out another process's page commit, short enough that a stuck lock is reported.
+_BUSY_TIMEOUT_S = 10.0
+
+_SCHEMA_V1 = """
+CREATE TABLE audit_logs (
+    id           TEXT PRIMARY KEY,
+    effective_at INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    tenant       INTEGER NOT NULL DEFAULT 0,  -- 1: fetched with tenant_only (the service's other partition)
+    actor_type   TEXT,                        -- session | api_key
+    actor_id     TEXT,                        -- the user or service account behind the action
+    actor_email  TEXT,
+    api_key_id   TEXT,                        -- the key's tracking id, for api_key actors
+    project_id   TEXT,
+    ip_address   TEXT,                        -- session actors only
+    resource_id  TEXT,                        -- the payload's `id`: what the action was done to
+    raw          TEXT NOT NULL                -- the event's JSON exactly as the service sent it
+);
+-- Listing order and the sync's checkpoint order: (effective_at, id), never the timestamp alone.
+CREATE INDEX audit_logs_time ON audit_logs (effective_at, id);
+CREATE INDEX audit_logs_type ON audit_logs (type, effective_at);
+CREATE INDEX audit_logs_actor ON audit_logs (actor_id, effective_at) WHERE actor_id IS NOT NULL;
+CREATE INDEX audit_logs_email ON audit_logs (actor_email, effective_at) WHERE actor_email IS NOT NULL;
+CREATE INDEX audit_logs_key ON audit_logs (api_key_id, effective_at) WHERE api_key_id IS NOT NULL;
+CREATE INDEX audit_logs_project ON audit_logs (project_id, effective_at) WHERE project_id IS NOT NULL;
+CREATE INDEX audit_logs_ip ON audit_logs (ip_address, effective_at) WHERE ip_address IS NOT NULL;
+CREATE INDEX audit_logs_resource ON audit_logs (resource_id, effective_at) WHERE resource_id IS NOT NULL;
+
+-- One row per filter set (Filters.key()): what is known complete, and the walk in progress if any.
+CREATE TABLE sync_state (
+    filter_key        TEXT PRIMARY KEY,
+    covered_from      INTEGER,            -- complete from here (NULL: from the oldest event) ...
+    high_water        INTEGER,            -- ... up to here, exclusive (NULL: no walk completed yet)
+    run_active        INTEGER NOT NULL DEFAULT 0,
+    run_from          INTEGER,            -- the walk in progress covers [run_from, run_upper)
+    run_upper         INTEGER,            -- frozen when the walk started
+    run_started_at    REAL,
+    run_token         TEXT,               -- the sync that owns the walk; a second sync takes it over
+    last_completed_at REAL,
+    runs_completed    INTEGER NOT NULL DEFAULT 0
+);
+-- The walk in progress, as time slices, each with its own cursor so a crash resumes every slice.
+CREATE TABLE sync_slices (
+    filter_key TEXT NOT NULL REFERENCES sync_state (filter_key),
+    slice_no   INTEGER NOT NULL,
+    lo         INTEGER,                   -- effective_at >= lo (NULL: no lower bound)
+    hi         INTEGER NOT NULL,          -- effective_at <  hi
+    cursor_id  TEXT,                      -- last committed event: the `after` cursor ...
+    cursor_at  INTEGER,                   -- ... and its effective_at, for the restart if the cursor is lost
+    pages      INTEGER NOT NULL DEFAULT 0,
+    fetched    INTEGER NOT NULL DEFAULT 0,
+    done       INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (filter_key, slice_no)
+);
+"""
+
+
+def _check_file(path: Path, *, create: bool, readonly: bool) -> bool:
+    """Refuse, by reading only, what cannot be an archive. Returns whether the file exists."""
+    if path.is_dir():
+        raise ArchiveError(f"{path}: is a directory, not an archive file")
+    if not path.exists():
+        if readonly or not create:
+            raise ArchiveError(f"{path}: no such archive")
+        parent = path.parent
+        if not parent.is_dir():
+            raise ArchiveError(f"{path}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise ArchiveError(f"{path}: cannot create the archive (directory {parent} is not writable)")
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if head and head != _SQLITE_MAGIC:
+        raise ArchiveError(f"{path}: not an archive (not a SQLite database)")
+    if not readonly and not os.access(path, os.W_OK):
+        raise ArchiveError(f"{path}: not writable (open it read-only to query it)")
+    return True
+
+
+def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
+    target = f"file:{quote(str(path.absolute()))}?mode={'ro' if readonly else 'rw'}"
+    if not path.exists():
+        target = target.replace("mode=rw", "mode=rwc")
+    # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT), never implicit.
+    return sqlite3.connect(target, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+
+
+def _inspect(conn: sqlite3.Connection, path: Path, *, readonly: bool) -> bool:
+    """Check an opened file is ours (or empty); returns True if the schema still has to be created."""
+    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if app_id != APPLICATION_ID and (app_id != 0 or tables):
+        raise ArchiveError(f"{path}: a SQLite database, but not an openapiopenai archive")
+    if version > SCHEMA_VERSION:
+        raise ArchiveError(
+            f"{path}: written by a newer openapiopenai (archive schema {version}; this version reads "
+            f"up to {SCHEMA_VERSION}); upgrade openapiopenai"
+        )
+    fresh = app_id == 0 and not tables
+    if fresh and readonly:
+        raise ArchiveError(f"{path}: empty, not an archive yet (run a sync first)")
+    if not fresh and not {"audit_logs", "sync_state", "sync_slices"} <= tables:
+        raise ArchiveError(f"{path}: a damaged archive (tables are missing)")
+    return fresh
+
+
+def open_archive_db(path: Path, *, create: bool, readonly: bool) -> sqlite3.Connection:
+    """Open (and, when new, initialise) an archive; raises ArchiveError with the file left as it was."""
+    existed = _check_file(path, create=create, readonly=readonly)
+    try:
+        conn = _connect(path, readonly=readonly)
+    except sqlite3.Error as exc:
+        raise ArchiveError(f"{path}: cannot open ({exc})") from None
+    try:
+        fresh = _inspect(conn, path, readonly=readonly)
+        if not readonly:
+            # Switching to WAL writes the header, so it comes only after the file proved to be ours.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            if fresh:
+                _create_schema(conn)
+    except ArchiveError:
+        conn.close()
+        _forget_new_file(path, existed)
+        raise
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        _forget_new_file(path, existed)
+        raise ArchiveError(f"{path}: {_describe(exc)}") from None
+    return conn
+
+
+def _create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Re-check under the write lock: two processes may create the same new file at once.
+        if int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID:
+            conn.execute("ROLLBACK")
+            return
+        for statement in _SCHEMA_V1.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _forget_new_file(path: Path, existed: bool) -> None:
+    """Remove a file this failed open created, so a bad open leaves no trace."""
+    if existed:
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            os.unlink(f"{path}{suffix}")
+
+
+def _describe(exc: sqlite3.DatabaseError) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return "locked by another process (try again when it has finished)"
+    if "not a database" in text or "malformed" in text:
+        return f"not a usable SQLite database ({text})"
+    return text

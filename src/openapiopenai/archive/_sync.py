@@ -1,0 +1,359 @@
+"""`sync_archive`: bring an archive up to date with the service, exactly once, crash-safe.
+
+How a run goes (per filter set, state keyed by `Filters.key()`):
+
+1. If an earlier run of this filter set was interrupted, finish it first, from each slice's saved cursor,
+   with the upper bound that run froze. Then plan a new run.
+2. A new run freezes its upper bound (now, or `until` if earlier) and plans what to walk: everything
+   asked for that is not already trusted, i.e. from the high-water mark minus `lookback` onwards (plus any
+   older part asked for that was never covered). The walk is written down as time slices before the first
+   request, so a crash at any later instant can resume it.
+3. Fetcher threads walk the slices newest first, page by page; the caller's thread is the only writer and
+   commits each page's events together with its slice's new position in one transaction. INSERT OR IGNORE
+   on the primary key absorbs overlap (the lookback window, a re-read second), counted as duplicates.
+4. When every slice is done, one transaction moves the high-water mark to the frozen upper bound and
+   drops the slices. Only then is the range called complete.
+
+A run token in the state row guards against two syncs on one archive: whichever started last owns the
+walk, and the other stops at its next commit with a `SyncError` instead of writing over its state.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from openapiopenai.archive._archive import INSERT_SQL, Archive
+from openapiopenai.archive._errors import ArchiveError, SyncError
+from openapiopenai.archive._filters import Filters
+from openapiopenai.archive._plan import Span, plan_run, split_span
+from openapiopenai.archive._walk import PageBatch, SliceState, walk_slice
+
+if TYPE_CHECKING:
+    from openapiopenai.api.audit_logs_api import AuditLogsApi
+
+__all__ = ["DEFAULT_LOOKBACK", "SyncResult", "sync_archive"]
+
+log = logging.getLogger("openapiopenai.archive")
+
+#: Re-read this many seconds below the high-water mark on every run, for events that show up late.
+DEFAULT_LOOKBACK = 900
+#: With several workers, cut a walk into this many slices per worker, so a dense slice does not leave
+#: the other workers idle at the end.
+SLICES_PER_WORKER = 4
+#: A slice narrower than this costs a request for little; the lookback window stays in a few slices.
+MIN_SLICE_SECONDS = 300
+#: How long a stopping sync waits for fetchers to finish their request in flight.
+_JOIN_TIMEOUT_S = 5.0
+
+
+_ALL = Filters()   # immutable, so safe as a default
+
+
+@dataclass
+class SyncResult:
+    fetched: int
+    """Events received and committed (including duplicates)."""
+    inserted: int
+    """Events new to the archive."""
+    duplicates: int
+    """Events the archive already held (the lookback overlap, re-read pages after a crash)."""
+    pages: int
+    resumed: bool
+    """Whether an interrupted run was finished first."""
+    lower_bound: int | None
+    """Oldest `effective_at` walked (None: from the oldest event the service has)."""
+    upper_bound: int
+    """The frozen upper bound (exclusive) of the last run: the archive is now complete up to here."""
+    elapsed: float
+    workers: int
+    slices: int = 0
+
+
+@dataclass
+class _Run:
+    """A walk written down in the state tables: its slices and the covered span it completes."""
+
+    slices: list[SliceState]
+    covered: Span
+
+
+def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *,
+                 lookback: int = DEFAULT_LOOKBACK, workers: int = 1, page_size: int = 100,
+                 progress: Callable[[int], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> SyncResult:
+    """Make `archive` hold exactly the service's events matching `filters`, up to now (or `until`).
+
+    `progress(n)` is called from the calling thread after each committed page, with its event count.
+    Errors from the service (after the client's retries) propagate; what was committed stays committed
+    and the next call resumes from it.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if not 1 <= page_size <= 100:
+        raise ValueError("page_size must be within 1..100")
+    if lookback < 0:
+        raise ValueError("lookback must not be negative")
+    if archive.readonly:
+        raise ArchiveError(f"{archive.path}: opened read-only, cannot sync into it")
+    started = time.perf_counter()
+    engine = _Engine(api, archive.connection, filters, workers=workers, page_size=page_size,
+                     progress=progress)
+    resumed = engine.take_over_interrupted_run()
+    if resumed is not None:
+        log.info("resuming an interrupted sync (%d slices left)", sum(not s.done for s in resumed.slices))
+        engine.execute(resumed)
+    upper = int(clock())
+    if filters.until is not None:
+        upper = min(upper, filters.until)
+    fresh = engine.plan_new_run(upper, lookback)
+    if fresh is not None:
+        engine.execute(fresh)
+    else:
+        upper = engine.high_water() or upper
+    los = [s.lo for run in (resumed, fresh) if run is not None for s in run.slices]
+    return SyncResult(
+        fetched=engine.fetched, inserted=engine.inserted, duplicates=engine.fetched - engine.inserted,
+        pages=engine.pages, resumed=resumed is not None,
+        lower_bound=None if not los or None in los else min(lo for lo in los if lo is not None),
+        upper_bound=upper, elapsed=time.perf_counter() - started, workers=workers,
+        slices=sum(len(run.slices) for run in (resumed, fresh) if run is not None),
+    )
+
+
+class _Engine:
+    def __init__(self, api: AuditLogsApi, conn: sqlite3.Connection, filters: Filters, *, workers: int,
+                 page_size: int, progress: Callable[[int], None] | None) -> None:
+        self.api = api
+        self.conn = conn
+        self.filters = filters
+        self.key = filters.key()
+        self.workers = workers
+        self.page_size = page_size
+        self.progress = progress
+        self.token = secrets.token_hex(8)
+        self.fetched = self.inserted = self.pages = 0
+
+    # -- state ------------------------------------------------------------------------------------
+    def _state(self) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.conn.execute(
+            "SELECT * FROM sync_state WHERE filter_key = ?", (self.key,)).fetchone()
+        return row
+
+    def high_water(self) -> int | None:
+        row = self._state()
+        return None if row is None or row["high_water"] is None else int(row["high_water"])
+
+    def take_over_interrupted_run(self) -> _Run | None:
+        """The run an earlier (crashed or stopped) sync left behind, now owned by this one."""
+        with _transaction(self.conn):
+            row = self._state()
+            if row is None or not row["run_active"]:
+                return None
+            self.conn.execute("UPDATE sync_state SET run_token = ? WHERE filter_key = ?", (self.token, self.key))
+            slices = [
+                SliceState(r["slice_no"], r["lo"], r["hi"], r["cursor_id"], r["cursor_at"], r["pages"],
+                           r["fetched"], bool(r["done"]))
+                for r in self.conn.execute(
+                    "SELECT * FROM sync_slices WHERE filter_key = ? ORDER BY slice_no", (self.key,))
+            ]
+        return _Run(slices, (row["run_from"], int(row["run_upper"])))
+
+    def plan_new_run(self, upper: int, lookback: int) -> _Run | None:
+        row = self._state()
+        covered: Span | None = None
+        if row is not None and row["high_water"] is not None:
+            covered = (row["covered_from"], int(row["high_water"]))
+        plan = plan_run(self.filters.since, upper, covered, lookback)
+        if not plan.need:
+            return None
+        spans = list(plan.need) if self.workers == 1 else self._slice_for_workers(plan.need)
+        slices = [SliceState(i, lo, hi) for i, (lo, hi) in enumerate(spans)]
+        with _transaction(self.conn):
+            if self._state() != row:
+                raise SyncError("another sync changed this archive's sync state meanwhile; run again")
+            self.conn.execute(
+                "INSERT INTO sync_state (filter_key) VALUES (?) ON CONFLICT (filter_key) DO NOTHING", (self.key,))
+            self.conn.execute(
+                "UPDATE sync_state SET run_active = 1, run_from = ?, run_upper = ?, run_started_at = ?,"
+                " run_token = ? WHERE filter_key = ?",
+                (plan.covered[0], plan.covered[1], time.time(), self.token, self.key))
+            self.conn.execute("DELETE FROM sync_slices WHERE filter_key = ?", (self.key,))
+            self.conn.executemany(
+                "INSERT INTO sync_slices (filter_key, slice_no, lo, hi) VALUES (?, ?, ?, ?)",
+                [(self.key, s.no, s.lo, s.hi) for s in slices])
+        return _Run(slices, plan.covered)
+
+    def _slice_for_workers(self, need: list[Span]) -> list[Span]:
+        """Cut the spans into about SLICES_PER_WORKER x workers slices, by width."""
+        bounded: list[tuple[int, int, bool]] = []   # (lo, hi, open_below)
+        for lo, hi in need:
+            if lo is None:
+                oldest = find_oldest(self.api, hi, self.filters.scope_kwargs(), probes=max(self.workers, 7))
+                if oldest is None:
+                    return list(need)   # nothing there at all: one request per span tells us so
+                bounded.append((oldest, hi, True))
+            else:
+                bounded.append((lo, hi, False))
+        total = sum(hi - lo for lo, hi, _ in bounded) or 1
+        target = self.workers * SLICES_PER_WORKER
+        spans: list[Span] = []
+        for lo, hi, open_below in bounded:
+            parts = split_span(lo, hi, max(1, round(target * (hi - lo) / total)), min_width=MIN_SLICE_SECONDS)
+            if open_below:
+                # The oldest slice stays open below: the probe is a hint for balance, never a limit.
+                parts[0] = (None, parts[0][1])
+            spans.extend(parts)
+        return spans
+
+    # -- the walk ---------------------------------------------------------------------------------
+    def execute(self, run: _Run) -> None:
+        todo: queue.SimpleQueue[SliceState] = queue.SimpleQueue()
+        pending = [s for s in run.slices if not s.done]
+        for sl in pending:
+            todo.put(sl)
+        n_threads = min(self.workers, len(pending))
+        if n_threads:
+            self._pump(todo, n_threads)
+        with _transaction(self.conn):
+            self._check_token()
+            left = self.conn.execute(
+                "SELECT count(*) FROM sync_slices WHERE filter_key = ? AND done = 0", (self.key,)).fetchone()[0]
+            if left:
+                raise SyncError(f"internal error: {left} slices still open at the end of a walk")
+            # The walk is complete: only now may the high-water mark move.
+            self.conn.execute(
+                "UPDATE sync_state SET covered_from = ?, high_water = ?, run_active = 0, run_from = NULL,"
+                " run_upper = NULL, run_token = NULL, last_completed_at = ?, runs_completed = runs_completed + 1"
+                " WHERE filter_key = ?", (run.covered[0], run.covered[1], time.time(), self.key))
+            self.conn.execute("DELETE FROM sync_slices WHERE filter_key = ?", (self.key,))
+
+    def _pump(self, todo: queue.SimpleQueue[SliceState], n_threads: int) -> None:
+        """Run `n_threads` fetchers; commit what they hand over, in this thread, until all are done."""
+        # Bounded, so fetchers cannot run ahead of the writer: memory stays flat however big the walk.
+        batches: queue.Queue[PageBatch | _FetcherExit] = queue.Queue(maxsize=2 * n_threads + 2)
+        stop = threading.Event()
+        scope = self.filters.scope_kwargs()
+        types = frozenset(self.filters.event_types)
+
+        def emit(item: PageBatch | _FetcherExit) -> None:
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+        def fetcher() -> None:
+            error: BaseException | None = None
+            try:
+                while not stop.is_set():
+                    try:
+                        sl = todo.get_nowait()
+                    except queue.Empty:
+                        break
+                    walk_slice(self.api, sl, scope=scope, event_types=types, tenant=self.filters.tenant_only,
+                               page_size=self.page_size, emit=emit, stop=stop)
+            except BaseException as exc:  # handed to the writer thread, which re-raises it
+                error = exc
+            emit(_FetcherExit(error))
+
+        threads = [threading.Thread(target=fetcher, name=f"archive-fetch-{i}", daemon=True)
+                   for i in range(n_threads)]
+        for t in threads:
+            t.start()
+        live = n_threads
+        try:
+            while live:
+                item = batches.get()
+                if isinstance(item, _FetcherExit):
+                    live -= 1
+                    if item.error is not None:
+                        raise item.error
+                    continue
+                self._commit(item)
+        finally:
+            stop.set()
+            deadline = time.monotonic() + _JOIN_TIMEOUT_S
+            for t in threads:
+                t.join(max(0.0, deadline - time.monotonic()))
+
+    def _commit(self, batch: PageBatch) -> None:
+        """One page's events and its slice's new position, in one transaction."""
+        with _transaction(self.conn):
+            self._check_token()
+            inserted = self.conn.executemany(INSERT_SQL, batch.rows).rowcount if batch.rows else 0
+            self.conn.execute(
+                "UPDATE sync_slices SET cursor_id = ?, cursor_at = ?, hi = ?, pages = pages + 1,"
+                " fetched = fetched + ?, done = ? WHERE filter_key = ? AND slice_no = ?",
+                (batch.cursor_id, batch.cursor_at, batch.hi, len(batch.rows), int(batch.done), self.key,
+                 batch.slice_no))
+        self.fetched += len(batch.rows)
+        self.inserted += max(0, inserted)
+        self.pages += 1
+        if self.progress is not None:
+            self.progress(len(batch.rows))
+
+    def _check_token(self) -> None:
+        row = self.conn.execute("SELECT run_token FROM sync_state WHERE filter_key = ?", (self.key,)).fetchone()
+        if row is None or row[0] != self.token:
+            raise SyncError("another sync took over this archive's walk; this one stops (the other carries on)")
+
+
+@dataclass
+class _FetcherExit:
+    error: BaseException | None
+
+
+class _transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception (including KeyboardInterrupt)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise ArchiveError(f"the archive is locked by another process ({exc})") from None
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: Any) -> None:
+        if et is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
+
+
+def find_oldest(api: AuditLogsApi, hi: int, scope: dict[str, Any], *, probes: int) -> int | None:
+    """Roughly the oldest `effective_at` below `hi` (None if there is no event), by parallel bisection.
+
+    Each round asks `probes` limit=1 questions "is there an event before t?" at once, so the answer is
+    found in a handful of round trips even at high latency. Precision is a small fraction of the span,
+    which is all the slicing needs.
+    """
+    def exists_before(t: int) -> bool:
+        return bool(api.list_audit_logs(effective_at={"lt": t}, limit=1, **scope).data)
+
+    if not exists_before(hi):
+        return None
+    lo, up = 0, hi   # no event below lo (assumed: unix time), some event below up
+    with ThreadPoolExecutor(max_workers=probes, thread_name_prefix="archive-probe") as pool:
+        while up - lo > max(1, (hi - up) // 256):
+            points = sorted({lo + (up - lo) * (i + 1) // (probes + 1) for i in range(probes)} - {lo, up})
+            if not points:
+                break
+            answers = list(pool.map(exists_before, points))
+            for t, found in zip(points, answers, strict=True):
+                if found:
+                    up = t
+                    break
+                lo = t
+    return max(0, up - 1)
