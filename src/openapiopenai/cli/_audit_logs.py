@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -181,43 +182,31 @@ def sync_command(
     filters: Filters, connection: Connection, db: str, lookback: float, workers: int, as_json: bool
 ) -> None:
     """Bring the archive up to date with the service (back-fill first, then only what is new)."""
-    from openapiopenai.archive import sync_archive
-
     with (
         connection.api() as api,
         open_archive(db, create=True) as archive,
         event_progress("syncing") as advance,
     ):
-        result = sync_archive(
-            api, archive, filters, lookback=int(lookback), workers=workers, progress=advance
-        )
+        result = run_sync(api, archive, filters, lookback=int(lookback), workers=workers, progress=advance)
     click.echo(describe_sync(result, db), err=True)
     if as_json:
-        click.echo(json.dumps(sync_result_dict(result)))
+        click.echo(json.dumps(dataclasses.asdict(result)))
 
 
-def sync_result_dict(result: SyncResult) -> dict[str, Any]:
-    names = (
-        "fetched",
-        "inserted",
-        "duplicates",
-        "pages",
-        "resumed",
-        "lower_bound",
-        "upper_bound",
-        "elapsed",
-        "workers",
-    )
-    return {name: getattr(result, name) for name in names}
+def run_sync(api: AuditLogsApi, archive: Archive, filters: Filters, **kwargs: Any) -> SyncResult:
+    """``sync_archive``, with its refusals as runtime failures (exit 1): what was committed stays."""
+    from openapiopenai.archive import SyncError, sync_archive
+
+    try:
+        return sync_archive(api, archive, filters, **kwargs)
+    except SyncError as exc:
+        raise click.ClickException(f"sync stopped: {exc} (everything before it is committed)") from None
 
 
 def describe_sync(result: SyncResult, db: str) -> str:
     resumed = ", resumed an interrupted back-fill" if result.resumed else ""
-    span = ""
-    if result.upper_bound is not None:
-        span = f", up to {format_time(result.upper_bound)}"
     return (
         f"synced {db}: {result.inserted} new, {result.duplicates} already archived, "
-        f"{result.fetched} fetched in {result.pages} pages by {result.workers} worker(s), "
-        f"{result.elapsed:.1f}s{span}{resumed}"
+        f"{result.fetched} fetched in {result.pages} pages by {result.workers} worker(s) "
+        f"in {result.elapsed:.1f}s; complete up to {format_time(result.upper_bound)}{resumed}"
     )

@@ -10,15 +10,20 @@ import contextlib
 import os
 import secrets
 import shlex
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import click
 
 from ._app import cli
-from ._audit_logs import describe_sync, open_archive
+from ._audit_logs import describe_sync, open_archive, run_sync
 from ._options import Connection
+from ._output import escape_control
 from ._progress import event_progress
 from ._time import format_time
+
+if TYPE_CHECKING:
+    from openapiopenai.archive import ArchiveSummary
 
 
 def _remove_previous(db: str) -> None:
@@ -57,7 +62,7 @@ def _remove_previous(db: str) -> None:
 )
 def demo(events: int, db: str, seed: int, workers: int) -> None:
     """Emulate an organisation, archive its audit log, and summarise it."""
-    from openapiopenai.archive import Filters, sync_archive
+    from openapiopenai.archive import Filters
     from openapiopenai.emulator import Emulator
 
     _remove_previous(db)
@@ -72,47 +77,68 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
             open_archive(db, create=True) as archive,
             event_progress("archiving", total=events) as advance,
         ):
-            result = sync_archive(api, archive, Filters(), workers=workers, progress=advance)
+            result = run_sync(api, archive, Filters(), workers=workers, progress=advance)
     click.echo(describe_sync(result, db), err=True)
     with open_archive(db, create=False) as archive:
-        summary = archive.summary(top=5)
+        summary = archive.summary(top=8)
     _print_summary(summary, db)
 
 
-def _print_summary(summary: Any, db: str) -> None:
+def _print_summary(summary: ArchiveSummary, db: str) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from ._output import escape_control
-
     console = Console(highlight=False)
-    console.print(
-        f"\n[bold]{summary.total:,} events[/bold] from {format_time(summary.first_effective_at)} "
-        f"to {format_time(summary.last_effective_at)}\n"
-    )
 
-    def table(title: str, headers: tuple[str, str], rows: Any) -> None:
+    def table(title: str, headers: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> None:
         t = Table(title=title, title_justify="left", title_style="bold")
-        t.add_column(headers[0])
-        t.add_column(headers[1], justify="right")
-        for name, count in rows:
-            t.add_row(Text(escape_control(name)), f"{count:,}")
+        for i, header in enumerate(headers):
+            t.add_column(header, justify="right" if i == len(headers) - 1 and header == "events" else "left")
+        for row in rows:
+            # Names and emails come from the (emulated) service: shown literally, controls escaped.
+            t.add_row(*(Text(escape_control(cell)) for cell in row))
         console.print(t)
 
-    table("Events by type (top 10)", ("type", "events"), list(summary.by_type)[:10])
-    table("Top actors", ("actor", "events"), summary.top_actors)
-    table("Failed logins by actor", ("actor", "failures"), summary.failed_logins)
-    table("New API keys by actor", ("actor", "keys"), summary.new_api_keys)
+    console.print(
+        Text.assemble(
+            "\n",
+            (f"{summary.total:,} events", "bold"),
+            f" of {summary.types} types, {format_time(summary.first_effective_at)}"
+            f" to {format_time(summary.last_effective_at)}\n",
+        )
+    )
+    table("Events by type", ("type", "events"), ((t, f"{n:,}") for t, n in summary.by_type))
+    table(
+        "Top actors",
+        ("actor", "events"),
+        ((a.actor_email or a.actor_id, f"{a.count:,}") for a in summary.top_actors),
+    )
+    table(
+        f"Failed logins: {summary.failed_logins:,} (latest)",
+        ("time (UTC)", "actor", "ip"),
+        (
+            (format_time(r["effective_at"]), r["actor_email"], r["ip_address"])
+            for r in summary.recent_failed_logins
+        ),
+    )
+    table(
+        f"New API keys: {summary.new_api_keys:,} (latest)",
+        ("time (UTC)", "key", "created by", "project"),
+        (
+            (format_time(r["effective_at"]), r["key_id"], r["actor_email"], r["project_id"])
+            for r in summary.recent_new_api_keys
+        ),
+    )
 
     quoted = shlex.quote(db)
-    console.print("\n[bold]Query the archive[/bold]", highlight=False)
+    console.print(Text("\nQuery the archive:", style="bold"))
     console.print(
         Text(
             f'  sqlite3 {quoted} "SELECT type, count(*) FROM audit_logs GROUP BY type ORDER BY 2 DESC LIMIT 5"\n'
             f"  sqlite3 {quoted} \"SELECT datetime(effective_at, 'unixepoch'), actor_email, ip_address "
             "FROM audit_logs WHERE type = 'login.failed' ORDER BY effective_at DESC LIMIT 10\"\n"
             f"  openapiopenai audit-logs export --db {quoted} --type login.failed --out failed-logins.csv\n"
-            f"  openapiopenai audit-logs export --db {quoted} --since 7d --out last-week.parquet"
+            f"  openapiopenai audit-logs export --db {quoted} --since 2026-01-01 --out events.parquet"
         )
     )

@@ -122,6 +122,7 @@ class Connection:
     admin_key: str | None
     max_retries: int | None
     timeout: float | None
+    allow_insecure_http: bool = False
 
     def __repr__(self) -> str:
         # The dataclass default would print the key in any debug output or traceback.
@@ -139,8 +140,13 @@ class Connection:
             extra["max_retries"] = self.max_retries
         if self.timeout is not None:
             extra["timeout"] = self.timeout
+        if self.allow_insecure_http:
+            extra["allow_insecure_http"] = True
         try:
             config = openapiopenai.Configuration(host=self.base_url, access_token=self.admin_key, **extra)
+            # The library checks this when it sends; checking now makes it a usage error raised
+            # before any archive is opened.
+            config.check_key_transport()
         except ValueError as exc:
             raise click.UsageError(redact(str(exc))) from None
         with openapiopenai.ApiClient(config) as client, service_errors(self.base_url):
@@ -171,9 +177,11 @@ def connection_options(func: F) -> F:
         admin_key: str | None,
         max_retries: int | None,
         timeout: float | None,
+        allow_insecure_http: bool,
         **kwargs: Any,
     ) -> Any:
-        return func(*args, connection=Connection(base_url, admin_key, max_retries, timeout), **kwargs)
+        connection = Connection(base_url, admin_key, max_retries, timeout, allow_insecure_http)
+        return func(*args, connection=connection, **kwargs)
 
     options = [
         click.option(
@@ -203,6 +211,11 @@ def connection_options(func: F) -> F:
             type=click.FloatRange(min=0, min_open=True),
             metavar="SECONDS",
             help="Per-request timeout.",
+        ),
+        click.option(
+            "--allow-insecure-http",
+            is_flag=True,
+            help="Send the key over plain http to a non-loopback host (trusted networks only).",
         ),
     ]
     for option in reversed(options):

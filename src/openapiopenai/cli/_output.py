@@ -43,6 +43,7 @@ COLUMNS = (
     "actor_type",
     "actor_id",
     "actor_email",
+    "api_key_id",
     "ip_address",
     "user_agent",
     "project_id",
@@ -88,7 +89,8 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
     session = _get(actor, "session")
     api_key = _get(actor, "api_key")
     user = _get(session, "user") or _get(api_key, "user")
-    actor_id = _get(user, "id") or _get(api_key, "service_account", "id") or _get(api_key, "id")
+    # The person or service account behind the action, as the archive's actor_id column has it.
+    actor_id = _get(user, "id") or _get(api_key, "service_account", "id")
     event_type = event.get("type")
     payload = event.get(event_type) if isinstance(event_type, str) else None
     return {
@@ -98,6 +100,7 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
         "actor_type": actor_type,
         "actor_id": actor_id,
         "actor_email": _get(user, "email"),
+        "api_key_id": _get(api_key, "id"),
         "ip_address": _get(session, "ip_address"),
         "user_agent": _get(session, "user_agent"),
         "project_id": _get(event, "project", "id"),
@@ -112,7 +115,7 @@ DISPLAY_HEADERS = ("time (UTC)", "type", "actor", "ip", "project", "resource")
 def display_cells(event: Mapping[str, Any]) -> tuple[str, ...]:
     """The human-readable view of one event, control characters escaped, ready for a terminal."""
     row = event_row(event)
-    actor = row["actor_email"] or row["actor_id"] or row["actor_type"]
+    actor = row["actor_email"] or row["actor_id"] or row["api_key_id"] or row["actor_type"]
     cells = (
         format_time(row["effective_at"]),
         row["type"],

@@ -1,0 +1,69 @@
+"""Fixtures for running the CLI as a user would, against an emulator over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from _cli_helpers import DEAD_URL, FAKE_KEY
+from click.testing import CliRunner, Result
+
+from openapiopenai.cli import cli
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture(scope="module")
+def org() -> Iterator[Any]:
+    """A small organisation shared by the tests that only read from it."""
+    from openapiopenai.emulator import Emulator
+
+    with Emulator(events=1500, seed=7, admin_key=FAKE_KEY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def fresh_org() -> Iterator[Any]:
+    """An organisation of its own, for tests that insert events."""
+    from openapiopenai.emulator import Emulator
+
+    with Emulator(events=300, seed=11, admin_key=FAKE_KEY) as emu:
+        yield emu
+
+
+def _clean_env(base_url: str | None, key: str | None) -> dict[str, str | None]:
+    # None unsets: the developer's own OPENAI_* or colour settings must not leak into a test.
+    return {
+        "OPENAI_BASE_URL": base_url,
+        "OPENAI_ADMIN_KEY": key,
+        "NO_COLOR": None,
+        "FORCE_COLOR": None,
+        "OPENAPIOPENAI_DEBUG": None,
+    }
+
+
+def _runner(default_base_url: str) -> Run:
+    def _run(
+        *args: str, base_url: str | None = None, key: str | None = FAKE_KEY, env: dict[str, str] | None = None
+    ) -> Result:
+        full_env = _clean_env(base_url or default_base_url, key)
+        full_env.update(env or {})
+        result = CliRunner().invoke(cli, list(args), env=full_env)
+        # Whatever happened, the key never shows.
+        assert FAKE_KEY not in result.stdout and FAKE_KEY not in result.stderr
+        return result
+
+    return _run
+
+
+@pytest.fixture
+def run(org: Any) -> Run:
+    """``run(*args, base_url=..., key=..., env={...})``: the CLI through click's runner, against ``org``."""
+    return _runner(org.base_url)
+
+
+@pytest.fixture
+def run_offline() -> Run:
+    """The same with no service: nothing listens on the discard port, so any request would fail."""
+    return _runner(DEAD_URL)
