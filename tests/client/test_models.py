@@ -1,0 +1,343 @@
+"""Models: unknown event types are carried, nothing the service sends is lost, every type and payload
+of the spec parses to its generated class."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from typing import Any
+
+import pytest
+
+import openapiopenai
+from openapiopenai import models
+from openapiopenai.models import EVENT_CLASSES, AuditLog, AuditLogEventType, ListAuditLogsResponse
+from openapiopenai.models._schemas import EVENT_TYPES, PAYLOAD_SCHEMAS
+
+from .conftest import Script, event, ok, page, sync_api
+
+
+def fetch(body: dict[str, Any] | bytes) -> ListAuditLogsResponse:
+    return sync_api(Script(ok(body))).list_audit_logs()
+
+
+# -- unknown is normal -------------------------------------------------------------------------
+
+def test_unknown_event_type_parses_to_plain_audit_log() -> None:
+    sent = event(1, type="made.up", **{"made.up": {"whatever": [1, 2]}})
+    (e,) = fetch(page([sent])).data
+    assert type(e) is AuditLog
+    assert e.type == "made.up"
+    assert "made.up" == e.type  # noqa: SIM300  (the str on the left is the point)
+    assert isinstance(e.type, AuditLogEventType) and isinstance(e.type, str)
+    assert e.type.is_known is False
+    assert str(e.type) == "made.up" and f"{e.type}" == "made.up"
+    assert e.type in {"made.up", "login.failed"}
+    assert {e.type, "made.up", AuditLogEventType.LOGIN_FAILED, "login.failed"} == {"made.up", "login.failed"}
+    assert e.payload is not None and e.payload.to_dict() == {"whatever": [1, 2]}
+    assert e.to_dict() == sent
+
+
+def test_unknown_type_passes_back_as_a_filter() -> None:
+    script = Script(ok(page([event(1, type="made.up")])), ok(page([])))
+    api = sync_api(script)
+    (e,) = api.list_audit_logs().data
+    api.list_audit_logs(event_types=[e.type])
+    assert script.queries[1] == "event_types%5B%5D=made.up"
+
+
+def test_unknown_type_value_is_the_same_object_each_time() -> None:
+    assert AuditLogEventType("made.up.again") is AuditLogEventType("made.up.again")
+    assert AuditLogEventType("login.failed") is AuditLogEventType.LOGIN_FAILED
+
+
+def test_known_types_are_known() -> None:
+    assert all(t.is_known for t in AuditLogEventType)
+    assert AuditLogEventType.LOGIN_FAILED == "login.failed"
+    assert hash(AuditLogEventType.LOGIN_FAILED) == hash("login.failed")
+
+
+def test_known_type_parses_to_its_subclass_with_typed_payload() -> None:
+    sent = event(1, type="login.failed", **{"login.failed": {"error_code": "invalid_password",
+                                                              "error_message": "nope", "new": 1}})
+    (e,) = fetch(page([sent])).data
+    assert type(e) is models.LoginFailedEvent and isinstance(e, AuditLog)
+    assert e.type is AuditLogEventType.LOGIN_FAILED and e.type.is_known
+    assert type(e.payload) is models.LoginFailedPayload
+    assert e.payload.error_code == "invalid_password"
+    assert e.payload.error_message == "nope"
+    assert e.payload.new == 1  # an undeclared payload key still reads as an attribute
+    assert e.payload.model_extra == {"new": 1}
+    assert e.login_failed == e.payload  # the openapi-generator-style attribute agrees
+
+
+def test_event_without_its_payload_key() -> None:
+    (e,) = fetch(page([event(1, type="project.created")])).data
+    assert type(e) is models.ProjectCreatedEvent
+    assert e.payload is None
+
+
+def test_wrongly_typed_field_is_returned_as_is_not_rejected() -> None:
+    # A value of an unexpected JSON type must not fail the page.
+    sent = event(1, type="login.failed", project="not-an-object", **{"login.failed": {"error_code": 42}})
+    (e,) = fetch(page([sent])).data
+    assert e.project is None
+    assert e.payload.error_code == 42
+    assert e.to_dict() == sent
+
+
+# -- lossless ----------------------------------------------------------------------------------
+
+RICH_EVENT: dict[str, Any] = {
+    "id": "audit_log-xyz",
+    "type": "api_key.updated",
+    "effective_at": 1720804190,
+    "brand_new_field": {"nested": [1, 2.5, None, True, "é"]},
+    "project": {"id": "proj_1", "name": "Prod", "colour": "blue"},
+    "actor": {
+        "type": "session",
+        "actor_extra": 1,
+        "session": {
+            "user": {"id": "user-1", "email": "user@example.com", "tz": "Europe/Paris"},
+            "ip_address": "127.0.0.1",
+            "user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+            "ja3": "a497151ce4338a12c4418c44d375173e",
+            "ja4": "q13d0313h3_55b375c5d22e_c7319ce65786",
+            "ip_address_details": {"country": "US", "city": "San Francisco", "region": "California",
+                                   "region_code": "CA", "asn": "1234", "latitude": "37.77490",
+                                   "longitude": "-122.41940", "postal_code": "94103"},
+            "session_extra": "kept",
+        },
+    },
+    "api_key.updated": {"id": "key_1", "changes_requested": {"scopes": ["a", "b"], "why": "rotation"},
+                        "payload_extra": {"deep": {"er": 1}}},
+}
+
+# Pretty-printed with odd spacing, unicode escapes and an escaped slash: nothing a re-encoder would
+# reproduce, so only a byte slice of the body can match.
+ODD_EVENT_TEXT = (
+    '{  "id" :"audit_log-odd",\n\t"type":   "login.failed" ,"effective_at":1700000000,\n'
+    '   "actor": {"type":"session", "session": {"user": {"email": "caf\\u00e9@example.com"},'
+    ' "ja3" : "x\\/y"}},\n   "login.failed"  : { "error_code" : "\\u2603" , "extra": [ 1 ,2 ] } }'
+)
+
+
+def odd_body(*event_texts: str) -> bytes:
+    inner = " ,\n      ".join(event_texts)
+    return ('{\n  "object" : "list",\n  "data" : [\n      ' + inner + '\n  ] ,'
+            '\n  "first_id": "a", "last_id":"b",\n  "has_more" : false ,'
+            '  "envelope_extra": {"x": "\\u00fc"}\n}\n').encode()
+
+
+def test_extra_fields_everywhere_are_kept_and_readable() -> None:
+    body = page([RICH_EVENT], envelope_extra={"k": [1]})
+    result = fetch(body)
+    (e,) = result.data
+    assert e.to_dict() == RICH_EVENT
+    assert json.loads(e.to_json()) == RICH_EVENT
+    assert result.to_dict() == body
+    assert result.envelope_extra == {"k": [1]} and result["envelope_extra"] == {"k": [1]}
+    assert result.model_extra == {"envelope_extra": {"k": [1]}}
+    session = e.actor.session
+    assert session.user_agent == "Mozilla/5.0 (X11; Linux x86_64)"
+    assert session.ja3 == "a497151ce4338a12c4418c44d375173e"
+    assert session.ja4 == "q13d0313h3_55b375c5d22e_c7319ce65786"
+    assert session.ip_address_details.city == "San Francisco"
+    assert session.ip_address_details.longitude == "-122.41940"
+    assert session.ip_address_details.postal_code == "94103"
+    assert session.session_extra == "kept"
+    assert session.user.tz == "Europe/Paris"
+    assert e.actor.actor_extra == 1
+    assert e.project.colour == "blue" and e.project.name == "Prod"
+    assert e.brand_new_field == {"nested": [1, 2.5, None, True, "é"]}
+    assert e["brand_new_field"] == e.get("brand_new_field") and "brand_new_field" in e
+    assert e.payload.changes_requested.scopes == ["a", "b"]
+    assert e.payload.changes_requested.why == "rotation"
+    assert e.payload.payload_extra == {"deep": {"er": 1}}
+    with pytest.raises(AttributeError):
+        _ = e.no_such_field
+
+
+def test_raw_json_is_the_exact_bytes_of_each_event() -> None:
+    second = json.dumps(RICH_EVENT, indent=3, ensure_ascii=True)
+    body = odd_body(ODD_EVENT_TEXT, second)
+    result = fetch(body)
+    first_event, second_event = result.data
+    assert first_event.raw_json == ODD_EVENT_TEXT
+    assert second_event.raw_json == second
+    assert first_event.to_json() == ODD_EVENT_TEXT
+    assert first_event.to_dict() == json.loads(ODD_EVENT_TEXT)
+    assert first_event.payload.error_code == "\u2603"
+    assert first_event.actor.session.user.email == "café@example.com"
+    assert first_event.actor.session.ja3 == "x/y"
+    assert result.to_dict() == json.loads(body)
+    assert second_event.to_dict() == RICH_EVENT
+
+
+def test_to_dict_is_a_copy() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    d = e.to_dict()
+    d["actor"]["session"]["ja3"] = "changed"
+    assert e.actor.session.ja3 == "a497151ce4338a12c4418c44d375173e"
+    assert e.to_dict() == RICH_EVENT
+
+
+def test_event_round_trips_through_json_and_dict() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    again = AuditLog.from_json(e.to_json())
+    assert type(again) is models.ApiKeyUpdatedEvent
+    assert again.to_dict() == RICH_EVENT and again == e
+    from_dict = AuditLog.from_dict(RICH_EVENT)
+    assert type(from_dict) is models.ApiKeyUpdatedEvent and from_dict.to_dict() == RICH_EVENT
+    assert json.loads(from_dict.raw_json) == RICH_EVENT
+    assert pickle.loads(pickle.dumps(e)).to_dict() == RICH_EVENT
+
+
+def test_from_dict_does_not_alias_the_callers_dict() -> None:
+    source = json.loads(json.dumps(RICH_EVENT))
+    e = AuditLog.from_dict(source)
+    source["actor"]["type"] = "changed"
+    assert e.actor.type == "session"
+
+
+def test_page_round_trips() -> None:
+    body = page([RICH_EVENT, event(2, type="made.up")], has_more=True, envelope_extra=1)
+    result = fetch(body)
+    assert result.to_dict() == body
+    again = ListAuditLogsResponse.from_json(result.to_json())
+    assert again.to_dict() == body
+    assert [type(x) for x in again.data] == [models.ApiKeyUpdatedEvent, AuditLog]
+    assert again.has_more is True and again.first_id == "audit_log-xyz" and again.last_id == "audit_log-2"
+    assert ListAuditLogsResponse.from_dict(body).data[0].to_dict() == RICH_EVENT
+    assert ListAuditLogsResponse.from_dict(None) is None
+    assert pickle.loads(pickle.dumps(result)).to_dict() == body
+
+
+def test_every_model_class_has_from_dict_and_from_json() -> None:
+    classes = [getattr(models, n) for n in dir(models)
+               if isinstance(getattr(models, n), type) and issubclass(getattr(models, n), openapiopenai._model.Model)]
+    assert len(classes) > 200
+    sample = {"id": "x", "type": "login.failed", "effective_at": 1, "unknown": {"a": [1]}}
+    for cls in classes:
+        a = cls.from_dict(sample)
+        b = cls.from_json(json.dumps(sample))
+        assert a.to_dict() == sample == b.to_dict(), cls
+        assert json.loads(a.to_json()) == sample, cls
+        assert cls.__name__ in repr(a) or isinstance(a, AuditLog), cls
+        assert cls.from_dict(None) is None and cls.from_json("null") is None
+        with pytest.raises(ValueError):
+            cls.from_dict([1])
+        with pytest.raises(ValueError):
+            cls.from_json("{not json")
+
+
+def test_constructors_build_the_json_the_service_would_send() -> None:
+    p = models.ListAuditLogsEffectiveAtParameter(gte=1, lt=2)
+    assert p.to_dict() == {"gte": 1, "lt": 2}
+    p.gte = None
+    p.lte = 5
+    assert p.to_dict() == {"lt": 2, "lte": 5}
+    e = models.AuditLog(id="audit_log-1", type=AuditLogEventType.LOGIN_FAILED, effective_at=3,
+                        actor=models.AuditLogActor(type="session", session=models.AuditLogActorSession(ja3="j")),
+                        login_failed=models.LoginFailedPayload(error_code="c"))
+    assert e.to_dict() == {"id": "audit_log-1", "type": "login.failed", "effective_at": 3,
+                           "actor": {"type": "session", "session": {"ja3": "j"}},
+                           "login.failed": {"error_code": "c"}}
+
+
+def test_readable_repr() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    text = repr(e)
+    assert text.startswith("ApiKeyUpdatedEvent(id='audit_log-xyz', type=")
+    assert "effective_at=1720804190" in text and "brand_new_field" in text
+    assert repr(fetch(page([])).data) == "[]"
+    p = models.ListAuditLogsEffectiveAtParameter(gte=5)
+    assert repr(p) == "ListAuditLogsEffectiveAtParameter(gte=5)"
+    result = fetch(page([event(1)]))
+    assert repr(result).startswith("ListAuditLogsResponse(object='list', data=[LoginFailedEvent(id='audit_log-1'")
+    assert "has_more=False" in repr(result)
+
+
+def test_error_models() -> None:
+    body = {"error": {"message": "m", "type": "t", "param": None, "code": "c", "new": 1}}
+    err = models.ErrorResponse.from_dict(body)
+    assert err.error.message == "m" and err.error.code == "c" and err.error.new == 1
+    assert err.to_dict() == body
+
+
+# -- every event type and every payload of the spec -------------------------------------------
+
+def test_counts_match_the_spec() -> None:
+    assert len(AuditLogEventType) == 145 == len(EVENT_TYPES) == len(EVENT_CLASSES)
+    assert [t.value for t in AuditLogEventType] == list(EVENT_TYPES)
+    assert len(PAYLOAD_SCHEMAS) == 55
+
+
+@pytest.mark.parametrize("member", list(AuditLogEventType), ids=lambda m: m.value)
+def test_every_event_type_parses_to_its_class(member: AuditLogEventType) -> None:
+    sent = event(1, type=member.value, **{member.value: {"id": "x", "new_field": True}})
+    (e,) = fetch(page([sent])).data
+    cls = EVENT_CLASSES[member.value]
+    assert type(e) is cls and cls.event_type is member
+    assert e.type is member
+    assert e.payload is not None and e.payload.id == "x" and e.payload.new_field is True
+    assert e.to_dict() == sent
+
+
+def sample(schema: dict[str, Any], path: str) -> Any:
+    """A value for ``schema`` whose leaves differ, so a property read from the wrong key fails."""
+    kind = schema.get("type")
+    if "enum" in schema:
+        return schema["enum"][-1]
+    if kind == "object":
+        props = schema.get("properties")
+        if not props:
+            return {"free": path, "n": [1, {"deep": True}]}
+        return {k: sample(v, f"{path}.{k}") for k, v in props.items()}
+    if kind == "array":
+        return [sample(schema.get("items", {"type": "string"}), f"{path}[{i}]") for i in range(2)]
+    if kind == "integer":
+        return len(path) * 7
+    if kind == "boolean":
+        return len(path) % 2 == 0
+    if kind == "number":
+        return len(path) / 4
+    return f"<{path}>"
+
+
+def attr(key: str) -> str:
+    import keyword
+    import re
+
+    name = re.sub(r"[^0-9A-Za-z_]", "_", key)
+    return name + "_" if keyword.iskeyword(name) or name[:1].isdigit() else name
+
+
+def read_back(model: Any, schema: dict[str, Any], sent: Any, where: str) -> None:
+    """Every declared property reads back what was sent, as a model for objects and lists of them."""
+    for key, sub in schema.get("properties", {}).items():
+        value = getattr(model, attr(key))
+        if sub.get("type") == "object" and sub.get("properties"):
+            assert isinstance(value, openapiopenai._model.Model), f"{where}.{key}"
+            assert value.to_dict() == sent[key], f"{where}.{key}"
+            read_back(value, sub, sent[key], f"{where}.{key}")
+        elif sub.get("type") == "array" and sub.get("items", {}).get("type") == "object":
+            assert [v.to_dict() for v in value] == sent[key], f"{where}.{key}"
+            for i, (item, item_sent) in enumerate(zip(value, sent[key], strict=True)):
+                read_back(item, sub["items"], item_sent, f"{where}.{key}[{i}]")
+        else:
+            assert value == sent[key], f"{where}.{key}"
+
+
+@pytest.mark.parametrize("event_type", list(PAYLOAD_SCHEMAS))
+def test_every_payload_reads_back_what_was_sent(event_type: str) -> None:
+    schema = PAYLOAD_SCHEMAS[event_type]
+    payload = sample(schema, event_type)
+    sent = event(1, type=event_type, **{event_type: payload})
+    (e,) = fetch(page([sent])).data
+    assert type(e.payload).__name__ != "AuditLogPayload", "a detailed payload must get its own class"
+    assert e.payload.to_dict() == payload
+    read_back(e.payload, schema, payload, event_type)
+    # The per-type attribute of AuditLog (the official SDK's shape) agrees with .payload.
+    assert getattr(e, attr(event_type)) == e.payload
+    assert e.to_dict() == sent
