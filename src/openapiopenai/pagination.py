@@ -28,11 +28,19 @@ class Page(Protocol):
     def last_id(self) -> str | None: ...
 
 
-def check_direction(direction: str, start: str | None) -> None:
+def check_direction(direction: str, after: str | None, before: str | None) -> str | None:
+    """Check the direction against the cursors given; return the cursor the walk starts from."""
     if direction not in ("older", "newer"):
         raise ValueError(f"direction must be 'older' or 'newer', got {direction!r}")
-    if direction == "newer" and start is None:
-        raise ValueError("direction='newer' needs a starting cursor: pass before=<event id>")
+    if direction == "newer":
+        if before is None:
+            raise ValueError("direction='newer' needs a starting cursor: pass before=<event id>")
+        return before
+    # An older walk follows `after`; a `before` here would be dropped without a word.
+    if before is not None:
+        raise ValueError("before= starts a walk towards newer events: pass direction='newer', "
+                         "or after= to walk back in time")
+    return after
 
 
 def next_cursor(page: Page, direction: Direction, current: str | None, seen: set[str]) -> str | None:

@@ -170,8 +170,7 @@ class AuditLogsApi:
     ) -> Iterator[ListAuditLogsResponse]:
         """Every page matching the filters: ``older`` from ``after`` (or the newest event) back in time,
         or ``newer`` from ``before`` towards the present. Arguments are checked before the first request."""
-        start = after if direction == "older" else before
-        check_direction(direction, start)
+        start = check_direction(direction, after, before)
         # Validate everything up front so a bad argument fails at the call, not at the first next().
         _Filters.query(effective_at, project_ids, event_types, actor_ids, actor_emails, resource_ids,
                        tenant_only, limit, after, before)
@@ -309,8 +308,7 @@ class AsyncAuditLogsApi:
         _request_timeout: RequestTimeout = None,
     ) -> AsyncIterator[ListAuditLogsResponse]:
         """``async for page in api.iter_pages(...)``; see ``AuditLogsApi.iter_pages``."""
-        start = after if direction == "older" else before
-        check_direction(direction, start)
+        start = check_direction(direction, after, before)
         _Filters.query(effective_at, project_ids, event_types, actor_ids, actor_emails, resource_ids,
                        tenant_only, limit, after, before)
 
