@@ -56,7 +56,9 @@ def plan_run(since: int | None, upper: int, covered: Span | None, lookback: int)
     if _lt(new_lo, cov_lo):
         assert cov_lo is not None
         need.append((new_lo, cov_lo))
-    if trusted_hi < new_hi:
+    if trusted_hi < upper:
+        # Only when the request reaches past the trusted part: a request that lies wholly in the
+        # covered past does not make us re-read the lookback window.
         need.append((trusted_hi, new_hi))
     return Plan(need, (new_lo, new_hi))
 

@@ -172,15 +172,26 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         if int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID:
             conn.execute("ROLLBACK")
             return
-        for statement in _SCHEMA_V1.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+        for statement in _statements(_SCHEMA_V1):
+            conn.execute(statement)
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _statements(script: str) -> list[str]:
+    # Not executescript(): it would COMMIT the transaction the schema is created in.
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending)
+            pending = ""
+    return out
 
 
 def _forget_new_file(path: Path, existed: bool) -> None:
