@@ -178,28 +178,49 @@ class EventModel(Model):
     """Base of ``AuditLog``: a model that also keeps the exact bytes the service sent for it.
 
     ``raw_json`` is what the archive stores, so "identical to the service's" holds to the byte, not
-    only after a decode/encode round trip.
+    only after a decode/encode round trip. An event parsed from a page is decoded lazily: the page
+    parser reads only ``id``, ``type`` and ``effective_at`` (the *head*), and the full object is decoded
+    from the raw bytes the first time anything else is asked for.
     """
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_d", "_head", "_raw")
 
     #: event type -> the generated subclass for it; filled in by the generated ``audit_log`` module.
     _registry: ClassVar[dict[str, type[EventModel]]] = {}
     #: the class for a type nobody registered (``AuditLog``, set by the generated module).
     _fallback: ClassVar[type[EventModel] | None] = None
+    _d: JsonObject | None
+    _head: tuple[str, str, int] | None
     _raw: bytes | msgspec.Raw | None
 
     def __init__(self, **fields: Any) -> None:
-        super().__init__(**fields)
         self._raw = None
+        super().__init__(**fields)
+
+    @property
+    def _data(self) -> JsonObject:
+        d = self._d
+        if d is None:
+            d = self._d = _decode(self._raw)  # type: ignore[arg-type]
+        return d
+
+    @_data.setter
+    def _data(self, value: JsonObject) -> None:
+        self._d = value
+        self._head = None
 
     @classmethod
-    def _from_parts(cls, data: JsonObject, raw: bytes | msgspec.Raw | None) -> EventModel:
-        klass = EventModel._registry.get(data.get("type"))  # type: ignore[arg-type]
+    def _from_parts(
+        cls, data: JsonObject | None, raw: bytes | msgspec.Raw | None, head: tuple[str, str, int] | None = None
+    ) -> EventModel:
+        """Build the event's class from its dict or from its raw bytes plus head (one of the two)."""
+        etype = head[1] if head is not None else data.get("type")  # type: ignore[union-attr]
+        klass = EventModel._registry.get(etype)  # type: ignore[arg-type]
         if klass is None:
             klass = EventModel._fallback or cls if cls is EventModel else cls
         obj = klass.__new__(klass)
-        obj._data = data
+        obj._d = data
+        obj._head = head
         obj._raw = raw
         return obj
 
@@ -249,24 +270,40 @@ class EventModel(Model):
         return self._data
 
     def __setstate__(self, state: JsonObject) -> None:
-        self._data = state
         self._raw = None
+        self._data = state
 
 
 class PageModel(Model):
-    """Base of ``ListAuditLogsResponse``: keeps the parsed events so each is built once."""
+    """Base of ``ListAuditLogsResponse``: the envelope plus the events, each built once.
 
-    __slots__ = ("_events",)
+    ``_env`` holds the envelope's fields as sent; its ``data`` entry is filled in from the events only
+    when the whole page is asked for (``to_dict()``, ``page["data"]``), so paging through a log reads
+    ``has_more`` and ``last_id`` without decoding every event.
+    """
+
+    __slots__ = ("_env", "_events", "_full")
+    _env: JsonObject
     _events: list[Any] | None
+    _full: bool
 
-    def __init__(self, **fields: Any) -> None:
-        super().__init__(**fields)
+    @property
+    def _data(self) -> JsonObject:
+        if not self._full:
+            self._env["data"] = [e._data for e in self._events or ()]
+            self._full = True
+        return self._env
+
+    @_data.setter
+    def _data(self, value: JsonObject) -> None:
+        self._env = value
         self._events = None
+        self._full = True
 
     def _event_list(self) -> list[Any]:
-        events = getattr(self, "_events", None)
+        events = self._events
         if events is None:
-            raw_list = self._data.get("data")
+            raw_list = self._env.get("data")
             events = []
             if type(raw_list) is list:
                 for item in raw_list:
@@ -274,21 +311,3 @@ class PageModel(Model):
                         events.append(EventModel._from_parts(item, None))
             self._events = events
         return events
-
-    @classmethod
-    def from_dict(cls: type[M], obj: Any) -> M | None:
-        inst = Model.from_dict.__func__(cls, obj)  # type: ignore[attr-defined]
-        if inst is not None:
-            inst._events = None
-        return inst  # type: ignore[no-any-return]
-
-    @classmethod
-    def from_json(cls: type[M], json_str: str | bytes) -> M | None:
-        inst = Model.from_json.__func__(cls, json_str)  # type: ignore[attr-defined]
-        if inst is not None:
-            inst._events = None
-        return inst  # type: ignore[no-any-return]
-
-    def __setstate__(self, state: JsonObject) -> None:
-        self._data = state
-        self._events = None

@@ -21,6 +21,17 @@ _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _decode = msgspec.json.Decoder().decode
 
 
+class _Head(msgspec.Struct):
+    """The three fields every consumer relies on (and the archive keys on); the rest stays raw."""
+
+    id: str
+    type: str
+    effective_at: int
+
+
+_heads = msgspec.json.Decoder(list[_Head])
+
+
 class ParseError(BodyError):
     """The body is not JSON (truncated, garbled): worth another try."""
 
@@ -30,35 +41,22 @@ class ShapeError(Exception):
 
 
 def parse_page(body: bytes, page_cls: type[PageModel]) -> PageModel:
+    """Split a page into events that keep their exact bytes; decode each event's body lazily."""
     try:
         envelope = _envelope.decode(body)
-        raw_events = _raw_list.decode(envelope["data"]) if "data" in envelope else None
+        data = envelope.get("data")
+        if data is None:
+            raise ShapeError("the page has no 'data' list")
+        raws = _raw_list.decode(data)
+        heads = _heads.decode(data)
+        env: dict[str, Any] = {k: (None if k == "data" else _decode(v)) for k, v in envelope.items()}
     except msgspec.ValidationError as exc:  # valid JSON, wrong shape (a subclass of DecodeError)
-        raise ShapeError(str(exc)) from None
+        raise ShapeError(f"not an audit-log page: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ParseError(str(exc)) from None
-    if raw_events is None:
-        raise ShapeError("the page has no 'data' list")
-    events: list[Any] = []
     from_parts = EventModel._from_parts
-    for raw in raw_events:
-        try:
-            data = _decode(raw)
-        except msgspec.DecodeError as exc:
-            raise ParseError(str(exc)) from None
-        if type(data) is not dict:
-            raise ShapeError(f"an event is not a JSON object: {bytes(raw)[:60]!r}")
-        # The three fields every consumer (and the archive's primary key) relies on.
-        if type(data.get("id")) is not str or type(data.get("effective_at")) is not int or type(data.get("type")) is not str:
-            raise ShapeError(f"an event lacks a string id, a string type or an integer effective_at: {bytes(raw)[:120]!r}")
-        events.append(from_parts(data, raw))
-    page_data: dict[str, Any] = {}
-    try:
-        for key, value in envelope.items():
-            page_data[key] = [e._data for e in events] if key == "data" else _decode(value)
-    except msgspec.DecodeError as exc:
-        raise ParseError(str(exc)) from None
     page = page_cls.__new__(page_cls)
-    page._data = page_data
-    page._events = events
+    page._env = env
+    page._events = [from_parts(None, raw, (h.id, h.type, h.effective_at)) for raw, h in zip(raws, heads, strict=True)]
+    page._full = False
     return page

@@ -389,16 +389,16 @@ class AuditLog(EventModel):
     @property
     def id(self) -> str:
         """The ID of this log."""
-        return self._data["id"]
+        return h[0] if (h := self._head) is not None else self._data["id"]
 
     @property
     def type(self) -> AuditLogEventType:
-        return AuditLogEventType(self._data["type"])
+        return AuditLogEventType(h[1] if (h := self._head) is not None else self._data["type"])
 
     @property
     def effective_at(self) -> int:
         """The Unix timestamp (in seconds) of the event."""
-        return self._data["effective_at"]
+        return h[2] if (h := self._head) is not None else self._data["effective_at"]
 
     @property
     def project(self) -> Optional[AuditLogProject]:

@@ -40,7 +40,7 @@ class ListAuditLogsResponse(PageModel):
 
     @property
     def object(self) -> Optional[str]:
-        return self._data.get("object")
+        return self._env.get("object")
 
     @property
     def data(self) -> List[AuditLog]:
@@ -48,12 +48,12 @@ class ListAuditLogsResponse(PageModel):
 
     @property
     def first_id(self) -> Optional[str]:
-        return self._data.get("first_id")
+        return self._env.get("first_id")
 
     @property
     def last_id(self) -> Optional[str]:
-        return self._data.get("last_id")
+        return self._env.get("last_id")
 
     @property
     def has_more(self) -> Optional[bool]:
-        return self._data.get("has_more")
+        return self._env.get("has_more")
