@@ -91,7 +91,7 @@ def list_command(
     with connection.api() as api:
         raws = _service_events(api, filters, None if all_ else limit)
         if fmt == "table":
-            from ._table import print_table
+            from ._terminal import print_table
 
             print_table([json.loads(raw) for raw in raws])
         elif fmt == "json":

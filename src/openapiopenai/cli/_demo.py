@@ -85,11 +85,12 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
 
 
 def _print_summary(summary: ArchiveSummary, db: str) -> None:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False)
+    from ._terminal import make_console
+
+    console = make_console()
 
     def table(title: str, headers: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> None:
         t = Table(title=title, title_justify="left", title_style="bold")

@@ -15,7 +15,6 @@ def event_progress(description: str, total: int | None = None) -> Iterator[Calla
     if not sys.stderr.isatty():
         yield lambda n: None
         return
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -25,6 +24,8 @@ def event_progress(description: str, total: int | None = None) -> Iterator[Calla
         TimeElapsedColumn,
     )
 
+    from ._terminal import make_console
+
     columns = [
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -32,7 +33,7 @@ def event_progress(description: str, total: int | None = None) -> Iterator[Calla
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     ]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with Progress(*columns, console=make_console(stderr=True), transient=True) as progress:
         task = progress.add_task(description, total=total)
         # sync_archive may call this from worker threads; rich's Progress takes its own lock.
         yield lambda n: progress.advance(task, n)
