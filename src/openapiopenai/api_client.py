@@ -66,7 +66,13 @@ def _timeout(config: Configuration, override: RequestTimeout) -> httpx.Timeout:
     return httpx.Timeout(float(override))
 
 
-def _connection_error(exc: httpx.TransportError) -> ApiConnectionError:
+#: Failures with no usable response. ``DecodingError`` (a body that fails to decompress) is not a
+#: ``TransportError`` in httpx, but it is a garbled body like a truncated one: retried, then
+#: ``ApiConnectionError`` rather than a bare httpx exception outside our tree.
+_TRANSIENT = (httpx.TransportError, httpx.DecodingError)
+
+
+def _connection_error(exc: httpx.TransportError | httpx.DecodingError) -> ApiConnectionError:
     cls = ApiTimeoutError if isinstance(exc, httpx.TimeoutException) else ApiConnectionError
     # The message names the failure class and the URL path only: httpx's text can include the URL,
     # which never carries the key, but we keep it short and predictable.
@@ -182,7 +188,7 @@ class ApiClient(_BaseClient):
                 if not is_retryable_status(response.status_code) or attempt >= retries:
                     return self._outcome(response, parse, check_status), response
                 why = f"HTTP {response.status_code}"
-            except httpx.TransportError as exc:
+            except _TRANSIENT as exc:
                 if attempt >= retries:
                     raise _connection_error(exc) from None
                 why = type(exc).__name__
@@ -254,7 +260,7 @@ class AsyncApiClient(_BaseClient):
                 if not is_retryable_status(response.status_code) or attempt >= retries:
                     return self._outcome(response, parse, check_status), response
                 why = f"HTTP {response.status_code}"
-            except httpx.TransportError as exc:
+            except _TRANSIENT as exc:
                 if attempt >= retries:
                     raise _connection_error(exc) from None
                 why = type(exc).__name__
