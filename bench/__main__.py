@@ -1,0 +1,174 @@
+"""``python -m bench [--quick] [--rows 1,2,...] [--doc PATH | --no-doc]``: run, print, record.
+
+The full run writes ``docs/benchmarks.md``; ``--quick`` (small sizes, what the test suite runs) writes
+nothing unless ``--doc`` says where, so a smoke run never replaces a real table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+from bench import _machine
+from bench._generated import GENERATOR_VERSION, ensure_generated, import_generated
+from bench._paths import DOC, WORK
+from bench._plan import FULL, QUICK, Plan
+from bench._procs import emulator
+from bench._table import Row, render_markdown
+
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7)
+PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
+
+
+def _log(start: float, message: str) -> None:
+    print(f"[bench {time.perf_counter() - start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _generated(start: float) -> tuple[Path | None, ModuleType | None, str]:
+    _log(start, f"openapi-generator {GENERATOR_VERSION} client (generated once into bench/.work)")
+    folder, why = ensure_generated()
+    if folder is None:
+        return None, None, why
+    try:
+        return folder, import_generated(folder), ""
+    except ImportError as exc:  # its own dependencies (pydantic, urllib3, python-dateutil) missing
+        return None, None, f"n/a: {type(exc).__name__}: {exc}"
+
+
+def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
+    # Imported here so `--help` stays instant.
+    from bench.list_and_parse import fetch_page, list_rows, parse_rows
+    from bench.pagination import pagination_rows
+    from bench.startup import startup_row
+    from bench.sync import backfill_rows, sync_rows
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    unavailable: dict[str, str] = {}
+    gen_folder, gen, why = _generated(start)
+    if why:
+        unavailable["generated"] = why
+    rows: list[Row] = []
+    if rows_wanted & {1, 2}:
+        page_file = WORK / "page-100.json"
+        _log(start, "fetching a 100-event page from the emulator")
+        with emulator(PAGE_EVENTS) as base_url:
+            page = fetch_page(base_url, page_file)
+        if 1 in rows_wanted:
+            _log(start, "row 1: list call against the fixed-bytes server")
+            rows += list_rows(plan, page_file, gen, unavailable)
+        if 2 in rows_wanted:
+            _log(start, "row 2: parsing")
+            rows += parse_rows(plan, page, gen, unavailable)
+    if 3 in rows_wanted:
+        _log(start, "row 3: start-up")
+        rows.append(startup_row(plan, gen_folder, unavailable))
+    if 4 in rows_wanted:
+        _log(start, f"row 4: pagination of {plan.paging_events:,} events")
+        rows += pagination_rows(plan, gen_folder, unavailable)
+    if 5 in rows_wanted or 7 in rows_wanted:
+        _log(start, f"rows 5 and 7: sync of {plan.sync_events:,} events against the floor")
+        rows += sync_rows(plan)
+    if 6 in rows_wanted:
+        _log(start, f"row 6: back-fill of {plan.backfill_events:,} events at {plan.backfill_latency_ms} ms")
+        rows += backfill_rows(plan)
+    rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
+    return rows
+
+
+def _versions() -> str:
+    names = ["openapiopenai", "openai", "openapi-generator-cli", "httpx", "orjson", "msgspec", "pydantic", "urllib3"]
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{name} (not installed)")
+    return ", ".join(out)
+
+
+def document(table: str, rows: list[Row], machine: dict[str, str], command: str, seconds: float, plan: Plan) -> str:
+    below = [f"- row {r.key} ({r.title}): {r.verdict}" for r in rows if r.verdict.startswith("NOT met")]
+    return f"""# Benchmarks
+
+This project against what a user would pick instead, measured on the same work in the same run:
+the openapi-generator {GENERATOR_VERSION} Python client generated from the same spec, the official
+`openai` SDK (`client.admin.organization.audit_logs`), and the floor (bare `httpx` + `orjson`).
+
+- Date: {machine['date']}
+- Machine: {machine['cores']} cores, {machine['cpu']}, {machine['os']}, {machine['python']}
+- Command: `{command}` ({plan.name} mode, {seconds / 60:.1f} minutes from start to table)
+- Versions: {_versions()}
+
+Each figure is the median of repeated runs with the contenders alternated (A B C D, A B C D, ...) so
+that drift on this shared machine hits all of them alike. In brackets: the cost relative to this
+project (a contender's time or memory divided by ours, or our rate divided by theirs), so above 1.00x
+means this project is faster or leaner. Sub-rows (`1a`, `2a`, `6a`) are relative to their parent row's
+figure for this project. A contender that cannot do a row says why instead of a number.
+
+{table}
+
+## What the rows measure
+
+1. One `list_audit_logs(limit=100)` (or equivalent) call, in-process, each client reusing its keep-alive
+   connection, against a separate process that answers every request with the same 100-event page taken
+   from the emulator. Row `1a`: the same call, then every event fully built (every typed attribute the
+   JSON carries, recursively, and the event's typed `payload`), since this project's models are lazy
+   views and the generated client and SDK build everything up front.
+2. The same page from bytes to the object a list call returns, with no network.
+3. A new process: import the package and build the object that lists audit logs
+   (`AuditLogsApi(ApiClient(Configuration(access_token=...)))`, its generated twin,
+   `openai.OpenAI(admin_api_key=...).admin.organization.audit_logs`; floor: `import httpx`), spawn to exit.
+4. Every event of an emulator (fixed seed) with `limit=100`, each contender in its own process; the rate
+   counts the walk, not imports; `4a` is that process's peak RSS (`ru_maxrss`). `4b` repeats the walk
+   against an emulator that also sends event types newer than the spec.
+5. `openapiopenai audit-logs sync --workers 1` into a fresh archive (rate over the whole CLI process,
+   start-up included; the archive's row count is checked) against the floor walking the same pages
+   (GET with `after=last_id`, `orjson.loads`). The emulator database is generated once under `bench/.work`.
+6. The same sync from an emulator adding {plan.backfill_latency_ms} ms per request, `--workers 1` against
+   `--workers 8`.
+7. The emulator itself, from the floor walks of row 5: events over the time spent inside the GETs, and
+   the median time of one GET of a full page.
+
+## Below goal in this run
+
+{chr(10).join(below) if below else "Nothing: every goal was met."}
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds per row")
+    parser.add_argument("--rows", default=",".join(map(str, ALL_ROWS)), help="comma-separated rows to run")
+    parser.add_argument("--doc", type=Path, help=f"where to write the report (full mode default: {DOC})")
+    parser.add_argument("--no-doc", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    try:
+        wanted = {int(r) for r in args.rows.split(",") if r.strip()}
+    except ValueError:
+        parser.error("--rows takes numbers such as 1,2,3")
+    if not wanted <= set(ALL_ROWS):
+        parser.error(f"--rows: choose from {ALL_ROWS}")
+
+    start = time.perf_counter()
+    machine = _machine.describe()
+    rows = run(plan, wanted, start)
+    seconds = time.perf_counter() - start
+    table = render_markdown(rows)
+    print(table)
+    doc = None if args.no_doc else args.doc or (None if args.quick else DOC)
+    if doc is not None:
+        command = " ".join(["python -m bench", *argv])
+        doc.write_text(document(table, rows, machine, command, seconds, plan), encoding="utf-8")
+        _log(start, f"wrote {doc}")
+    _log(start, "done")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""Subprocesses: servers the benchmark talks to, and measured client runs.
+
+Servers run in their own processes so they never compete with a client for its GIL. A measured run is
+a fresh process per contender so its peak RSS (``ru_maxrss`` from ``wait4``, exact and free) is its own.
+Every process started here is stopped here, by its pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench._paths import ADMIN_KEY, ROOT
+
+__all__ = ["Measured", "emulator", "fixed_server", "run_measured"]
+
+_URL = re.compile(r"http://127\.0\.0\.1:\d+/v1")
+
+
+def child_env(extra_path: Path | None = None) -> dict[str, str]:
+    """The environment every child gets: no inherited OpenAI settings, and the same ``PYTHONPATH``
+    for all contenders (the generated client's folder when there is one)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    paths = [str(ROOT)] + ([str(extra_path)] if extra_path else [])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _stop(proc: subprocess.Popen[Any], grace: float = 10.0, *, asked: bool = False) -> None:
+    """Stop a server we started: give it ``grace`` seconds if it was already asked to stop (stdin
+    closed), then SIGINT, then SIGKILL."""
+    if asked:
+        with suppress(subprocess.TimeoutExpired):
+            proc.wait(grace)
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # uvicorn and our servers shut down cleanly on SIGINT
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _read_line_matching(proc: subprocess.Popen[str], pattern: re.Pattern[str], timeout: float) -> str:
+    """Read the child's output until a line matches; keep draining it afterwards so a chatty server
+    (access logs) never blocks on a full pipe."""
+    found: list[str] = []
+    seen: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if not ready.is_set():
+                seen.append(line)
+                match = pattern.search(line)
+                if match:
+                    found.append(match.group(0))
+                    ready.set()
+        ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    ready.wait(timeout)
+    if not found:
+        _stop(proc, grace=2)
+        tail = "".join(seen[-5:]).strip()
+        raise RuntimeError(f"server did not announce itself within {timeout:.0f}s: {tail[-300:]}")
+    return found[0]
+
+
+@contextmanager
+def fixed_server(body_file: Path) -> Iterator[str]:
+    """Base URL (``.../v1``) of a loopback server answering every request with the page in ``body_file``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench._fixed_server", str(body_file)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=child_env(),
+    )
+    try:
+        port = _read_line_matching(proc, re.compile(r"^\d+"), 30)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        if proc.stdin:
+            proc.stdin.close()  # the server's signal to stop
+        _stop(proc, asked=True)
+
+
+@contextmanager
+def emulator(events: int, *, seed: int = 1, db: Path | None = None, latency_ms: int = 0,
+             newer_types: bool = False, startup_timeout: float = 600) -> Iterator[str]:
+    """Base URL of the project's emulator, started with its own CLI in a subprocess."""
+    cmd = [sys.executable, "-m", "openapiopenai", "emulator", "--port", "0", "--events", str(events),
+           "--seed", str(seed), "--admin-key", ADMIN_KEY, "--latency-ms", str(latency_ms)]
+    if db is not None:
+        cmd += ["--db", str(db)]
+    if newer_types:
+        cmd.append("--newer-types")
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=ROOT, env=child_env())
+    try:
+        yield _read_line_matching(proc, _URL, startup_timeout)
+    finally:
+        _stop(proc)
+
+
+@dataclass
+class Measured:
+    seconds: float
+    """Wall time of the whole process."""
+    max_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        lines = self.stdout.strip().splitlines()
+        return json.loads(lines[-1]) if lines else None
+
+
+def run_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900,
+                 cwd: Path = ROOT) -> Measured:
+    """Run a process to completion; its own peak RSS comes from ``wait4`` (Linux reports KiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
+                            env=env if env is not None else child_env())
+    stdout, stderr = _communicate(proc, timeout)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout.decode(errors="replace"),
+                    stderr.decode(errors="replace"))
+
+
+def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
+    # Read both pipes to EOF without reaping the child (communicate() would wait() and lose its rusage).
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+    def drain(name: str, stream: Any) -> None:
+        for block in iter(lambda: stream.read(65536), b""):
+            chunks[name].append(block)
+
+    threads = [threading.Thread(target=drain, args=("out", proc.stdout), daemon=True),
+               threading.Thread(target=drain, args=("err", proc.stderr), daemon=True)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    if any(t.is_alive() for t in threads):
+        proc.kill()
+        for t in threads:
+            t.join()
+    return b"".join(chunks["out"]), b"".join(chunks["err"])
