@@ -341,3 +341,16 @@ def test_every_payload_reads_back_what_was_sent(event_type: str) -> None:
     # The per-type attribute of AuditLog (the official SDK's shape) agrees with .payload.
     assert getattr(e, attr(event_type)) == e.payload
     assert e.to_dict() == sent
+
+
+def test_is_known_stays_false_after_many_unknown_types() -> None:
+    # In a subprocess: it fills the (bounded) cache of unknown values for the whole interpreter.
+    import subprocess
+    import sys
+
+    code = ("from openapiopenai.models import AuditLogEventType as T\n"
+            "for i in range(10_050): T(f'x.{i}')\n"
+            "assert T('another.new').is_known is False and T('x.3').is_known is False\n"
+            "assert T('login.failed').is_known is True\n"
+            "assert T('another.new') == 'another.new'\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

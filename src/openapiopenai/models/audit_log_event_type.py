@@ -181,7 +181,8 @@ class AuditLogEventType(str, enum.Enum):
     @property
     def is_known(self) -> bool:
         """Whether the spec this package was generated from lists this type."""
-        return self._value_ not in _unknown
+        # Asked of the declared members, not of `_unknown`, which stops growing at its bound.
+        return self._value_ in type(self)._value2member_map_
 
     def __str__(self) -> str:
         return str(self._value_)
