@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from openapiopenai.archive import Archive, ArchiveError, Filters, SyncError, sync_archive
+from openapiopenai.archive import Archive, ArchiveError, Filters, SyncError, _sync, sync_archive
 
 NOW = 2_000_000
 
@@ -72,28 +72,43 @@ def test_filtered_sync_keeps_its_own_watermark(tmp_path: Path, fake_service: Any
         assert archive.count(failed) == 17 and archive.count() == 50
 
 
+def _saved_cursor(archive: Archive) -> str:
+    row = archive.connection.execute("SELECT cursor_id FROM sync_slices").fetchone()
+    return str(row[0])
+
+
+@pytest.fixture
+def one_page_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commit page by page, so a crash after k progress calls leaves exactly k pages committed."""
+    monkeypatch.setattr(_sync, "GROUP_COMMIT_PAGES", 1)
+
+
+@pytest.mark.usefixtures("one_page_commits")
 def test_interrupted_run_resumes_from_its_cursor(tmp_path: Path, fake_service: Any, event_maker: Any) -> None:
     service, api = fake_service(_events(event_maker))
     with Archive(tmp_path / "a.sqlite") as archive:
         with pytest.raises(Crash):
             sync_archive(api, archive, page_size=5, clock=lambda: NOW, progress=_crash_after(3))
-        assert archive.count() == 15
+        saved = _saved_cursor(archive)
+        committed = archive.count()
+        # What is committed is exactly the pages up to the saved cursor, newest first.
+        assert committed == 15 and service.events[committed - 1]["id"] == saved
         [state] = archive.sync_state()
         assert state["run_active"] and state["high_water"] is None and state["run_slices_done"] == 0
         n_requests = len(service.requests)
         result = sync_archive(api, archive, page_size=5, clock=lambda: NOW + 5)
-        assert result.resumed and result.duplicates == 0
-        # Resumed at the saved cursor: the first request continues after the 15th event.
-        assert service.requests[n_requests]["after"] == service.events[14]["id"]
+        assert result.resumed and result.duplicates == 0 and result.inserted == 50 - committed
+        assert service.requests[n_requests]["after"] == saved
         _archive_matches(archive, service)
 
 
+@pytest.mark.usefixtures("one_page_commits")
 def test_forgotten_cursor_restarts_from_its_second(tmp_path: Path, fake_service: Any, event_maker: Any) -> None:
     service, api = fake_service(_events(event_maker))
     with Archive(tmp_path / "a.sqlite") as archive:
         with pytest.raises(Crash):
-            sync_archive(api, archive, page_size=6, clock=lambda: NOW, progress=_crash_after(2))
-        saved = service.events[11]
+            sync_archive(api, archive, page_size=6, clock=lambda: NOW, progress=_crash_after(1))
+        saved = next(e for e in service.events if e["id"] == _saved_cursor(archive))
         service.forgotten.add(saved["id"])
         result = sync_archive(api, archive, page_size=6, clock=lambda: NOW)
         assert result.resumed

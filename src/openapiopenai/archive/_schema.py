@@ -152,6 +152,12 @@ def open_archive_db(path: Path, *, create: bool, readonly: bool) -> sqlite3.Conn
             # Switching to WAL writes the header, so it comes only after the file proved to be ours.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            # A sync rewrites index pages on every commit; checkpointing every ~32 MB of WAL instead of
+            # every 4 MB, with a cache that holds the hot index pages, roughly halves the write cost.
+            # The WAL is cut back to 64 MB after a checkpoint so it does not stay large.
+            conn.execute("PRAGMA wal_autocheckpoint = 8192")
+            conn.execute("PRAGMA journal_size_limit = 67108864")
+            conn.execute("PRAGMA cache_size = -32768")
             if fresh:
                 _create_schema(conn)
     except ArchiveError:

@@ -51,6 +51,8 @@ DEFAULT_LOOKBACK = 900
 SLICES_PER_WORKER = 4
 #: A slice narrower than this costs a request for little; the lookback window stays in a few slices.
 MIN_SLICE_SECONDS = 300
+#: At most this many pages go into one transaction when the writer has fallen behind the fetchers.
+GROUP_COMMIT_PAGES = 32
 #: How long a stopping sync waits for fetchers to finish their request in flight.
 _JOIN_TIMEOUT_S = 5.0
 
@@ -239,7 +241,7 @@ class _Engine:
     def _pump(self, todo: queue.SimpleQueue[SliceState], n_threads: int) -> None:
         """Run `n_threads` fetchers; commit what they hand over, in this thread, until all are done."""
         # Bounded, so fetchers cannot run ahead of the writer: memory stays flat however big the walk.
-        batches: queue.Queue[PageBatch | _FetcherExit] = queue.Queue(maxsize=2 * n_threads + 2)
+        batches: queue.Queue[PageBatch | _FetcherExit] = queue.Queue(maxsize=GROUP_COMMIT_PAGES + 2 * n_threads)
         stop = threading.Event()
         scope = self.filters.scope_kwargs()
         types = frozenset(self.filters.event_types)
@@ -273,34 +275,54 @@ class _Engine:
         live = n_threads
         try:
             while live:
+                # Group commit: take whatever pages are already waiting (up to a cap) into one
+                # transaction. Each page still lands together with its slice position, and when the
+                # writer keeps up the groups are single pages; when it falls behind, fewer commits
+                # mean far fewer index pages rewritten per event.
+                group: list[PageBatch] = []
+                failure: BaseException | None = None
                 item = batches.get()
-                if isinstance(item, _FetcherExit):
-                    live -= 1
-                    if item.error is not None:
-                        raise item.error
-                    continue
-                self._commit(item)
+                while True:
+                    if isinstance(item, _FetcherExit):
+                        live -= 1
+                        failure = item.error
+                    else:
+                        group.append(item)
+                    if failure is not None or len(group) >= GROUP_COMMIT_PAGES:
+                        break
+                    try:
+                        item = batches.get_nowait()
+                    except queue.Empty:
+                        break
+                if group:
+                    self._commit(group)
+                if failure is not None:
+                    raise failure
         finally:
             stop.set()
             deadline = time.monotonic() + _JOIN_TIMEOUT_S
             for t in threads:
                 t.join(max(0.0, deadline - time.monotonic()))
 
-    def _commit(self, batch: PageBatch) -> None:
-        """One page's events and its slice's new position, in one transaction."""
+    def _commit(self, group: list[PageBatch]) -> None:
+        """Pages' events and their slices' new positions, in one transaction; then report progress."""
+        inserted = 0
         with _transaction(self.conn):
             self._check_token()
-            inserted = self.conn.executemany(INSERT_SQL, batch.rows).rowcount if batch.rows else 0
-            self.conn.execute(
-                "UPDATE sync_slices SET cursor_id = ?, cursor_at = ?, hi = ?, pages = pages + 1,"
-                " fetched = fetched + ?, done = ? WHERE filter_key = ? AND slice_no = ?",
-                (batch.cursor_id, batch.cursor_at, batch.hi, len(batch.rows), int(batch.done), self.key,
-                 batch.slice_no))
-        self.fetched += len(batch.rows)
-        self.inserted += max(0, inserted)
-        self.pages += 1
-        if self.progress is not None:
-            self.progress(len(batch.rows))
+            for batch in group:
+                if batch.rows:
+                    inserted += max(0, self.conn.executemany(INSERT_SQL, batch.rows).rowcount)
+                self.conn.execute(
+                    "UPDATE sync_slices SET cursor_id = ?, cursor_at = ?, hi = ?, pages = pages + 1,"
+                    " fetched = fetched + ?, done = ? WHERE filter_key = ? AND slice_no = ?",
+                    (batch.cursor_id, batch.cursor_at, batch.hi, len(batch.rows), int(batch.done), self.key,
+                     batch.slice_no))
+        self.inserted += inserted
+        for batch in group:
+            self.fetched += len(batch.rows)
+            self.pages += 1
+            if self.progress is not None:
+                self.progress(len(batch.rows))
 
     def _check_token(self) -> None:
         row = self.conn.execute("SELECT run_token FROM sync_state WHERE filter_key = ?", (self.key,)).fetchone()
