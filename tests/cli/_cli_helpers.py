@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from typing import IO
 
 #: A recognisable fake key: no test output may ever contain it.
 FAKE_KEY = "sk-admin-CLITEST-7f3a9c1e5b2d4068"
@@ -23,11 +28,7 @@ def run_script(
     *args: str, base_url: str | None = None, key: str | None = FAKE_KEY, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     """The installed console script in a subprocess, as a user's shell runs it (stdout is a pipe)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NO_COLOR", "FORCE_COLOR"))}
-    if base_url:
-        env["OPENAI_BASE_URL"] = base_url
-    if key:
-        env["OPENAI_ADMIN_KEY"] = key
+    env = script_env(base_url, key)
     proc = subprocess.run(
         [console_script(), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
@@ -49,3 +50,62 @@ def file_state(path: str) -> tuple[bytes, int]:
     """Bytes and mtime: what 'left untouched' means."""
     with open(path, "rb") as fh:
         return fh.read(), os.stat(path).st_mtime_ns
+
+
+def service_raws(emu: object, **filters: object) -> list[str]:
+    """Every matching event's JSON text, newest first, read with the library: the reference."""
+    return service_raws_at(emu.base_url, emu.admin_key, **filters)  # type: ignore[attr-defined]
+
+
+def service_raws_at(base_url: str, key: str, **filters: object) -> list[str]:
+    import openapiopenai
+
+    config = openapiopenai.Configuration(host=base_url, access_token=key)
+    with openapiopenai.ApiClient(config) as client:
+        api = openapiopenai.AuditLogsApi(client)
+        return [event.raw_json for event in api.iter_audit_logs(**filters, limit=100)]
+
+
+def archive_raws(path: str) -> list[str]:
+    from openapiopenai.archive import Archive
+
+    with Archive(path, create=False, readonly=True) as archive:
+        return list(archive.iter_raw(None, newest_first=True))
+
+
+def _pump(stream: IO[str], sink: queue.Queue[str]) -> None:
+    for line in stream:
+        sink.put(line)
+
+
+@contextlib.contextmanager
+def background(
+    args: list[str], env: dict[str, str]
+) -> Iterator[tuple[subprocess.Popen[str], queue.Queue[str], queue.Queue[str]]]:
+    """A console-script process with its stdout and stderr lines arriving on queues; always reaped."""
+    with subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        out: queue.Queue[str] = queue.Queue()
+        err: queue.Queue[str] = queue.Queue()
+        pumps = [
+            threading.Thread(target=_pump, args=(proc.stdout, out)),
+            threading.Thread(target=_pump, args=(proc.stderr, err)),
+        ]
+        for pump in pumps:
+            pump.start()
+        try:
+            yield proc, out, err
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for pump in pumps:
+                pump.join(timeout=10)
+
+
+def script_env(base_url: str | None = None, key: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "NO_COLOR", "FORCE_COLOR"))}
+    if base_url:
+        env["OPENAI_BASE_URL"] = base_url
+    if key:
+        env["OPENAI_ADMIN_KEY"] = key
+    return env

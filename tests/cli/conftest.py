@@ -14,10 +14,18 @@ from openapiopenai.cli import cli
 Run = Callable[..., Result]
 
 
+def emulator_class() -> Any:
+    try:
+        from openapiopenai.emulator import Emulator
+    except ImportError:
+        pytest.skip("openapiopenai.emulator.Emulator is not available yet")
+    return Emulator
+
+
 @pytest.fixture(scope="module")
 def org() -> Iterator[Any]:
     """A small organisation shared by the tests that only read from it."""
-    from openapiopenai.emulator import Emulator
+    Emulator = emulator_class()
 
     with Emulator(events=1500, seed=7, admin_key=FAKE_KEY) as emu:
         yield emu
@@ -26,7 +34,7 @@ def org() -> Iterator[Any]:
 @pytest.fixture
 def fresh_org() -> Iterator[Any]:
     """An organisation of its own, for tests that insert events."""
-    from openapiopenai.emulator import Emulator
+    Emulator = emulator_class()
 
     with Emulator(events=300, seed=11, admin_key=FAKE_KEY) as emu:
         yield emu
@@ -61,6 +69,11 @@ def _runner(default_base_url: str) -> Run:
 def run(org: Any) -> Run:
     """``run(*args, base_url=..., key=..., env={...})``: the CLI through click's runner, against ``org``."""
     return _runner(org.base_url)
+
+
+@pytest.fixture
+def needs_emulator() -> None:
+    emulator_class()
 
 
 @pytest.fixture

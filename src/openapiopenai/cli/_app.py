@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ._options import redact
+from ._options import BadInput, redact
 from ._output import escape_control
 
 __all__ = ["cli", "main"]
@@ -43,7 +43,7 @@ class _RootGroup(click.Group):
             )
         except click.ClickException as exc:
             message = exc.format_message()
-            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            if isinstance(exc, click.UsageError) and not isinstance(exc, BadInput) and exc.ctx is not None:
                 message += f" (see '{exc.ctx.command_path} --help')"
             _fail(message, exc.exit_code)
         except (click.Abort, KeyboardInterrupt):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._app import audit_logs
-from ._options import Connection, connection_options, filter_options
+from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import (
     atomic_output,
     write_csv,
@@ -43,14 +43,16 @@ def open_archive(path: str, *, create: bool) -> Iterator[Archive]:
     from openapiopenai.archive import Archive, ArchiveError
 
     if os.path.isdir(path):
-        raise click.UsageError(f"--db {path}: is a directory, not an archive file")
+        raise BadInput(f"--db {path}: is a directory, not an archive file")
     if not create and not os.path.exists(path):
-        raise click.UsageError(f"--db {path}: no such archive")
+        raise BadInput(f"--db {path}: no such archive")
     with contextlib.ExitStack() as stack:
         try:
             archive = stack.enter_context(Archive(path, create=create, readonly=not create))
-        except (ArchiveError, sqlite3.Error, OSError) as exc:
-            raise click.UsageError(f"--db {path}: not a usable archive ({exc})") from None
+        except ArchiveError as exc:
+            raise BadInput(f"--db {exc}") from None  # its message starts with the path
+        except (sqlite3.Error, OSError) as exc:
+            raise BadInput(f"--db {path}: not a usable archive ({exc})") from None
         yield archive
 
 
@@ -87,7 +89,7 @@ def list_command(
 ) -> None:
     """Show the newest events from the service, newest first."""
     if all_ and ctx.get_parameter_source("limit") is not click.core.ParameterSource.DEFAULT:
-        raise click.UsageError("--limit and --all cannot be used together")
+        raise BadInput("--limit and --all cannot be used together")
     with connection.api() as api:
         raws = _service_events(api, filters, None if all_ else limit)
         if fmt == "table":
@@ -128,13 +130,13 @@ def export_command(
         fmt = extension if extension in _EXPORT_FORMATS else "jsonl"
     if fmt == "parquet":
         if out == "-":
-            raise click.UsageError("parquet cannot be written to stdout; give --out FILE")
+            raise BadInput("parquet cannot be written to stdout; give --out FILE")
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise click.UsageError("parquet needs pyarrow: install openapiopenai[parquet]") from None
+            raise BadInput("parquet needs pyarrow: install openapiopenai[parquet]") from None
     if out != "-" and os.path.isdir(out):
-        raise click.UsageError(f"--out {out}: is a directory")
+        raise BadInput(f"--out {out}: is a directory")
 
     with contextlib.ExitStack() as stack:
         if db is not None:

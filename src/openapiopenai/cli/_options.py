@@ -20,11 +20,16 @@ from ._time import When
 if TYPE_CHECKING:
     from openapiopenai import AuditLogsApi
 
-__all__ = ["Connection", "connection_options", "filter_options", "redact", "service_errors"]
+__all__ = ["BadInput", "Connection", "connection_options", "filter_options", "redact", "service_errors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+class BadInput(click.UsageError):
+    """A flag value the CLI itself found wrong (exit 2); its message is complete without a --help hint."""
+
 
 # Keys seen in this process, scrubbed from every message the CLI prints, whatever produced it.
 _SECRETS: set[str] = set()
@@ -60,7 +65,7 @@ def filter_options(func: F) -> F:
         from openapiopenai.archive import Filters
 
         if since is not None and until is not None and since >= until:
-            raise click.UsageError("--since must be earlier than --until")
+            raise BadInput("--since must be earlier than --until")
         filters = Filters(
             event_types=_split(event_types),
             project_ids=_split(project_ids),
@@ -133,7 +138,7 @@ class Connection:
         import openapiopenai
 
         if not self.admin_key:
-            raise click.UsageError("no admin key: pass --admin-key or set OPENAI_ADMIN_KEY")
+            raise BadInput("no admin key: pass --admin-key or set OPENAI_ADMIN_KEY")
         _SECRETS.add(self.admin_key)
         extra: dict[str, Any] = {}
         if self.max_retries is not None:
@@ -148,7 +153,7 @@ class Connection:
             # before any archive is opened.
             config.check_key_transport()
         except ValueError as exc:
-            raise click.UsageError(redact(str(exc))) from None
+            raise BadInput(redact(str(exc))) from None
         with openapiopenai.ApiClient(config) as client, service_errors(self.base_url):
             yield openapiopenai.AuditLogsApi(client)
 

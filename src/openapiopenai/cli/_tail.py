@@ -33,20 +33,26 @@ _sleep: Callable[[float], None] = time.sleep
 class Follower:
     """Finds the events that are new since the previous poll."""
 
-    def __init__(self, api: AuditLogsApi, filters: Filters, lookback: int, now: float | None = None) -> None:
+    def __init__(self, api: AuditLogsApi, filters: Filters, lookback: int) -> None:
         self.api = api
         self.filters = filters
         self.lookback = lookback
         self.seen: dict[str, int] = {}
-        # Without --since, start from now: the first poll only learns what already exists.
-        self.high = filters.since if filters.since is not None else int(time.time() if now is None else now)
+        # The newest effective_at seen. Without --since it starts at the service's newest event, not
+        # at this machine's clock: a skewed clock must not hide events or replay old ones.
+        self.high: int | None = filters.since
 
     def poll(self) -> list[tuple[int, str, str]]:
         """New events as (effective_at, id, raw JSON), oldest first."""
-        start = self.high - self.lookback
-        if self.filters.since is not None:
-            start = max(start, self.filters.since)
-        window = dataclasses.replace(self.filters, since=start)
+        if self.high is None:
+            newest = self.api.list_audit_logs(**self.filters.list_kwargs(), limit=1).data
+            self.high = newest[0].effective_at if newest else None
+        window = self.filters
+        if self.high is not None:
+            start = self.high - self.lookback
+            if self.filters.since is not None:
+                start = max(start, self.filters.since)
+            window = dataclasses.replace(self.filters, since=start)
         new: list[tuple[int, str, str]] = []
         for event in self.api.iter_audit_logs(**window.list_kwargs(), limit=100):
             if event.id not in self.seen:
@@ -54,9 +60,9 @@ class Follower:
                 new.append((event.effective_at, event.id, event.raw_json))
         new.sort()
         if new:
-            self.high = max(self.high, new[-1][0])
-        cutoff = self.high - self.lookback
-        self.seen = {key: at for key, at in self.seen.items() if at >= cutoff}
+            self.high = max(self.high or new[-1][0], new[-1][0])
+            cutoff = self.high - self.lookback
+            self.seen = {key: at for key, at in self.seen.items() if at >= cutoff}
         return new
 
 

@@ -43,8 +43,8 @@ def parse_duration(text: str) -> float:
 def parse_when(text: str, now: float | None = None) -> int:
     """Unix seconds for an ISO-8601 time, a relative age before ``now``, or a unix integer."""
     value = text.strip()
-    if re.fullmatch(r"\d+", value) and len(value) > 8:
-        # Eight digits or fewer would be a date like 20261101 or a tiny timestamp nobody means.
+    if re.fullmatch(r"\d+", value) and len(value) != 8:
+        # Eight digits read as a basic ISO date (20261101); no one means a 1970s timestamp.
         return int(value)
     if _DURATION.fullmatch(value.lower()):
         current = time.time() if now is None else now
