@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from pathlib import Path
 
-from _cli_helpers import DEAD_URL, archive_raws, assert_one_line_error, service_raws
+from _cli_helpers import (
+    DEAD_URL,
+    FAKE_KEY,
+    archive_raws,
+    assert_one_line_error,
+    console_script,
+    script_env,
+    service_raws,
+)
 
 
 def _sync(run, db: str, *args: str, **kwargs):
@@ -72,3 +82,32 @@ def test_unauthorised_sync_exits_1_without_the_key(run, org, tmp_path: Path) -> 
     result = run("audit-logs", "sync", "--db", db, key="sk-admin-wrong-key-for-test-42")
     assert_one_line_error(result.stderr, result.exit_code, 1, "401")
     assert "sk-admin-wrong-key-for-test-42" not in result.stderr
+
+
+def test_progress_shows_on_a_terminal_only(fresh_org, tmp_path: Path) -> None:
+    """Through a pseudo-terminal, as a person at a shell sees it; the pipe case is tested above."""
+    import pty
+
+    db = str(tmp_path / "audit.sqlite")
+    leader, follower = pty.openpty()
+    with subprocess.Popen(
+        [console_script(), "audit-logs", "sync", "--db", db],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=script_env(fresh_org.base_url, FAKE_KEY),
+    ) as proc:
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(timeout=60) == 0
+    os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "syncing" in text and "synced " in text
+    assert FAKE_KEY not in text

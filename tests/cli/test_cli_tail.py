@@ -118,3 +118,27 @@ def test_tail_subprocess_picks_up_an_insert_and_stops_cleanly_on_ctrl_c(fresh_or
 def test_tail_bad_values(run_offline, args: list[str]) -> None:
     result = run_offline("audit-logs", "tail", *args)
     assert result.exit_code == 2 and result.stderr.startswith("error: ")
+
+
+def test_tail_with_a_closed_range_ends_quietly(run, fresh_org, monkeypatch) -> None:
+    raws = service_raws(fresh_org)
+    oldest = json.loads(raws[-1])["effective_at"]
+    monkeypatch.setattr(_tail, "_sleep", lambda s: None)
+    result = run(
+        "audit-logs",
+        "tail",
+        "--since",
+        str(oldest),
+        "--until",
+        str(oldest + 3600),
+        "--lookback",
+        "1m",
+        "--format",
+        "jsonl",
+        "--max-polls",
+        "3",
+        base_url=fresh_org.base_url,
+    )
+    assert result.exit_code == 0, result.stderr
+    expected = [json.loads(r)["id"] for r in raws if oldest <= json.loads(r)["effective_at"] < oldest + 3600]
+    assert sorted(_ids(result.stdout)) == sorted(expected)

@@ -13,7 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -52,6 +52,8 @@ class Follower:
             start = self.high - self.lookback
             if self.filters.since is not None:
                 start = max(start, self.filters.since)
+            if self.filters.until is not None and start >= self.filters.until:
+                return []  # the window has moved past --until: nothing new can match
             window = dataclasses.replace(self.filters, since=start)
         new: list[tuple[int, str, str]] = []
         for event in self.api.iter_audit_logs(**window.list_kwargs(), limit=100):
@@ -60,7 +62,7 @@ class Follower:
                 new.append((event.effective_at, event.id, event.raw_json))
         new.sort()
         if new:
-            self.high = max(self.high or new[-1][0], new[-1][0])
+            self.high = new[-1][0] if self.high is None else max(self.high, new[-1][0])
             cutoff = self.high - self.lookback
             self.seen = {key: at for key, at in self.seen.items() if at >= cutoff}
         return new
@@ -101,7 +103,6 @@ def tail_command(
 
     With --since, events since then are printed first.
     """
-    out: Any = sys.stdout
     with connection.api() as api:
         follower = Follower(api, filters, int(lookback))
         try:
@@ -112,8 +113,8 @@ def tail_command(
                 events = follower.poll()
                 if polls or filters.since is not None:
                     for _, _, raw in events:
-                        out.write(_line(raw, fmt) + "\n")
-                    out.flush()
+                        sys.stdout.write(_line(raw, fmt) + "\n")
+                    sys.stdout.flush()
                 if not polls:
                     click.echo(f"following new events every {interval:g}s (Ctrl-C to stop)", err=True)
                 polls += 1
