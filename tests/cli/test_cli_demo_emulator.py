@@ -34,7 +34,7 @@ def test_demo_archives_and_summarises(run_offline, tmp_path: Path) -> None:
         "export --db",
     ):
         assert heading in result.stdout, heading
-    assert "synced " in result.stderr and "\x1b" not in result.stderr
+    assert "archived 2,000 events" in result.stderr and "\x1b" not in result.stderr
     # A second run starts over rather than piling a second organisation onto the first.
     again = run_offline("demo", "--events", "500", "--db", db)
     assert again.exit_code == 0, again.stderr

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import cli
-from ._audit_logs import describe_sync, open_archive, run_sync
+from ._audit_logs import open_archive, run_sync
 from ._options import Connection
 from ._output import escape_control
 from ._progress import event_progress
@@ -83,8 +83,11 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
                 run_sync(api, archive, Filters(tenant_only=tenant_only), workers=workers, progress=advance)
                 for tenant_only in (False, True)
             ]
-    for result in results:
-        click.echo(describe_sync(result, db), err=True)
+    click.echo(
+        f"archived {sum(r.inserted for r in results):,} events into {db} in "
+        f"{sum(r.elapsed for r in results):.1f}s ({sum(r.pages for r in results)} pages, {workers} workers)",
+        err=True,
+    )
     with open_archive(db, create=False) as archive:
         summary = archive.summary(top=8)
     _print_summary(summary, db)
