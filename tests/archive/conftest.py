@@ -106,3 +106,29 @@ def fake_service() -> Iterator[FakeFactory]:
 def event_maker() -> Callable[..., dict[str, Any]]:
     """``event_maker(i, at, type="login.succeeded")``: a complete event with a session actor."""
     return make_event
+
+
+@pytest.fixture
+def api_for() -> Iterator[Callable[..., openapiopenai.AuditLogsApi]]:
+    """``api_for(emu, max_retries=2)``: a client for an emulator, closed at teardown."""
+    clients: list[openapiopenai.ApiClient] = []
+
+    def make(emu: Any, *, max_retries: int = 2) -> openapiopenai.AuditLogsApi:
+        config = openapiopenai.Configuration(host=emu.base_url, access_token=emu.admin_key, max_retries=max_retries)
+        client = openapiopenai.ApiClient(config)
+        clients.append(client)
+        return openapiopenai.AuditLogsApi(client)
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries still happen, but their backoff waits are cut to at most 0.1 s."""
+    import time
+
+    from openapiopenai import api_client
+
+    monkeypatch.setattr(api_client, "_sleep", lambda seconds: time.sleep(min(seconds, 0.1)))

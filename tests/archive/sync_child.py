@@ -1,0 +1,86 @@
+"""One sync in its own process, for the crash tests: ``python sync_child.py DB BASE_URL [options]``.
+
+The admin key comes from ``OPENAI_ADMIN_KEY``. With ``--kill-after-pages K`` the process SIGKILLs itself
+right after its K-th committed page (or, with ``--kill-before-commit``, while holding the write lock
+in the middle of a transaction); the parent also kills runs at random instants. On success it prints
+the SyncResult as one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import signal
+import sqlite3
+import sys
+import time
+from typing import Any
+
+import openapiopenai
+from openapiopenai import api_client
+from openapiopenai.archive import Archive, Filters, sync_archive
+from openapiopenai.archive import _sync as sync_module
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _DyingConnection:
+    """Proxy for the archive's connection that dies mid-transaction, after the events are written."""
+
+    def __init__(self, conn: sqlite3.Connection, after_commits: int) -> None:
+        self._conn = conn
+        self._left = after_commits
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql.startswith("UPDATE sync_slices"):
+            self._left -= 1
+            if self._left <= 0:
+                _die()
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("db")
+    parser.add_argument("base_url")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--page-size", type=int, default=20)
+    parser.add_argument("--max-retries", type=int, default=2)
+    parser.add_argument("--lookback", type=int, default=900)
+    parser.add_argument("--type", action="append", default=[])
+    parser.add_argument("--kill-after-pages", type=int, default=0)
+    parser.add_argument("--kill-before-commit", action="store_true")
+    args = parser.parse_args()
+
+    # Faults still happen and are retried; only the backoff wait is shortened to keep the test quick.
+    api_client._sleep = lambda seconds: time.sleep(min(seconds, 0.01))  # type: ignore[attr-defined]
+    config = openapiopenai.Configuration(host=args.base_url, access_token=os.environ["OPENAI_ADMIN_KEY"],
+                                         max_retries=args.max_retries)
+    pages = 0
+
+    def progress(n: int) -> None:
+        nonlocal pages
+        pages += 1
+        if args.kill_after_pages and not args.kill_before_commit and pages >= args.kill_after_pages:
+            _die()
+
+    with openapiopenai.ApiClient(config) as client, Archive(args.db) as archive:
+        if args.kill_before_commit and args.kill_after_pages:
+            sync_module.GROUP_COMMIT_PAGES = 1
+            archive._conn = _DyingConnection(archive.connection, args.kill_after_pages)  # type: ignore[assignment]
+        result = sync_archive(openapiopenai.AuditLogsApi(client), archive, Filters(event_types=tuple(args.type)),
+                              workers=args.workers, page_size=args.page_size, lookback=args.lookback,
+                              progress=progress)
+    print(json.dumps(dataclasses.asdict(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Kill -9 a sync at many points, with faults and late events in between; the end result is still exact.
+
+Each run is a real process (`sync_child.py`) syncing over HTTP from the emulator in this process. Runs
+die by SIGKILL: right after a committed page, in the middle of a page's transaction (events written,
+slice position not yet), or at a random instant chosen by this test. After every death the archive must
+be consistent (each stored event byte-identical to the service's, each saved cursor's event present);
+after the last, uninterrupted run it must hold exactly the service's events.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openapiopenai.archive import Archive, Filters
+
+CHILD = Path(__file__).with_name("sync_child.py")
+
+
+@dataclass
+class Kill:
+    """How one run ends: after `pages` committed pages, mid-transaction, or at `delay` seconds."""
+
+    pages: int = 0
+    mid_transaction: bool = False
+    delay: float = 0.0
+    workers: int = 1
+
+
+def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 20, max_retries: int = 2,
+              lookback: int = 900) -> tuple[int, str]:
+    args = [sys.executable, str(CHILD), str(db), emu.base_url, "--page-size", str(page_size),
+            "--max-retries", str(max_retries), "--lookback", str(lookback),
+            "--workers", str(kill.workers if kill else 1)]
+    if kill and kill.pages:
+        args += ["--kill-after-pages", str(kill.pages)]
+        if kill.mid_transaction:
+            args.append("--kill-before-commit")
+    env = {**os.environ, "OPENAI_ADMIN_KEY": emu.admin_key}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if kill and kill.delay:
+        try:
+            proc.wait(timeout=kill.delay)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, -signal.SIGKILL), err[-2000:]
+    assert emu.admin_key not in out + err
+    return proc.returncode, out
+
+
+def check_consistent(db: Path, emu: Any) -> int:
+    """What a killed run left is sound: identical raw texts, and every saved cursor's event is there."""
+    with Archive(db) as archive:
+        conn = archive.connection
+        for event_id, raw in conn.execute("SELECT id, raw FROM audit_logs"):
+            assert raw == emu.store.raw(event_id)
+        for (cursor_id,) in conn.execute("SELECT cursor_id FROM sync_slices"):
+            if cursor_id is not None:
+                assert archive.get_raw(cursor_id) is not None, "a cursor was saved without its page"
+        return archive.count()
+
+
+def check_exact(db: Path, emu: Any, upper: int) -> None:
+    expected = emu.store.all_events(effective_at={"lt": upper})
+    with Archive(db, readonly=True) as archive:
+        rows = [(r["id"], r["raw"]) for r in archive.iter_rows(Filters(until=upper))]
+        assert len(rows) == len(expected), f"{len(rows)} archived, {len(expected)} on the service"
+        assert [i for i, _ in rows] == [e["id"] for e in expected]
+        assert all(raw == emu.store.raw(i) for i, raw in rows)
+        [state] = archive.sync_state()
+        assert not state["run_active"] and state["high_water"] == upper
+
+
+def insert_late(emu: Any, rng: random.Random, n: int) -> None:
+    """New events, and events stamped up to 10 minutes in the past (inside the default lookback)."""
+    now = int(time.time())
+    emu.insert_events([{"type": rng.choice(["login.failed", "api_key.created", "project.updated"]),
+                        "effective_at": now - rng.randint(5, 600)} for _ in range(n)])
+    emu.insert_events([{"type": "login.succeeded", "effective_at": now} for _ in range(n)])
+
+
+def crash_sequence(tmp_path: Path, emu: Any, kills: list[Kill], rng: random.Random, *,
+                   max_retries: int = 2) -> int:
+    db = tmp_path / "crash.sqlite"
+    killed = 0
+    for i, kill in enumerate(kills):
+        code, _ = run_child(db, emu, kill, max_retries=max_retries)
+        killed += code == -signal.SIGKILL
+        if db.exists():
+            check_consistent(db, emu)
+        if i % 3 == 1:
+            insert_late(emu, rng, 3)
+    emu.set_faults(fail_rate=0.0, rate_limit=None)
+    time.sleep(1.0)  # the final run's upper bound then lies past every inserted event
+    code, out = run_child(db, emu, None, max_retries=max_retries)
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    check_exact(db, emu, result["upper_bound"])
+    return killed
+
+
+def test_sigkill_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
+    emu = make_emulator(events=3000, seed=21)
+    rng = random.Random(21)
+    kills = [
+        Kill(pages=1), Kill(pages=4), Kill(pages=2, mid_transaction=True), Kill(pages=9),
+        Kill(pages=3, workers=3), Kill(pages=6, mid_transaction=True, workers=3), Kill(pages=12, workers=2),
+        Kill(pages=1, mid_transaction=True),
+        *(Kill(delay=rng.uniform(0.3, 1.5), workers=rng.choice([1, 1, 2, 4])) for _ in range(8)),
+    ]
+    killed = crash_sequence(tmp_path, emu, kills, rng)
+    assert killed >= 15
+
+
+@pytest.mark.slow
+def test_sigkill_under_faults_and_rate_limits(tmp_path: Path, make_emulator: Any) -> None:
+    emu = make_emulator(events=4000, seed=22, fail_rate=0.25)
+    rng = random.Random(22)
+    kills = [
+        Kill(pages=2), Kill(pages=5, mid_transaction=True), Kill(pages=7, workers=4),
+        Kill(pages=3, mid_transaction=True, workers=2),
+        *(Kill(delay=rng.uniform(0.4, 2.0), workers=rng.choice([1, 2, 3])) for _ in range(10)),
+    ]
+    killed = crash_sequence(tmp_path, emu, kills, rng, max_retries=15)
+    assert killed >= 10
