@@ -1,7 +1,9 @@
 """Subprocesses: servers the benchmark talks to, and measured client runs.
 
 Servers run in their own processes so they never compete with a client for its GIL. A measured run is
-a fresh process per contender so its peak RSS (``ru_maxrss`` from ``wait4``, exact and free) is its own.
+a fresh process per contender so its peak RSS is its own. That peak is read from ``VmHWM`` in
+``/proc/<pid>/status`` while it runs, not from ``ru_maxrss``: Linux carries the high-water mark across
+``exec``, so a child's ``ru_maxrss`` starts at the size of this (large, SDK-importing) parent.
 Every process started here is stopped here, by its pid.
 """
 
@@ -36,6 +38,12 @@ def child_env(extra_path: Path | None = None) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["NO_COLOR"] = "1"
     return env
+
+
+def cli() -> list[str]:
+    """The project's console script, as a user runs it (the venv's own, whatever PATH says)."""
+    script = Path(sys.executable).with_name("openapiopenai")
+    return [str(script)] if script.exists() else [sys.executable, "-c", "from openapiopenai.cli import main; main()"]
 
 
 def _stop(proc: subprocess.Popen[Any], grace: float = 10.0, *, asked: bool = False) -> None:
@@ -100,7 +108,7 @@ def fixed_server(body_file: Path) -> Iterator[str]:
 def emulator(events: int, *, seed: int = 1, db: Path | None = None, latency_ms: int = 0,
              newer_types: bool = False, startup_timeout: float = 600) -> Iterator[str]:
     """Base URL of the project's emulator, started with its own CLI in a subprocess."""
-    cmd = [sys.executable, "-m", "openapiopenai", "emulator", "--port", "0", "--events", str(events),
+    cmd = [*cli(), "emulator", "--port", "0", "--events", str(events),
            "--seed", str(seed), "--admin-key", ADMIN_KEY, "--latency-ms", str(latency_ms)]
     if db is not None:
         cmd += ["--db", str(db)]
@@ -134,12 +142,54 @@ def run_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeo
     start = time.perf_counter()
     proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
                             env=env if env is not None else child_env())
+    peak = _PeakRss(proc.pid)
     stdout, stderr = _communicate(proc, timeout)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measured(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout.decode(errors="replace"),
-                    stderr.decode(errors="replace"))
+    rss_mb = peak.stop() or usage.ru_maxrss / 1024  # ru_maxrss only where /proc is missing
+    return Measured(seconds, rss_mb, proc.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+
+
+class _PeakRss:
+    """Polls a process's ``VmHWM`` (its peak resident set since exec) until it exits.
+
+    The mark only grows, so the last value read before exit is the peak, short of what was added in
+    the last poll interval."""
+
+    INTERVAL_S = 0.01
+
+    def __init__(self, pid: int) -> None:
+        self._path = f"/proc/{pid}/status"
+        self._kib = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> int | None:
+        try:
+            with open(self._path, encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1])
+        except (OSError, ValueError):
+            return None
+        return None  # a zombie has no memory map left to report
+
+    def _poll(self) -> None:
+        while not self._done.is_set():
+            kib = self._read()
+            if kib is None:
+                if self._kib:
+                    return
+            else:
+                self._kib = max(self._kib, kib)
+            self._done.wait(self.INTERVAL_S)
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self._kib / 1024
 
 
 def _communicate(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes]:
