@@ -160,3 +160,37 @@ async def test_async_over_http(seeded: Any) -> None:
         assert [len(p.data) for p in pages] == [10, 10, 3]
         info = await api.list_audit_logs_with_http_info(project_ids=[PROJECT], limit=1)
         assert info.status_code == 200 and info.data.data[0].id == want[0]
+
+
+# -- faults the live service shows, injected by the emulator --------------------------------------
+
+@pytest.mark.parametrize(("kind", "cls"), [
+    ("500", openapiopenai.ServiceException), ("502", openapiopenai.ServiceException),
+    ("503", openapiopenai.ServiceException), ("reset", openapiopenai.ApiConnectionError),
+    ("truncate", (openapiopenai.ApiConnectionError, openapiopenai.ApiResponseValidationError)),
+])
+def test_every_fault_is_retried_then_raised(seeded: Any, api: AuditLogsApi, sleeps: list[float], kind: str,
+                                           cls: Any) -> None:
+    seeded.set_faults(fail_rate=1.0, kinds=[kind], seed=1)
+    with pytest.raises(cls):
+        api.list_audit_logs(project_ids=[PROJECT])
+    assert sleeps == [0.5, 1.0]  # three attempts
+
+
+def test_walk_is_exact_through_random_faults(seeded: Any, sleeps: list[float]) -> None:
+    seeded.set_faults(fail_rate=0.4, seed=7)
+    config = Configuration(host=seeded.base_url, access_token=seeded.admin_key, max_retries=20)
+    with openapiopenai.ApiClient(config) as client:
+        got = [e.raw_json for e in AuditLogsApi(client).iter_audit_logs(project_ids=[PROJECT], limit=4)]
+    want = expected(seeded, project_ids=[PROJECT])
+    assert got == [seeded.store.raw(i) for i in want]
+    assert len(sleeps) > 0  # faults really happened and were retried
+
+
+def test_rate_limit_retry_after_is_honoured(seeded: Any, api: AuditLogsApi, sleeps: list[float]) -> None:
+    seeded.set_faults(rate_limit=0.5)  # one request, then a token every two seconds
+    api.list_audit_logs(limit=1)
+    with pytest.raises(openapiopenai.RateLimitException) as info:
+        api.list_audit_logs(limit=1)
+    assert info.value.retry_after is not None and 1 <= info.value.retry_after <= 2
+    assert len(sleeps) == 2 and all(1 <= s <= 2 for s in sleeps)  # the server's delay, not our backoff
