@@ -107,13 +107,3 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     monkeypatch.setattr(_retry, "add_jitter", lambda delay: delay)
     yield waits
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Until tests/conftest.py provides the `emulator` fixture, the over-HTTP tests skip with a reason
-    # shown by -ra, rather than erroring the whole run.
-    here = str(config.rootpath / "tests" / "client")
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if (str(item.path).startswith(here) and info is not None and "emulator" in item.fixturenames
-                and "emulator" not in info.name2fixturedefs):
-            item.add_marker(pytest.mark.skip(reason="the emulator fixture (tests/conftest.py) has not landed yet"))
