@@ -32,12 +32,10 @@ def org() -> Iterator[Any]:
 
 
 @pytest.fixture
-def fresh_org() -> Iterator[Any]:
-    """An organisation of its own, for tests that insert events."""
-    Emulator = emulator_class()
-
-    with Emulator(events=300, seed=11, admin_key=FAKE_KEY) as emu:
-        yield emu
+def fresh_org(make_emulator: Callable[..., Any]) -> Any:
+    """An organisation of its own, for tests that insert events (the suite's `make_emulator`)."""
+    emulator_class()
+    return make_emulator(events=300, seed=11, admin_key=FAKE_KEY)
 
 
 def _clean_env(base_url: str | None, key: str | None) -> dict[str, str | None]:

@@ -35,6 +35,7 @@ BAD_USAGE = [
     (["audit-logs", "sync", "--db", "a.sqlite", "--workers", "0"], "--workers"),
     (["demo", "--events", "0"], "--events"),
     (["emulator", "--fail-rate", "2"], "--fail-rate"),
+    (["emulator", "--host", "0.0.0.0", "--port", "0", "--events", "1"], "--allow-public"),
     (["no-such-command"], "no-such-command"),
 ]
 

@@ -141,6 +141,11 @@ def audit_logs() -> None:
     help="New events per second while running.",
 )
 @click.option("--newer-types", is_flag=True, help="Also emit event types newer than the spec.")
+@click.option(
+    "--allow-public",
+    is_flag=True,
+    help="Listen on a non-loopback address (anyone there can reach its control API).",
+)
 def emulator(
     host: str,
     port: int,
@@ -153,6 +158,7 @@ def emulator(
     rate_limit: float | None,
     live_rate: float,
     newer_types: bool,
+    allow_public: bool,
 ) -> None:
     """Serve an emulated organization audit-log API (Ctrl-C stops it)."""
     from openapiopenai.emulator import serve
@@ -170,9 +176,13 @@ def emulator(
             rate_limit=rate_limit,
             live_rate=live_rate,
             newer_types=newer_types,
+            allow_public=allow_public,
         )
     except KeyboardInterrupt:
         pass
+    except ValueError as exc:
+        # serve() checks its arguments (a public host without --allow-public) before listening.
+        raise BadInput(str(exc).replace("allow_public=True", "--allow-public")) from None
     except OSError as exc:
         # Most often the port is taken: a runtime failure, not a bug.
         raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
