@@ -464,11 +464,13 @@ def main() -> int:
 
 
 def _normalise(src: str) -> str:
-    # Compare modulo formatting: the check must not depend on the formatter's version.
+    # Compare modulo formatting (the check must not depend on the formatter's version), but keep the
+    # "generated from ... (sha256 ...)" first line, so a spec edit that changes no code is still caught.
     import ast
 
+    first = src.split("\n", 1)[0]
     try:
-        return ast.dump(ast.parse(src))
+        return first + "\n" + ast.dump(ast.parse(src))
     except SyntaxError:
         return src
 

@@ -74,6 +74,10 @@ def _strings(name: str, values: Any) -> list[str]:
         if not isinstance(v, str) or not v:
             raise ValueError(f"{name} must hold non-empty strings, got {v!r}")
         out.append(v)
+    if not out:
+        # An empty list would send no filter at all and so match *every* event: a script whose list
+        # came out empty would silently export the whole organisation. None is how to ask for no filter.
+        raise ValueError(f"{name} is empty; pass None (or omit it) for no filter")
     return out
 
 

@@ -72,6 +72,15 @@ def _timeout(config: Configuration, override: RequestTimeout) -> httpx.Timeout:
 _TRANSIENT = (httpx.TransportError, httpx.DecodingError)
 
 
+def _trust_env(config: Configuration) -> bool:
+    """Whether httpx may take proxies from HTTP_PROXY and friends.
+
+    Not for plain ``http://``: the key would travel in clear text to whatever proxy the environment
+    names, which is exactly what the loopback-only rule for plain http is there to prevent.
+    """
+    return not config.host.startswith("http://")
+
+
 def _connection_error(exc: httpx.TransportError | httpx.DecodingError) -> ApiConnectionError:
     cls = ApiTimeoutError if isinstance(exc, httpx.TimeoutException) else ApiConnectionError
     # The message names the failure class and the URL path only: httpx's text can include the URL,
@@ -148,7 +157,8 @@ class ApiClient(_BaseClient):
             cfg = self.configuration
             verify: Any = cfg.ssl_ca_cert if (cfg.verify_ssl and cfg.ssl_ca_cert) else cfg.verify_ssl
             http_client = httpx.Client(transport=transport, verify=verify, proxy=cfg.proxy,
-                                       timeout=_timeout(cfg, None), follow_redirects=False)
+                                       timeout=_timeout(cfg, None), follow_redirects=False,
+                                       trust_env=_trust_env(cfg))
         self.http_client = http_client
         #: openapi-generator's name for the pool; kept for code that reaches for it.
         self.rest_client = http_client
@@ -222,7 +232,8 @@ class AsyncApiClient(_BaseClient):
             cfg = self.configuration
             verify: Any = cfg.ssl_ca_cert if (cfg.verify_ssl and cfg.ssl_ca_cert) else cfg.verify_ssl
             http_client = httpx.AsyncClient(transport=transport, verify=verify, proxy=cfg.proxy,
-                                            timeout=_timeout(cfg, None), follow_redirects=False)
+                                            timeout=_timeout(cfg, None), follow_redirects=False,
+                                            trust_env=_trust_env(cfg))
         self.http_client = http_client
 
     async def __aenter__(self) -> AsyncApiClient:

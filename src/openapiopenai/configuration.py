@@ -82,8 +82,8 @@ class Configuration:
         self.user_agent = user_agent
         self.default_headers = dict(default_headers or {})
 
-    # The key is a property so that assigning it later (openapi-generator style) still works, while
-    # ``vars(config)`` and ``repr(config)`` show only a masked form.
+    # The key is a property so that assigning it later (openapi-generator style) still works; repr()
+    # and str() show only a masked form (``vars(config)`` does hold it, as ``_access_token``).
     @property
     def access_token(self) -> str | None:
         return self._access_token

@@ -2,9 +2,10 @@
 
     ApiException                      any failure of a call (status, reason, body, headers, message,
     │                                 type, code, param, request_id)
-    ├── ApiConnectionError            no usable response: refused, reset, truncated body, DNS, TLS
+    ├── ApiConnectionError            no usable response: refused, reset, cut off mid-body, DNS, TLS
     │   └── ApiTimeoutError           connect or read timeout
-    ├── ApiResponseValidationError    a 2xx whose body is not the page the spec describes
+    ├── ApiResponseValidationError    a 2xx whose body is not the page the spec describes (or is not
+    │   │                             JSON at all, e.g. truncated, after the retries)
     │   └── PaginationError           the service repeated a cursor or made no progress
     ├── BadRequestException           400
     ├── UnauthorizedException         401

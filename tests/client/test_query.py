@@ -160,6 +160,8 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any]]] = [
     ("non-string id", {"project_ids": ["proj_1", 7]}),
     ("None in list", {"actor_ids": [None]}),
     ("empty string id", {"resource_ids": [""]}),
+    ("empty project_ids list", {"project_ids": []}),
+    ("empty event_types tuple", {"event_types": ()}),
     ("tenant_only string", {"tenant_only": "true"}),
     ("after and before", {"after": "audit_log-1", "before": "audit_log-2"}),
     ("non-string after", {"after": 5}),

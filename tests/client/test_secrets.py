@@ -164,3 +164,16 @@ def test_configuration_still_pickles() -> None:
 def test_user_agent_names_the_package() -> None:
     assert openapiopenai.api_client.USER_AGENT.startswith(f"openapiopenai/{openapiopenai.__version__} (python ")
     assert SECRET not in openapiopenai.api_client.USER_AGENT
+
+
+def test_plain_http_ignores_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A proxy named by HTTP_PROXY would receive the key in clear text even for a loopback host.
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example.com:3128")
+    plain = openapiopenai.ApiClient(openapiopenai.Configuration(host="http://127.0.0.1:9/v1", access_token=KEY))
+    tls = openapiopenai.ApiClient(openapiopenai.Configuration(host="https://api.example.com/v1", access_token=KEY))
+    try:
+        assert plain.http_client.trust_env is False
+        assert tls.http_client.trust_env is True
+    finally:
+        plain.close()
+        tls.close()
