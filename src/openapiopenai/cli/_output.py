@@ -14,7 +14,6 @@ import csv
 import json
 import os
 import re
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
@@ -31,6 +30,7 @@ __all__ = [
     "event_row",
     "jsonl_line",
     "write_csv",
+    "write_json_array",
     "write_jsonl",
     "write_parquet",
 ]
@@ -226,7 +226,3 @@ def atomic_output(path: str) -> Iterator[str]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
