@@ -83,7 +83,8 @@ class Generator:
         self._builders = build_payload_builders(self.types + NEWER_TYPES)
         # Per-type facts looked up once, not re-derived for each of a million events.
         self._facts = {
-            t: (family_of(t), is_tenant_scoped(t), family_of(t) in _PROJECT_FAMILIES, family_of(t) in _SESSION_ONLY_FAMILIES)
+            t: (family_of(t), is_tenant_scoped(t),
+                family_of(t) in _PROJECT_FAMILIES and not is_tenant_scoped(t), family_of(t) in _SESSION_ONLY_FAMILIES)
             for t in self.types + NEWER_TYPES
         }
         # Materialise every resource pool now, in type order, so the pools do not depend on which
