@@ -18,27 +18,27 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .api.audit_logs_api import AsyncAuditLogsApi, AuditLogsApi
-from .api_client import ApiClient, AsyncApiClient
-from .api_response import ApiResponse
-from .configuration import Configuration
-from .exceptions import (
-    ApiConnectionError,
-    ApiException,
-    ApiResponseValidationError,
-    ApiTimeoutError,
-    BadRequestException,
-    ConflictException,
-    ForbiddenException,
-    NotFoundException,
-    PaginationError,
-    RateLimitException,
-    ServiceException,
-    UnauthorizedException,
-    UnprocessableEntityException,
-)
 
 if TYPE_CHECKING:
+    from .api.audit_logs_api import AsyncAuditLogsApi, AuditLogsApi
+    from .api_client import ApiClient, AsyncApiClient
+    from .api_response import ApiResponse
+    from .configuration import Configuration
+    from .exceptions import (
+        ApiConnectionError,
+        ApiException,
+        ApiResponseValidationError,
+        ApiTimeoutError,
+        BadRequestException,
+        ConflictException,
+        ForbiddenException,
+        NotFoundException,
+        PaginationError,
+        RateLimitException,
+        ServiceException,
+        UnauthorizedException,
+        UnprocessableEntityException,
+    )
     from .models import (
         EVENT_CLASSES,
         AuditLog,
@@ -56,30 +56,63 @@ if TYPE_CHECKING:
         ListAuditLogsResponse,
     )
 
-_LAZY_MODELS = frozenset({
-    "EVENT_CLASSES",
-    "AuditLog",
-    "AuditLogActor",
-    "AuditLogActorApiKey",
-    "AuditLogActorServiceAccount",
-    "AuditLogActorSession",
-    "AuditLogActorUser",
-    "AuditLogEventType",
-    "AuditLogPayload",
-    "AuditLogProject",
-    "Error",
-    "ErrorResponse",
-    "ListAuditLogsEffectiveAtParameter",
-    "ListAuditLogsResponse",
-})
+# Every public name is imported on first use. ``import openapiopenai`` itself is nearly free, so the
+# CLI's ``--help`` and ``openapiopenai.cli`` do not pay for httpx (which pulls in rich and pygments when
+# they are installed) or for the 250 generated model classes.
+_LAZY: dict[str, str] = {
+    "AsyncAuditLogsApi": ".api.audit_logs_api",
+    "AuditLogsApi": ".api.audit_logs_api",
+    "ApiClient": ".api_client",
+    "AsyncApiClient": ".api_client",
+    "ApiResponse": ".api_response",
+    "Configuration": ".configuration",
+    **dict.fromkeys(
+        [
+            "ApiConnectionError",
+            "ApiException",
+            "ApiResponseValidationError",
+            "ApiTimeoutError",
+            "BadRequestException",
+            "ConflictException",
+            "ForbiddenException",
+            "NotFoundException",
+            "PaginationError",
+            "RateLimitException",
+            "ServiceException",
+            "UnauthorizedException",
+            "UnprocessableEntityException",
+        ],
+        ".exceptions",
+    ),
+    **dict.fromkeys(
+        [
+            "EVENT_CLASSES",
+            "AuditLog",
+            "AuditLogActor",
+            "AuditLogActorApiKey",
+            "AuditLogActorServiceAccount",
+            "AuditLogActorSession",
+            "AuditLogActorUser",
+            "AuditLogEventType",
+            "AuditLogPayload",
+            "AuditLogProject",
+            "Error",
+            "ErrorResponse",
+            "ListAuditLogsEffectiveAtParameter",
+            "ListAuditLogsResponse",
+        ],
+        ".models",
+    ),
+}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY_MODELS:
-        value = getattr(importlib.import_module(".models", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'openapiopenai' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'openapiopenai' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
 
 def __dir__() -> list[str]:
