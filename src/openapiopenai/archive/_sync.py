@@ -35,7 +35,8 @@ from openapiopenai.archive._archive import INSERT_SQL, Archive
 from openapiopenai.archive._errors import ArchiveError, SyncError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._plan import Span, plan_run, split_span
-from openapiopenai.archive._walk import PageBatch, SliceState, walk_slice
+from openapiopenai.archive._schedule import Scheduler
+from openapiopenai.archive._walk import PageBatch, SliceSplit, SliceState, walk_slice
 
 if TYPE_CHECKING:
     from openapiopenai.api.audit_logs_api import AuditLogsApi
@@ -48,9 +49,11 @@ log = logging.getLogger("openapiopenai.archive")
 DEFAULT_LOOKBACK = 900
 #: With several workers, cut a walk into this many slices per worker, so a dense slice does not leave
 #: the other workers idle at the end.
-SLICES_PER_WORKER = 4
+SLICES_PER_WORKER = 1
 #: A slice narrower than this costs a request for little; the lookback window stays in a few slices.
 MIN_SLICE_SECONDS = 300
+#: Concurrent limit=1 requests per round when looking for the oldest event (tiny, and only a few rounds).
+PROBES = 32
 #: At most this many pages go into one transaction when the writer has fallen behind the fetchers.
 GROUP_COMMIT_PAGES = 32
 #: How long a stopping sync waits for fetchers to finish their request in flight.
@@ -78,6 +81,7 @@ class SyncResult:
     elapsed: float
     workers: int
     slices: int = 0
+    """Time slices walked, including those split off to keep every worker busy."""
 
 
 @dataclass
@@ -86,6 +90,11 @@ class _Run:
 
     slices: list[SliceState]
     covered: Span
+
+    def __post_init__(self) -> None:
+        # Taken before the walk: splitting raises the `lo` of slices as it goes.
+        los = [s.lo for s in self.slices]
+        self.lower: int | None = None if not los or None in los else min(lo for lo in los if lo is not None)
 
 
 def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *,
@@ -121,13 +130,13 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
         engine.execute(fresh)
     else:
         upper = engine.high_water() or upper
-    los = [s.lo for run in (resumed, fresh) if run is not None for s in run.slices]
+    lowers = [run.lower for run in (resumed, fresh) if run is not None]
     return SyncResult(
         fetched=engine.fetched, inserted=engine.inserted, duplicates=engine.fetched - engine.inserted,
         pages=engine.pages, resumed=resumed is not None,
-        lower_bound=None if not los or None in los else min(lo for lo in los if lo is not None),
+        lower_bound=None if not lowers or None in lowers else min(lo for lo in lowers if lo is not None),
         upper_bound=upper, elapsed=time.perf_counter() - started, workers=workers,
-        slices=sum(len(run.slices) for run in (resumed, fresh) if run is not None),
+        slices=sum(len(run.slices) for run in (resumed, fresh) if run is not None) + engine.splits,
     )
 
 
@@ -142,7 +151,7 @@ class _Engine:
         self.page_size = page_size
         self.progress = progress
         self.token = secrets.token_hex(8)
-        self.fetched = self.inserted = self.pages = 0
+        self.fetched = self.inserted = self.pages = self.splits = 0
 
     # -- state ------------------------------------------------------------------------------------
     def _state(self) -> sqlite3.Row | None:
@@ -177,8 +186,8 @@ class _Engine:
         plan = plan_run(self.filters.since, upper, covered, lookback)
         if not plan.need:
             return None
-        spans = list(plan.need) if self.workers == 1 else self._slice_for_workers(plan.need)
-        slices = [SliceState(i, lo, hi) for i, (lo, hi) in enumerate(spans)]
+        spans = [(lo, hi, None) for lo, hi in plan.need] if self.workers == 1 else self._slice_for_workers(plan.need)
+        slices = [SliceState(i, lo, hi, floor=floor) for i, (lo, hi, floor) in enumerate(spans)]
         with _transaction(self.conn):
             if self._state() != row:
                 raise SyncError("another sync changed this archive's sync state meanwhile; run again")
@@ -194,37 +203,36 @@ class _Engine:
                 [(self.key, s.no, s.lo, s.hi) for s in slices])
         return _Run(slices, plan.covered)
 
-    def _slice_for_workers(self, need: list[Span]) -> list[Span]:
-        """Cut the spans into about SLICES_PER_WORKER x workers slices, by width."""
+    def _slice_for_workers(self, need: list[Span]) -> list[tuple[int | None, int, int | None]]:
+        """Cut the spans into about SLICES_PER_WORKER x workers slices by width: (lo, hi, floor)."""
         bounded: list[tuple[int, int, bool]] = []   # (lo, hi, open_below)
         for lo, hi in need:
             if lo is None:
-                oldest = find_oldest(self.api, hi, self.filters.scope_kwargs(), probes=max(self.workers, 7))
+                oldest = find_oldest(self.api, hi, self.filters.scope_kwargs(), probes=PROBES)
                 if oldest is None:
-                    return list(need)   # nothing there at all: one request per span tells us so
+                    return [(lo, hi, None) for lo, hi in need]   # nothing there: one request per span says so
                 bounded.append((oldest, hi, True))
             else:
                 bounded.append((lo, hi, False))
         total = sum(hi - lo for lo, hi, _ in bounded) or 1
         target = self.workers * SLICES_PER_WORKER
-        spans: list[Span] = []
+        spans: list[tuple[int | None, int, int | None]] = []
         for lo, hi, open_below in bounded:
             parts = split_span(lo, hi, max(1, round(target * (hi - lo) / total)), min_width=MIN_SLICE_SECONDS)
             if open_below:
-                # The oldest slice stays open below: the probe is a hint for balance, never a limit.
-                parts[0] = (None, parts[0][1])
-            spans.extend(parts)
+                # The oldest slice stays open below: the estimate guides the cutting, it never limits.
+                spans.append((None, parts[0][1], lo))
+                parts = parts[1:]
+            spans.extend((a, b, None) for a, b in parts)
         return spans
 
     # -- the walk ---------------------------------------------------------------------------------
     def execute(self, run: _Run) -> None:
-        todo: queue.SimpleQueue[SliceState] = queue.SimpleQueue()
         pending = [s for s in run.slices if not s.done]
-        for sl in pending:
-            todo.put(sl)
-        n_threads = min(self.workers, len(pending))
-        if n_threads:
-            self._pump(todo, n_threads)
+        scheduler = Scheduler(pending, next_no=max((s.no for s in run.slices), default=-1) + 1,
+                              min_split_events=2 * self.page_size)
+        if pending:
+            self._pump(scheduler, self.workers)
         with _transaction(self.conn):
             self._check_token()
             left = self.conn.execute(
@@ -238,15 +246,15 @@ class _Engine:
                 " WHERE filter_key = ?", (run.covered[0], run.covered[1], time.time(), self.key))
             self.conn.execute("DELETE FROM sync_slices WHERE filter_key = ?", (self.key,))
 
-    def _pump(self, todo: queue.SimpleQueue[SliceState], n_threads: int) -> None:
+    def _pump(self, scheduler: Scheduler, n_threads: int) -> None:
         """Run `n_threads` fetchers; commit what they hand over, in this thread, until all are done."""
         # Bounded, so fetchers cannot run ahead of the writer: memory stays flat however big the walk.
-        batches: queue.Queue[PageBatch | _FetcherExit] = queue.Queue(maxsize=GROUP_COMMIT_PAGES + 2 * n_threads)
+        batches: queue.Queue[PageBatch | SliceSplit | _FetcherExit] = queue.Queue(maxsize=GROUP_COMMIT_PAGES + 2 * n_threads)
         stop = threading.Event()
         scope = self.filters.scope_kwargs()
         types = frozenset(self.filters.event_types)
 
-        def emit(item: PageBatch | _FetcherExit) -> None:
+        def emit(item: PageBatch | SliceSplit | _FetcherExit) -> None:
             while not stop.is_set():
                 try:
                     batches.put(item, timeout=0.1)
@@ -258,12 +266,17 @@ class _Engine:
             error: BaseException | None = None
             try:
                 while not stop.is_set():
-                    try:
-                        sl = todo.get_nowait()
-                    except queue.Empty:
-                        break
+                    sl, split, wait = scheduler.take()
+                    if sl is None:
+                        if not wait:
+                            break
+                        stop.wait(0.05)   # a slice just started; its first page tells if it is worth splitting
+                        continue
+                    if split is not None:
+                        emit(split)   # queued before any page of the new slice, so recorded first
                     walk_slice(self.api, sl, scope=scope, event_types=types, tenant=self.filters.tenant_only,
                                page_size=self.page_size, emit=emit, stop=stop)
+                    scheduler.done(sl)
             except BaseException as exc:  # handed to the writer thread, which re-raises it
                 error = exc
             emit(_FetcherExit(error))
@@ -279,7 +292,7 @@ class _Engine:
                 # transaction. Each page still lands together with its slice position, and when the
                 # writer keeps up the groups are single pages; when it falls behind, fewer commits
                 # mean far fewer index pages rewritten per event.
-                group: list[PageBatch] = []
+                group: list[PageBatch | SliceSplit] = []
                 failure: BaseException | None = None
                 item = batches.get()
                 while True:
@@ -304,25 +317,34 @@ class _Engine:
             for t in threads:
                 t.join(max(0.0, deadline - time.monotonic()))
 
-    def _commit(self, group: list[PageBatch]) -> None:
-        """Pages' events and their slices' new positions, in one transaction; then report progress."""
+    def _commit(self, group: list[PageBatch | SliceSplit]) -> None:
+        """Pages' events with their slices' new positions (and any splits), in one transaction."""
         inserted = 0
         with _transaction(self.conn):
             self._check_token()
-            for batch in group:
-                if batch.rows:
-                    inserted += max(0, self.conn.executemany(INSERT_SQL, batch.rows).rowcount)
+            for item in group:
+                if isinstance(item, SliceSplit):
+                    below = item.below
+                    self.conn.execute("UPDATE sync_slices SET lo = ? WHERE filter_key = ? AND slice_no = ?",
+                                      (item.lo, self.key, item.no))
+                    self.conn.execute("INSERT INTO sync_slices (filter_key, slice_no, lo, hi) VALUES (?, ?, ?, ?)",
+                                      (self.key, below.no, below.lo, below.hi))
+                    self.splits += 1
+                    continue
+                if item.rows:
+                    inserted += max(0, self.conn.executemany(INSERT_SQL, item.rows).rowcount)
                 self.conn.execute(
                     "UPDATE sync_slices SET cursor_id = ?, cursor_at = ?, hi = ?, pages = pages + 1,"
                     " fetched = fetched + ?, done = ? WHERE filter_key = ? AND slice_no = ?",
-                    (batch.cursor_id, batch.cursor_at, batch.hi, len(batch.rows), int(batch.done), self.key,
-                     batch.slice_no))
+                    (item.cursor_id, item.cursor_at, item.hi, len(item.rows), int(item.done), self.key,
+                     item.slice_no))
         self.inserted += inserted
-        for batch in group:
-            self.fetched += len(batch.rows)
-            self.pages += 1
-            if self.progress is not None:
-                self.progress(len(batch.rows))
+        for item in group:
+            if isinstance(item, PageBatch):
+                self.fetched += len(item.rows)
+                self.pages += 1
+                if self.progress is not None:
+                    self.progress(len(item.rows))
 
     def _check_token(self) -> None:
         row = self.conn.execute("SELECT run_token FROM sync_state WHERE filter_key = ?", (self.key,)).fetchone()
@@ -354,28 +376,34 @@ class _transaction:
             self.conn.execute("ROLLBACK")
 
 
-def find_oldest(api: AuditLogsApi, hi: int, scope: dict[str, Any], *, probes: int) -> int | None:
-    """Roughly the oldest `effective_at` below `hi` (None if there is no event), by parallel bisection.
+def find_oldest(api: AuditLogsApi, hi: int, scope: dict[str, Any], *, probes: int = 32) -> int | None:
+    """About the oldest `effective_at` below `hi` (None if there is no event), in two or three round trips.
 
-    Each round asks `probes` limit=1 questions "is there an event before t?" at once, so the answer is
-    found in a handful of round trips even at high latency. Precision is a small fraction of the span,
-    which is all the slicing needs.
+    Each round asks `probes` limit=1 questions "is there an event before t?" at once. The first round
+    spaces them geometrically back from `hi` (a minute to a century), which brackets the oldest event
+    within a factor of about two whatever the history's length; later rounds narrow that bracket evenly.
+    The answer errs low by at most ~1/32 of the span: towards time with no events, which the walk
+    crosses in one empty request per slice, so no precision beyond that is worth a round trip.
     """
     def exists_before(t: int) -> bool:
         return bool(api.list_audit_logs(effective_at={"lt": t}, limit=1, **scope).data)
 
-    if not exists_before(hi):
-        return None
-    lo, up = 0, hi   # no event below lo (assumed: unix time), some event below up
+    ratio = (100 * 365 * 86400 / 60) ** (1 / (probes - 2))
+    points = sorted({hi, *(max(0, hi - int(60 * ratio ** k)) for k in range(probes - 1))})
+    lo, up = 0, hi   # invariant: no event below lo, some event below up
     with ThreadPoolExecutor(max_workers=probes, thread_name_prefix="archive-probe") as pool:
-        while up - lo > max(1, (hi - up) // 256):
-            points = sorted({lo + (up - lo) * (i + 1) // (probes + 1) for i in range(probes)} - {lo, up})
-            if not points:
-                break
+        first = True
+        while points:
             answers = list(pool.map(exists_before, points))
+            if first and not answers[-1]:
+                return None   # nothing below `hi` at all
+            first = False
             for t, found in zip(points, answers, strict=True):
                 if found:
                     up = t
                     break
                 lo = t
-    return max(0, up - 1)
+            if up - lo <= max(1, (hi - up) // 32):
+                break
+            points = sorted({lo + (up - lo) * (i + 1) // (probes + 1) for i in range(probes)} - {lo, up})
+    return lo

@@ -25,7 +25,7 @@ from openapiopenai.exceptions import ApiException
 if TYPE_CHECKING:
     from openapiopenai.api.audit_logs_api import AuditLogsApi
 
-__all__ = ["PageBatch", "SliceState", "walk_slice"]
+__all__ = ["PageBatch", "SliceSplit", "SliceState", "walk_slice"]
 
 log = logging.getLogger("openapiopenai.archive")
 
@@ -48,6 +48,8 @@ class SliceState:
     pages: int = 0
     fetched: int = 0
     done: bool = False
+    floor: int | None = None
+    """For a slice open below (lo None): where the oldest event was estimated to be. Not saved."""
 
 
 @dataclass
@@ -62,17 +64,31 @@ class PageBatch:
     done: bool
 
 
+@dataclass
+class SliceSplit:
+    """Slice `no` now starts at `lo`; the part below it became the new slice `below`."""
+
+    no: int
+    lo: int
+    below: SliceState
+
+
 def walk_slice(api: AuditLogsApi, sl: SliceState, *, scope: dict[str, Any], event_types: frozenset[str],
                tenant: bool, page_size: int, emit: Callable[[PageBatch], None],
                stop: threading.Event) -> None:
-    """Fetch the rest of slice `sl` (from its committed position), handing every page to `emit`."""
+    """Fetch the rest of slice `sl` (from its committed position), handing every page to `emit`.
+
+    `sl.lo` may be raised by another thread meanwhile (the slice was split); each request reads it once.
+    `sl.cursor_at` and `sl.fetched` are kept current in memory as a progress hint for the splitter.
+    """
     cursor, cursor_at, hi = sl.cursor_id, sl.cursor_at, sl.hi
     # Cursors this walk has already followed: seeing one again means the service is going round in circles.
     followed: set[str] = set()
     while not stop.is_set():
+        lo = sl.lo
         span: dict[str, int] = {"lt": hi}
-        if sl.lo is not None:
-            span["gte"] = sl.lo
+        if lo is not None:
+            span["gte"] = lo
         try:
             page = api.list_audit_logs(effective_at=span, limit=page_size, after=cursor, **scope)
         except ApiException as exc:
@@ -88,7 +104,7 @@ def walk_slice(api: AuditLogsApi, sl: SliceState, *, scope: dict[str, Any], even
             continue
         events = page.data or []
         has_more = bool(page.has_more)
-        rows = _check_page(events, lo=sl.lo, hi=hi, newest=cursor_at, event_types=event_types,
+        rows = _check_page(events, lo=lo, hi=hi, newest=cursor_at, event_types=event_types,
                            tenant=tenant, slice_no=sl.no)
         if events:
             last = events[-1]
@@ -100,6 +116,7 @@ def walk_slice(api: AuditLogsApi, sl: SliceState, *, scope: dict[str, Any], even
         elif has_more:
             raise SyncError(f"the service returned an empty page with has_more=true (slice {sl.no}); "
                             "stopping, as the walk would make no progress")
+        sl.cursor_at, sl.fetched = cursor_at, sl.fetched + len(rows)
         emit(PageBatch(sl.no, rows, cursor, cursor_at, hi, not has_more))
         if not has_more:
             return

@@ -1,0 +1,77 @@
+"""Handing slices to fetcher threads, and splitting a slice when a fetcher would otherwise sit idle.
+
+Slices cut by time hold unequal numbers of events, so with a fixed set of slices the walk ends with one
+worker finishing the densest slice alone. Instead, a fetcher that finds no slice left takes the lower
+half of the slice with the most events still ahead of it (estimated from its walk so far): that slice
+now stops at the midpoint and a new slice covers the rest. The walk stays exact whatever the timing:
+the slice above only gives up an obligation the new slice takes on, and the writer records the split
+before any page of the new slice (see `SliceSplit`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+from openapiopenai.archive._walk import SliceSplit, SliceState
+
+__all__ = ["Scheduler"]
+
+
+class Scheduler:
+    """Thread-safe source of work for the fetchers of one walk."""
+
+    def __init__(self, slices: Iterable[SliceState], *, next_no: int, min_split_events: int) -> None:
+        self._lock = threading.Lock()
+        self._todo = deque(slices)
+        self._active: dict[int, SliceState] = {}
+        self._next_no = next_no
+        self._min_split_events = min_split_events
+
+    def take(self) -> tuple[SliceState | None, SliceSplit | None, bool]:
+        """``(slice, split, wait)``: a slice to walk (and the split that made it, if any), or
+        ``(None, None, True)`` to ask again shortly, or ``(None, None, False)`` when the walk needs no
+        more fetchers."""
+        with self._lock:
+            if self._todo:
+                sl = self._todo.popleft()
+                self._active[sl.no] = sl
+                return sl, None, False
+            best: SliceState | None = None
+            best_left = float(self._min_split_events)
+            unknown = False
+            for sl in self._active.values():
+                left = _events_left(sl)
+                if left is None:
+                    unknown = True
+                elif left >= best_left:
+                    best, best_left = sl, left
+            if best is None:
+                return None, None, unknown
+            return self._split(best)
+
+    def done(self, sl: SliceState) -> None:
+        with self._lock:
+            self._active.pop(sl.no, None)
+
+    def _split(self, sl: SliceState) -> tuple[SliceState, SliceSplit, bool]:
+        bottom = sl.lo if sl.lo is not None else sl.floor
+        assert bottom is not None and sl.cursor_at is not None
+        mid = bottom + (sl.cursor_at - bottom + 1) // 2
+        below = SliceState(self._next_no, sl.lo, mid, floor=sl.floor)
+        self._next_no += 1
+        sl.lo, sl.floor = mid, None
+        self._active[below.no] = below
+        return below, SliceSplit(sl.no, mid, below), False
+
+
+def _events_left(sl: SliceState) -> float | None:
+    """Events still ahead of the slice's walk, by the density seen so far; None while unknown."""
+    bottom = sl.lo if sl.lo is not None else sl.floor
+    if bottom is None:
+        return 0.0   # open below with no estimate of the oldest event (a resumed walk): not split
+    if sl.cursor_at is None or sl.fetched == 0:
+        return None
+    walked = max(1, sl.hi - sl.cursor_at)
+    return sl.fetched / walked * max(0, sl.cursor_at - bottom)

@@ -1,0 +1,45 @@
+"""Splitting a slice for an idle fetcher: the halves tile the original range, nothing is dropped."""
+
+from __future__ import annotations
+
+from openapiopenai.archive._schedule import Scheduler
+from openapiopenai.archive._walk import SliceState
+
+
+def test_idle_fetcher_takes_the_lower_half_of_the_busiest_slice() -> None:
+    dense = SliceState(0, 1000, 2000)
+    sparse = SliceState(1, 2000, 3000)
+    scheduler = Scheduler([dense, sparse], next_no=2, min_split_events=40)
+    assert scheduler.take()[0] is dense and scheduler.take()[0] is sparse
+    assert scheduler.take() == (None, None, True)   # no page seen yet: ask again shortly
+    dense.cursor_at, dense.fetched = 1900, 500       # 5 events/s, ~4500 ahead
+    sparse.cursor_at, sparse.fetched = 2900, 10
+    below, split, wait = scheduler.take()
+    assert below is not None and split is not None and not wait
+    assert (below.lo, below.hi) == (1000, 1450) and (dense.lo, dense.hi) == (1450, 2000)
+    assert (split.no, split.lo, split.below) == (0, 1450, below) and below.no == 2
+
+
+def test_open_slice_splits_around_the_estimated_oldest_event() -> None:
+    oldest = SliceState(0, None, 2000, floor=1000)
+    scheduler = Scheduler([oldest], next_no=1, min_split_events=40)
+    scheduler.take()
+    oldest.cursor_at, oldest.fetched = 1800, 400
+    below, split, _ = scheduler.take()
+    assert below is not None and split is not None
+    assert below.lo is None and below.hi == 1400 and below.floor == 1000   # still open below
+    assert oldest.lo == 1400 and oldest.floor is None
+
+
+def test_nothing_worth_splitting_ends_the_fetcher() -> None:
+    sl = SliceState(0, 1000, 2000)
+    scheduler = Scheduler([sl], next_no=1, min_split_events=40)
+    scheduler.take()
+    sl.cursor_at, sl.fetched = 1010, 990   # ~10 events left
+    assert scheduler.take() == (None, None, False)
+    resumed_open = SliceState(1, None, 500, cursor_at=400, fetched=100)   # no floor after a resume
+    scheduler = Scheduler([resumed_open], next_no=2, min_split_events=40)
+    scheduler.take()
+    assert scheduler.take() == (None, None, False)
+    scheduler.done(resumed_open)
+    assert scheduler.take() == (None, None, False)
