@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import jsonschema_rs
 import pytest
 import yaml
+from _emulator_helpers import SPEC_PATH
 
 from openapiopenai.emulator import Emulator
-
-SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "audit-logs.openapi.yaml"
-LIST = "/organization/audit_logs"
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +35,3 @@ def client(emulator: Emulator) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {emulator.admin_key}"}
     with httpx.Client(base_url=emulator.base_url, headers=headers, timeout=10) as c:
         yield c
-
-
-def control_url(emu: Emulator, name: str) -> str:
-    return emu.base_url.removesuffix("/v1") + "/_emulator/" + name

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LIST
+from _emulator_helpers import LIST
 
 from openapiopenai.emulator import EmulatedDisconnect, EventStore, Faults, create_app
 
@@ -45,7 +45,7 @@ def test_reset_is_a_connection_reset(faulty: Emulator) -> None:
 
 def test_truncate_is_a_body_shorter_than_its_length(faulty: Emulator) -> None:
     faulty.set_faults(fail_rate=1.0, kinds=["truncate"])
-    with pytest.raises(httpx.RemoteProtocolError, match="incomplete|complete message body"):
+    with pytest.raises(httpx.RemoteProtocolError, match=r"incomplete|complete message body"):
         get(faulty, limit=50)
     faulty.set_faults(fail_rate=0.0)
     assert get(faulty).status_code == 200

@@ -87,7 +87,7 @@ def test_end_and_days_shape_the_span() -> None:
     store = EventStore()
     store.generate(500, seed=9, days=1, end=1_700_000_000)
     seconds = [e["effective_at"] for e in store.all_events() + store.all_events(tenant_only=True)]
-    assert 1_700_000_000 - 86_400 <= min(seconds) and max(seconds) <= 1_700_000_000
+    assert min(seconds) >= 1_700_000_000 - 86_400 and max(seconds) <= 1_700_000_000
 
 
 def test_generation_is_reproducible_even_after_inserts() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LIST, control_url
+from _emulator_helpers import LIST, control_url
 
 from openapiopenai.emulator import EventStore, create_app
 from openapiopenai.emulator._app import _parse_query

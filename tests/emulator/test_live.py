@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from conftest import LIST
+from _emulator_helpers import LIST
 
 from openapiopenai.emulator import EventStore, create_app
 from openapiopenai.emulator._app import MAX_LIVE_CATCH_UP, LiveFeed

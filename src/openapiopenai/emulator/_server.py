@@ -84,12 +84,14 @@ class Emulator:
     def __init__(self, events: int = 1000, seed: int = 1, admin_key: str = "sk-admin-test", *,
                  db: str | None = None, host: str = "127.0.0.1", port: int = 0, latency_ms: float = 0,
                  fail_rate: float = 0.0, rate_limit: float | None = None, live_rate: float = 0.0,
-                 newer_types: bool = False, fault_seed: int = 0, allow_public: bool = False) -> None:
+                 newer_types: bool = False, fault_seed: int = 0, allow_public: bool = False,
+                 store: EventStore | None = None) -> None:
         self.admin_key = admin_key
         self.host = host
         self.port = port
         self._allow_public = allow_public
-        self.store = open_store(db, events, seed, newer_types=newer_types)
+        # A given `store` is served as it is (a test's hand-made data); otherwise one is generated.
+        self.store = store if store is not None else open_store(db, events, seed, newer_types=newer_types)
         faults = Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=fault_seed)
         self.app = create_app(self.store, admin_key=admin_key, faults=faults, live_rate=live_rate)
         self._server: _Server | None = None
