@@ -41,10 +41,13 @@ def _bind(host: str, port: int, *, allow_public: bool) -> socket.socket:
     if not is_loopback(host) and not allow_public:
         raise ValueError(f"refusing to serve on non-loopback host {host!r}: the emulator accepts any "
                          "client of its control API; pass allow_public=True to do it anyway")
-    info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         proto=socket.IPPROTO_TCP)[0]
+    # Name the protocol: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP,
+    # and with Nagle on, a response's body waits for the ACK of its headers, 40 ms of delayed ACK.
+    sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(info[4])
+    sock.bind(address)
     return sock
 
 

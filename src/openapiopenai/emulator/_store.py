@@ -387,14 +387,17 @@ def _page_sql(where: list[str], args: list[Any], driver: str | None, filters: Ma
         return sql, [*args, fetch]
     # One index range scan per (column, value), each cut at `fetch` rows, then merged. UNION (not ALL)
     # drops an event found twice, e.g. by its key id and by its user id in the same actor_ids filter.
+    # The merge carries row numbers, not texts: only the `fetch` winners have their text copied out.
     condition = " AND ".join(where)
     parts = []
     sql_args: list[Any] = []
     for column, value in terms:
-        parts.append(f"SELECT * FROM (SELECT effective_at, id, raw FROM events INDEXED BY {_COLUMN_INDEX[column]}"
+        parts.append(f"SELECT * FROM (SELECT effective_at, id, seq FROM events INDEXED BY {_COLUMN_INDEX[column]}"
                      f" WHERE {column} = ? AND {condition} {ordering} LIMIT ?)")
         sql_args.extend([value, *args, fetch])
-    sql = f"SELECT id, raw FROM ({' UNION '.join(parts)}) {ordering} LIMIT ?"
+    merged = f"SELECT seq, effective_at, id FROM ({' UNION '.join(parts)}) {ordering} LIMIT ?"
+    sql = (f"SELECT e.id, e.raw FROM ({merged}) AS u JOIN events AS e ON e.seq = u.seq"
+           f" ORDER BY u.effective_at {order}, u.id {order}")
     return sql, [*sql_args, fetch]
 
 
