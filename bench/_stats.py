@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
-__all__ = ["interleave", "median", "time_batch"]
+__all__ = ["Budget", "interleave", "median", "time_batch"]
 
 
 def median(values: list[float]) -> float:
@@ -42,3 +42,27 @@ def interleave(
         for name, measure in measures.items():
             samples[name].append(measure())
     return samples
+
+
+class Budget:
+    """The whole run's time limit, spent round by round.
+
+    The long rows (whole-archive syncs, 100,000-event walks) cost minutes per round on a shared
+    2-core machine, and their speed depends on what else runs there. Each such row gets its first
+    round unconditionally and further rounds only while the next one, at the pace of the last, still
+    leaves ``reserve_s`` for the rows after it.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.perf_counter() + seconds
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def rounds(self, wanted: int, reserve_s: float = 0.0) -> Iterator[int]:
+        for i in range(wanted):
+            started = time.perf_counter()
+            yield i
+            took = time.perf_counter() - started
+            if i + 1 < wanted and self.left() - took < reserve_s:
+                return

@@ -79,10 +79,19 @@ def fmt_cell(row: Row, contender: str) -> str:
     return out
 
 
+def fmt_runs(row: Row) -> str:
+    """How many runs each median is over (the long rows may get fewer when time runs short)."""
+    runs = sorted({c.runs for c in row.cells.values() if c.value is not None})
+    if not runs:
+        return NOT_RUN
+    return str(runs[0]) if len(runs) == 1 else f"{runs[0]}-{runs[-1]}"
+
+
 def render_markdown(rows: list[Row]) -> str:
-    header = ["#", "measure", "goal", *(LABELS[c] for c in CONTENDERS), "goal met?"]
+    header = ["#", "measure", "runs", "goal", *(LABELS[c] for c in CONTENDERS), "goal met?"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in rows:
-        cells = [row.key, row.title, row.goal, *(fmt_cell(row, c) for c in CONTENDERS), row.verdict]
+        cells = [row.key, row.title, fmt_runs(row), row.goal, *(fmt_cell(row, c) for c in CONTENDERS),
+                 row.verdict]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from typing import Any
 from bench._contenders import CONTENDERS
 from bench._plan import Plan
 from bench._procs import child_env, emulator, run_measured
-from bench._stats import median
+from bench._stats import Budget, median
 from bench._table import Cell, Row
 
 __all__ = ["pagination_rows", "walk"]
@@ -59,12 +59,13 @@ def _rate_cells(reports: dict[str, list[tuple[dict[str, Any], float]]], expected
     return rates, rss
 
 
-def pagination_rows(plan: Plan, gen_folder: Path | None, unavailable: dict[str, str]) -> list[Row]:
+def pagination_rows(plan: Plan, budget: Budget, gen_folder: Path | None, unavailable: dict[str, str]) -> list[Row]:
     n = plan.paging_events
     runnable = [c for c in CONTENDERS if c not in unavailable]
     reports: dict[str, list[tuple[dict[str, Any], float]]] = {c: [] for c in runnable}
     with emulator(n) as base_url:
-        for _ in range(plan.paging_rounds):  # A B C D, A B C D: drift hits every contender alike
+        # A B C D, A B C D: drift hits every contender alike.
+        for _ in budget.rounds(plan.paging_rounds, plan.reserve_after_paging_s):
             for name in runnable:
                 reports[name].append(walk(name, base_url, gen_folder))
     listed = listed_events(reports)
@@ -80,11 +81,12 @@ def pagination_rows(plan: Plan, gen_folder: Path | None, unavailable: dict[str, 
     # Newer event types: the two clients whose difference this shows, and the floor to count against.
     newer: dict[str, list[tuple[dict[str, Any], float]]] = {
         c: [] for c in ("ours", "generated", "floor") if c in runnable}
-    with emulator(n, newer_types=True) as base_url:
+    with emulator(plan.newer_events, newer_types=True) as base_url:
         for name in newer:
             newer[name].append(walk(name, base_url, gen_folder))
     newer_rates, _ = _rate_cells(newer, listed_events(newer))
-    newer_row = Row("4b", f"same, {n:,}-event emulator also sending event types newer than the spec",
+    newer_row = Row("4b", f"same, {plan.newer_events:,}-event emulator also sending event types newer "
+                          "than the spec",
                     "events/s", higher_is_better=True, cells=newer_rates, goal="pages past unknown types",
                     reference=None)
     ours_ok = newer_rates.get("ours", Cell()).value is not None

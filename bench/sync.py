@@ -17,7 +17,7 @@ from typing import Any
 from bench._paths import ADMIN_KEY, WORK
 from bench._plan import Plan
 from bench._procs import Measured, cli, emulator, run_measured
-from bench._stats import median
+from bench._stats import Budget, median
 from bench._table import Cell, Row
 from bench.pagination import listed_events, walk
 
@@ -63,7 +63,7 @@ def _sync_cell(runs: list[tuple[Measured, int]], expected: int) -> tuple[Cell, C
     return Cell(median([expected / r.seconds for r, _ in runs]), "", len(runs)), rss
 
 
-def sync_rows(plan: Plan) -> list[Row]:
+def sync_rows(plan: Plan, budget: Budget) -> list[Row]:
     n = plan.sync_events
     db = WORK / f"emulator-{n}-seed1.sqlite"
     archive = WORK / "sync-archive.sqlite"
@@ -71,7 +71,7 @@ def sync_rows(plan: Plan) -> list[Row]:
     floors: list[tuple[dict[str, Any], float]] = []
     # Generating a 1M-event database takes a minute or so, once; later runs reuse the file.
     with emulator(n, db=db) as base_url:
-        for _ in range(plan.sync_rounds):
+        for _ in budget.rounds(plan.sync_rounds, plan.reserve_after_sync_s):
             syncs.append(run_sync(base_url, archive, workers=1))
             floors.append(walk("floor", base_url, None))
     _fresh(archive)
@@ -132,7 +132,7 @@ def _emulator_rows(floors: list[tuple[dict[str, Any], float]], n: int, ok: bool)
     return [rate, lat]
 
 
-def backfill_rows(plan: Plan) -> list[Row]:
+def backfill_rows(plan: Plan, budget: Budget) -> list[Row]:
     n, latency = plan.backfill_events, plan.backfill_latency_ms
     archive = WORK / "backfill-archive.sqlite"
     runs: dict[int, list[tuple[Measured, int]]] = {1: [], 8: []}
@@ -140,7 +140,7 @@ def backfill_rows(plan: Plan) -> list[Row]:
     with emulator(n) as base_url:
         listed = _listed(base_url)
     with emulator(n, latency_ms=latency) as base_url:
-        for _ in range(plan.backfill_rounds):
+        for _ in budget.rounds(plan.backfill_rounds):
             for workers in runs:
                 runs[workers].append(run_sync(base_url, archive, workers))
     _fresh(archive)

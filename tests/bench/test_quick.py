@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ["1", "1a", "2", "2a", "3", "4", "4a", "4b", "5", "5a", "6", "6a", "7", "7a"]
-CONTENDER_COLUMNS = slice(3, 7)  # this project, generated, SDK, floor
+CONTENDER_COLUMNS = slice(4, 8)  # this project, generated, SDK, floor
 FIGURE = re.compile(r"^(?P<num>[\d,]+(?:\.\d+)?) \S+( \((?P<ratio>\d+\.\d+)x\))?")
 NO_FIGURE = re.compile(r"^(n/a: .+|—)$")
 
@@ -47,15 +47,16 @@ def test_quick_table_has_every_row_and_parseable_cells(quick_run: tuple[str, str
     rows = table_rows(stdout)
     assert list(rows) == ROWS
     for key, cells in rows.items():
-        assert len(cells) == 8, (key, cells)
+        assert len(cells) == 9, (key, cells)
+        assert re.fullmatch(r"\d+(-\d+)?", cells[2]), (key, cells[2])
         for cell in cells[CONTENDER_COLUMNS]:
             match = FIGURE.match(cell)
             if match:
                 assert float(match["num"].replace(",", "")) > 0, (key, cell)
             else:
                 assert NO_FIGURE.match(cell), (key, cell)
-        assert FIGURE.match(cells[3]), f"row {key}: this project has no figure: {cells[3]}"
-        assert cells[7].startswith(("met", "NOT met", "info", "—")), (key, cells[7])
+        assert FIGURE.match(cells[4]), f"row {key}: this project has no figure: {cells[4]}"
+        assert cells[8].startswith(("met", "NOT met", "info", "—")), (key, cells[8])
 
 
 @pytest.mark.slow
