@@ -10,9 +10,7 @@ import httpx
 import pytest
 from _emulator_helpers import LIST
 
-from openapiopenai.emulator import EmulatedDisconnect, EventStore, Faults, create_app
-
-Emulator = Any
+from openapiopenai.emulator import EmulatedDisconnect, Emulator, EventStore, Faults, create_app
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ import httpx
 import pytest
 from _emulator_helpers import LIST, control_url
 
-from openapiopenai.emulator import EventStore, create_app
+from openapiopenai.emulator import Emulator, EventStore, create_app
 from openapiopenai.emulator._app import _parse_query
-
-Emulator = Any  # the fixtures' type; imported lazily by tests/conftest.py
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from _emulator_helpers import LIST
 
-from openapiopenai.emulator import EventStore, create_app
+from openapiopenai.emulator import Emulator, EventStore, create_app
 from openapiopenai.emulator._app import MAX_LIVE_CATCH_UP, LiveFeed
 
 
@@ -54,7 +56,7 @@ async def test_live_events_show_up_over_http_and_cursors_hold() -> None:
         assert again["data"] == older["data"]
 
 
-def test_live_rate_on_a_real_server(make_emulator) -> None:  # type: ignore[no-untyped-def]
+def test_live_rate_on_a_real_server(make_emulator: Callable[..., Emulator]) -> None:
     emu = make_emulator(events=100, live_rate=200.0)
     headers = {"Authorization": f"Bearer {emu.admin_key}"}
     with httpx.Client(base_url=emu.base_url, headers=headers) as client:

@@ -14,9 +14,8 @@ from _emulator_helpers import LIST
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openapiopenai.emulator import EventStore, is_tenant_scoped
+from openapiopenai.emulator import Emulator, EventStore, is_tenant_scoped
 
-Emulator = Any
 Page = tuple[list[str], bool]
 Fetch = Callable[[dict[str, Any], int, str | None, str | None], Page]
 SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
@@ -129,9 +128,9 @@ def test_paging_the_store(store: EventStore, all_stored: list[dict[str, Any]]) -
 
 @pytest.fixture(scope="module")
 def http(store: EventStore) -> Iterator[httpx.Client]:
-    from openapiopenai.emulator import Emulator
-
-    with Emulator(store=store, admin_key="sk-admin-prop") as emu, httpx.Client(base_url=emu.base_url, headers={"Authorization": "Bearer sk-admin-prop"}) as client:
+    headers = {"Authorization": "Bearer sk-admin-prop"}
+    with Emulator(store=store, admin_key="sk-admin-prop") as emu, \
+            httpx.Client(base_url=emu.base_url, headers=headers) as client:
         yield client
 
 

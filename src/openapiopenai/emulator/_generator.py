@@ -91,6 +91,7 @@ class Generator:
         # events happen to be drawn first.
         for event_type in self.types + NEWER_TYPES:
             self.org.resource_id(rng, family_of(event_type))
+        self._projects = {p["id"]: p for p in self.org.projects}
         self._rng = rng
         self._completion_rng = random.Random(f"complete-{seed}")
 
@@ -163,7 +164,7 @@ class Generator:
             actor = sessions[0] if len(sessions) == 1 else sessions[rng.randrange(len(sessions))]
         resource_id = org.resource_id(rng, family)
         if family == "project":
-            project = next(p for p in org.projects if p["id"] == resource_id)
+            project = self._projects[resource_id]
         elif project_family and project is None:
             project = org.projects[rng.randrange(len(org.projects))]
         payload = self._builders[event_type](rng, PayloadContext(org, family, resource_id))
