@@ -55,13 +55,12 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
         unavailable["generated"] = why
     rows: list[Row] = []
     if rows_wanted & {1, 2}:
-        page_file = WORK / "page-100.json"
         _log(start, "fetching a 100-event page from the emulator")
         with emulator(PAGE_EVENTS) as base_url:
-            page = fetch_page(base_url, page_file)
+            page = fetch_page(base_url)
         if 1 in rows_wanted:
             _log(start, "row 1: list call against the fixed-bytes server")
-            rows += list_rows(plan, page_file, gen, unavailable)
+            rows += list_rows(plan, page, gen, unavailable)
         if 2 in rows_wanted:
             _log(start, "row 2: parsing")
             rows += parse_rows(plan, page, gen, unavailable)

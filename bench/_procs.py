@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -89,14 +90,18 @@ def _read_line_matching(proc: subprocess.Popen[str], pattern: re.Pattern[str], t
 
 
 @contextmanager
-def fixed_server(body_file: Path) -> Iterator[str]:
-    """Base URL (``.../v1``) of a loopback server answering every request with the page in ``body_file``."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench._fixed_server", str(body_file)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=child_env(),
-    )
-    try:
+def fixed_server(body: bytes) -> Iterator[str]:
+    """Base URL (``.../v1``) of a loopback server answering every request with ``body``."""
+    with tempfile.NamedTemporaryFile(prefix="page-", suffix=".json") as f:
+        f.write(body)
+        f.flush()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench._fixed_server", f.name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=child_env(),
+        )
+        # The server has read the file once it prints its port.
         port = _read_line_matching(proc, re.compile(r"^\d+"), 30)
+    try:
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         if proc.stdin:

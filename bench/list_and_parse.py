@@ -7,7 +7,6 @@ every request with the same bytes, so what differs between contenders is the cli
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 
 import httpx
@@ -22,12 +21,11 @@ from bench._table import Cell, Row
 __all__ = ["fetch_page", "list_rows", "parse_rows"]
 
 
-def fetch_page(base_url: str, target: Path) -> bytes:
-    """The newest 100-event page of the emulator, kept as the fixed bytes rows 1 and 2 use."""
+def fetch_page(base_url: str) -> bytes:
+    """The newest 100-event page of the emulator: the fixed bytes rows 1 and 2 use."""
     response = httpx.get(f"{base_url}/organization/audit_logs", params={"limit": 100},
                          headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=60)
     response.raise_for_status()
-    target.write_bytes(response.content)
     return response.content
 
 
@@ -57,14 +55,14 @@ def _ratio_goals(row: Row) -> str:
     return ("met: " if ok else "NOT met: ") + ", ".join(parts)
 
 
-def list_rows(plan: Plan, page_file: Path, gen: ModuleType | None, unavailable: dict[str, str]) -> list[Row]:
-    with fixed_server(page_file) as base_url:
+def list_rows(plan: Plan, page: bytes, gen: ModuleType | None, unavailable: dict[str, str]) -> list[Row]:
+    with fixed_server(page) as base_url:
         calls = {name: list_call(name, base_url, ADMIN_KEY, gen) for name in CONTENDERS if name not in unavailable}
         ours = calls["ours"]
         measures = {name: (lambda fn=fn: time_batch(fn, plan.list_calls)) for name, fn in calls.items()}
         measures["ours-materialised"] = lambda: time_batch(lambda: materialised_page(ours()), plan.list_calls)
         samples = interleave(measures, plan.list_rounds)
-    kb = page_file.stat().st_size / 1024
+    kb = len(page) / 1024
     row = Row("1", f"one list call, 100-event page ({kb:.0f} KB), fixed-bytes loopback server", "ms",
               cells=_cells(samples, 1000, unavailable),
               goal="ours <= 1.3x floor; generated > 5x, SDK > 20x ours")

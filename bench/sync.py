@@ -11,6 +11,7 @@ is as close to the server's own as a client can see.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,22 +33,26 @@ EMULATOR_RATE_GOAL = 20_000
 EMULATOR_LATENCY_GOAL_MS = 20
 
 
-def _fresh(path: Path) -> Path:
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
+def run_sync(base_url: str, workers: int) -> tuple[Measured, int]:
+    """One ``audit-logs sync`` into a fresh archive; returns the run and the events it archived.
 
-
-def run_sync(base_url: str, archive: Path, workers: int) -> tuple[Measured, int]:
-    """One ``audit-logs sync`` into a fresh archive; returns the run and the events it archived."""
-    run = run_measured([*cli(), "audit-logs", "sync", "--db", str(_fresh(archive)),
-                        "--base-url", base_url, "--admin-key", ADMIN_KEY, "--workers", str(workers)])
-    archived = -1
-    if run.returncode == 0:
-        # Count what landed rather than trust the exit status: a fast sync that lost events is no result.
-        with sqlite3.connect(f"file:{archive}?mode=ro", uri=True) as conn:
-            archived = conn.execute("SELECT count(*) FROM audit_logs").fetchone()[0]
-        conn.close()
+    Each archive gets a folder of its own, removed afterwards: 1M-event archives are a gigabyte, and a
+    shared name would let two benchmark processes on one machine delete each other's."""
+    with tempfile.TemporaryDirectory(prefix="archive-", dir=WORK) as folder:
+        archive = Path(folder) / "audit.sqlite"
+        run = run_measured([*cli(), "audit-logs", "sync", "--db", str(archive),
+                            "--base-url", base_url, "--admin-key", ADMIN_KEY, "--workers", str(workers)])
+        archived = -1
+        if run.returncode == 0:
+            # Count what landed rather than trust the exit status: a fast sync that lost events is no result.
+            try:
+                conn = sqlite3.connect(f"file:{archive}?mode=ro", uri=True)
+                try:
+                    archived = conn.execute("SELECT count(*) FROM audit_logs").fetchone()[0]
+                finally:
+                    conn.close()
+            except sqlite3.Error as exc:
+                run.stderr += f"\ncannot count the archive: {exc}"
     return run, archived
 
 
@@ -56,25 +61,25 @@ def _sync_cell(runs: list[tuple[Measured, int]], expected: int) -> tuple[Cell, C
     rss = Cell(median([r.max_rss_mb for r, _ in runs]), "", len(runs))
     if bad:
         r, n = bad[0]
+        tail = (r.stderr.strip().splitlines() or ["no output"])[-1][:120]
         if r.returncode != 0:
-            tail = (r.stderr.strip().splitlines() or ["no output"])[-1][:120]
             return Cell(None, f"n/a: exit {r.returncode}: {tail}"), rss
+        if n < 0:
+            return Cell(None, f"n/a: {tail}"), rss
         return Cell(None, f"n/a: archived {n:,} of {expected:,}"), rss
     return Cell(median([expected / r.seconds for r, _ in runs]), "", len(runs)), rss
 
 
 def sync_rows(plan: Plan, budget: Budget) -> list[Row]:
     n = plan.sync_events
-    db = WORK / f"emulator-{n}-seed1.sqlite"
-    archive = WORK / "sync-archive.sqlite"
+    db = WORK / f"emulator-{n}-seed1.sqlite" if plan.keep_sync_db else None
     syncs: list[tuple[Measured, int]] = []
     floors: list[tuple[dict[str, Any], float]] = []
     # Generating a 1M-event database takes a minute or so, once; later runs reuse the file.
     with emulator(n, db=db) as base_url:
         for _ in budget.rounds(plan.sync_rounds, plan.reserve_after_sync_s):
-            syncs.append(run_sync(base_url, archive, workers=1))
+            syncs.append(run_sync(base_url, workers=1))
             floors.append(walk("floor", base_url, None))
-    _fresh(archive)
     # What a complete walk reads (tenant-scoped events are listed apart, and sync by default archives
     # what a listing without tenant_only returns): the floor's count is the reference for both.
     listed = listed_events({"floor": floors})
@@ -134,7 +139,6 @@ def _emulator_rows(floors: list[tuple[dict[str, Any], float]], n: int, ok: bool)
 
 def backfill_rows(plan: Plan, budget: Budget) -> list[Row]:
     n, latency = plan.backfill_events, plan.backfill_latency_ms
-    archive = WORK / "backfill-archive.sqlite"
     runs: dict[int, list[tuple[Measured, int]]] = {1: [], 8: []}
     # The same seed gives the same events, so count them where counting does not cost the latency.
     with emulator(n) as base_url:
@@ -142,8 +146,7 @@ def backfill_rows(plan: Plan, budget: Budget) -> list[Row]:
     with emulator(n, latency_ms=latency) as base_url:
         for _ in budget.rounds(plan.backfill_rounds):
             for workers in runs:
-                runs[workers].append(run_sync(base_url, archive, workers))
-    _fresh(archive)
+                runs[workers].append(run_sync(base_url, workers))
     one, _ = _sync_cell(runs[1], listed)
     eight, _ = _sync_cell(runs[8], listed)
     na = {"generated": Cell(None, NO_SYNC), "sdk": Cell(None, NO_SYNC), "floor": Cell(None, NO_SYNC)}
