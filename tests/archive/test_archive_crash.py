@@ -37,7 +37,7 @@ class Kill:
     workers: int = 1
 
 
-def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 20, max_retries: int = 2,
+def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 10, max_retries: int = 2,
               lookback: int = 900) -> tuple[int, str]:
     args = [sys.executable, str(CHILD), str(db), emu.base_url, "--page-size", str(page_size),
             "--max-retries", str(max_retries), "--lookback", str(lookback),
@@ -91,17 +91,19 @@ def insert_late(emu: Any, rng: random.Random, n: int) -> None:
 
 
 def crash_sequence(tmp_path: Path, emu: Any, kills: list[Kill], rng: random.Random, *,
-                   max_retries: int = 2) -> int:
+                   max_retries: int = 2, fault_cycle: list[dict[str, Any]] | None = None) -> int:
     db = tmp_path / "crash.sqlite"
     killed = 0
     for i, kill in enumerate(kills):
+        if fault_cycle:
+            emu.set_faults(**fault_cycle[i % len(fault_cycle)])
         code, _ = run_child(db, emu, kill, max_retries=max_retries)
         killed += code == -signal.SIGKILL
         if db.exists():
             check_consistent(db, emu)
         if i % 3 == 1:
             insert_late(emu, rng, 3)
-    emu.set_faults(fail_rate=0.0, rate_limit=None)
+    emu.set_faults(fail_rate=0.0, rate_limit=None, latency_ms=0)
     time.sleep(1.0)  # the final run's upper bound then lies past every inserted event
     code, out = run_child(db, emu, None, max_retries=max_retries)
     assert code == 0
@@ -111,13 +113,15 @@ def crash_sequence(tmp_path: Path, emu: Any, kills: list[Kill], rng: random.Rand
 
 
 def test_sigkill_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
-    emu = make_emulator(events=3000, seed=21)
+    # Pages of 10 with 2 ms of latency keep the back-fill (~550 pages) running across all the kills,
+    # so each one interrupts real work, and each run resumes what the previous one left.
+    emu = make_emulator(events=6000, seed=21, latency_ms=2)
     rng = random.Random(21)
     kills = [
         Kill(pages=1), Kill(pages=4), Kill(pages=2, mid_transaction=True), Kill(pages=9),
         Kill(pages=3, workers=3), Kill(pages=6, mid_transaction=True, workers=3), Kill(pages=12, workers=2),
         Kill(pages=1, mid_transaction=True),
-        *(Kill(delay=rng.uniform(0.3, 1.5), workers=rng.choice([1, 1, 2, 4])) for _ in range(8)),
+        *(Kill(delay=rng.uniform(0.55, 0.8), workers=rng.choice([1, 1, 2, 4])) for _ in range(8)),
     ]
     killed = crash_sequence(tmp_path, emu, kills, rng)
     assert killed >= 15
@@ -125,12 +129,14 @@ def test_sigkill_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
 
 @pytest.mark.slow
 def test_sigkill_under_faults_and_rate_limits(tmp_path: Path, make_emulator: Any) -> None:
-    emu = make_emulator(events=4000, seed=22, fail_rate=0.25)
+    emu = make_emulator(events=6000, seed=22)
     rng = random.Random(22)
     kills = [
         Kill(pages=2), Kill(pages=5, mid_transaction=True), Kill(pages=7, workers=4),
         Kill(pages=3, mid_transaction=True, workers=2),
-        *(Kill(delay=rng.uniform(0.4, 2.0), workers=rng.choice([1, 2, 3])) for _ in range(10)),
+        *(Kill(delay=rng.uniform(0.6, 1.2), workers=rng.choice([1, 2, 3])) for _ in range(10)),
     ]
-    killed = crash_sequence(tmp_path, emu, kills, rng, max_retries=15)
-    assert killed >= 10
+    faults = [{"fail_rate": 0.25, "rate_limit": None}, {"fail_rate": 0.1, "rate_limit": 150.0},
+              {"fail_rate": 0.0, "rate_limit": 60.0}]
+    killed = crash_sequence(tmp_path, emu, kills, rng, max_retries=15, fault_cycle=faults)
+    assert killed >= 12
