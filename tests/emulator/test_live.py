@@ -8,7 +8,7 @@ import httpx
 from _emulator_helpers import LIST
 
 from openapiopenai.emulator import Emulator, EventStore, create_app
-from openapiopenai.emulator._app import MAX_LIVE_CATCH_UP, LiveFeed
+from openapiopenai.emulator._live import MAX_LIVE_CATCH_UP, LiveFeed
 
 
 class FakeClock:

@@ -5,8 +5,8 @@
                   headers={"Authorization": f"Bearer {emu.admin_key}"})
 
 Modules: `_org` and `_payloads` draw the organisation and event payloads, `_generator` the events,
-`_store` keeps them in SQLite and answers pages, `_faults` and `_app` make the ASGI app, `_server`
-runs it.
+`_store` keeps them in SQLite and answers pages; `_faults`, `_live` and `_app` make the ASGI app;
+`_server` runs it.
 """
 
 from openapiopenai.emulator._app import EmulatedDisconnect, EmulatorApp, create_app

@@ -26,6 +26,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from openapiopenai.emulator._faults import FaultInjector, Faults
 from openapiopenai.emulator._generator import is_tenant_scoped
+from openapiopenai.emulator._live import LiveFeed
 from openapiopenai.emulator._store import MAX_LIMIT, CursorNotFound, EventStore
 
 API_PATH = "/v1/organization/audit_logs"
@@ -42,9 +43,6 @@ _SERVER_ERRORS = {
     502: "Bad gateway.",
     503: "The server is overloaded or not ready yet.",
 }
-# A live feed that fell far behind (a server idle for an hour) catches up at most this many events per
-# request and skips the rest, so one request never stalls on a bulk insert.
-MAX_LIVE_CATCH_UP = 10_000
 _encode = msgspec.json.Encoder().encode
 
 
@@ -65,36 +63,6 @@ def error_response(status: int, message: str, *, param: str | None = None, code:
     """The live service's error shape: `{"error": {"message", "type", "param", "code"}}`."""
     body = _encode({"error": {"message": message, "type": kind, "param": param, "code": code}})
     return Response(body, status_code=status, media_type="application/json", headers=headers)
-
-
-class LiveFeed:
-    """Appends generated events at `rate` per second of wall time, computed lazily on each request.
-
-    Live events are stamped from the wall clock at start (or the newest stored second, if later) onwards,
-    one second per second of wall time, so they are always new to a tailing reader.
-    """
-
-    def __init__(self, store: EventStore, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.store = store
-        self.rate = rate
-        self._clock = clock
-        self._started = clock()
-        self._emitted = 0
-        self._base: int | None = None
-
-    def catch_up(self) -> int:
-        if self.rate <= 0:
-            return 0
-        if self._base is None:
-            self._base = max(int(time.time()), self.store.newest_effective_at() or 0)
-        due = int((self._clock() - self._started) * self.rate)
-        if due - self._emitted > MAX_LIVE_CATCH_UP:
-            self._emitted = due - MAX_LIVE_CATCH_UP
-        pending = [{"effective_at": self._base + int((k + 1) / self.rate)} for k in range(self._emitted, due)]
-        if pending:
-            self.store.insert(pending)
-            self._emitted = due
-        return len(pending)
 
 
 class EmulatorApp(Starlette):
@@ -262,7 +230,10 @@ class EmulatorApp(Starlette):
         return Response(_encode(self.injector.faults.to_json()), media_type="application/json")
 
     async def control_counters(self, request: Request) -> Response:
-        return _loopback_only(request) or Response(_encode(self.counter_snapshot()), media_type="application/json")
+        refused = _loopback_only(request)
+        if refused is not None:
+            return refused
+        return Response(_encode(self.counter_snapshot()), media_type="application/json")
 
     async def control_reset_counters(self, request: Request) -> Response:
         refused = _loopback_only(request)
@@ -273,12 +244,13 @@ class EmulatorApp(Starlette):
 
     def counter_snapshot(self) -> dict[str, Any]:
         """API requests served (control calls are not counted), by status, faults injected, events stored."""
-        counts = self.counters
+        # dict() copies in one step under the GIL: the server thread may be counting meanwhile.
+        counts = dict(self.counters)
         return {
-            "requests": counts["requests"],
+            "requests": counts.get("requests", 0),
             "by_status": {k[7:]: v for k, v in sorted(counts.items()) if k.startswith("status_")},
             "faults": {k[6:]: v for k, v in sorted(counts.items()) if k.startswith("fault_")},
-            "rate_limited": counts["rate_limited"],
+            "rate_limited": counts.get("rate_limited", 0),
             "events": self.store.count(),
         }
 
