@@ -170,7 +170,7 @@ def test_insert_completes_partial_events(store: EventStore) -> None:
     assert late["actor"]["type"] in ("session", "api_key") and "login.failed" in late
     assert list(late)[:3] == ["id", "type", "effective_at"]
     assert store.raw(late["id"]) == msgspec.json.encode(late).decode()
-    (typed_now,) = store.insert([{}])
+    (typed_now,) = store.insert([{"effective_at": None}])
     assert typed_now["effective_at"] >= store.all_events()[1]["effective_at"]
     custom = {"id": "audit_log-mine", "type": "made.up", "effective_at": 5, "actor": None, "extra": [1]}
     (stored,) = store.insert([custom])

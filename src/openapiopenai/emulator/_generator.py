@@ -190,7 +190,9 @@ class Generator:
         event_id = partial.get("id")
         if event_id is None:
             event_id = self._new_id(rng, taken if taken is not None else set())
-        effective_at = partial.get("effective_at", now)
+        effective_at = partial.get("effective_at")
+        if effective_at is None:
+            effective_at = now
         person, key_index = self._burst_actor(rng)
         template = self._event(rng, event_id, event_type, effective_at, person, key_index) \
             if event_type in self._builders else self._unknown_event(rng, event_id, event_type, effective_at, person)
