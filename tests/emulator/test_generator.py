@@ -98,3 +98,18 @@ def test_generation_is_reproducible_even_after_inserts() -> None:
     second.generate(300, seed=6)
     ids = [e["id"] for e in second.all_events()]
     assert [e["id"] for e in first.all_events() if e["id"] in set(ids)] == ids
+
+
+def test_created_resources_are_new_and_deleted_ones_existed(events: list[dict[str, Any]]) -> None:
+    """An archive of the emulator reads like an organisation's history: each `api_key.created` brings a
+    new key into being (not one key created seventy times), and a deleted pooled resource is not
+    deleted again."""
+    oldest_first = sorted(events, key=lambda e: (e["effective_at"], e["id"]))
+    created = [e["api_key.created"]["id"] for e in oldest_first if e["type"] == "api_key.created"]
+    assert len(created) > 20
+    assert len(set(created)) == len(created)
+    created_at = {e["api_key.created"]["id"]: e["effective_at"] for e in oldest_first if e["type"] == "api_key.created"}
+    deletes = [e["api_key.deleted"]["id"] for e in oldest_first if e["type"] == "api_key.deleted"]
+    retired_minted = [k for k in deletes if k in created_at]
+    assert retired_minted, "some deletes retire keys that events created"
+    assert len(set(retired_minted)) == len(retired_minted), "a created key is deleted at most once"

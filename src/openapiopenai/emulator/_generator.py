@@ -162,7 +162,7 @@ class Generator:
         else:
             sessions = person.sessions
             actor = sessions[0] if len(sessions) == 1 else sessions[rng.randrange(len(sessions))]
-        resource_id = org.resource_id(rng, family)
+        resource_id = org.resource_id(rng, family, event_type.rsplit(".", 1)[-1])
         if family == "project":
             project = self._projects[resource_id]
         elif project_family and project is None:

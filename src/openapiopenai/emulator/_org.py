@@ -8,6 +8,7 @@ return interesting (non-empty, non-total) sets, as they would for a real organis
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,10 @@ class ApiKeyActor:
     """The pre-built `actor` object of type `api_key`."""
 
 
+#: Families whose ids are the organisation's own fixed entities, not created and deleted by events.
+_FIXED_FAMILIES = frozenset({"project", "user", "login", "logout", "service_account", "organization", "scim"})
+
+
 @dataclass
 class Organisation:
     id: str
@@ -97,28 +102,54 @@ class Organisation:
     keys: list[ApiKeyActor]
     pools: dict[str, list[str]] = field(default_factory=dict)
     """Resource ids per family, created lazily and reused, so `resource_ids[]` finds several events."""
+    minted: dict[str, list[str]] = field(default_factory=dict)
+    """Ids that `*.created` events brought into being and no delete has retired yet, per family."""
 
-    def resource_id(self, rng: random.Random, family: str) -> str:
+    def resource_id(self, rng: random.Random, family: str, verb: str = "") -> str:
+        """The id an event of `family` acts on. A `*.created` API key or pooled resource is new (minted
+        and remembered); later updates and deletes pick among what exists, and a delete retires it,
+        so an archive does not show one key created seventy times."""
+        if family == "api_key":
+            return self._lifecycle(rng, family, verb, lambda: "key_" + token(rng, 16),
+                                   lambda: rng.choice(self.keys).key_id)
+        if family in _FIXED_FAMILIES:
+            return self._fixed(rng, family)
+        pool = self._pool(rng, family)
+        return self._lifecycle(rng, family, verb, lambda: self._mint(rng, family), lambda: rng.choice(pool))
+
+    def _lifecycle(self, rng: random.Random, family: str, verb: str, mint: Callable[[], str],
+                   existing: Callable[[], str]) -> str:
+        live = self.minted.setdefault(family, [])
+        if verb == "created":
+            new = mint()
+            live.append(new)
+            return new
+        if live and rng.random() < 0.7:
+            i = rng.randrange(len(live))
+            return live.pop(i) if verb in ("deleted", "removed", "archived", "revoked") else live[i]
+        return existing()
+
+    def _mint(self, rng: random.Random, family: str) -> str:
+        if family == "connector":
+            # ChatGPT workspace connectors are named `<workspace_id>__<connector_id>` (spec).
+            return f"ws_{token(rng, 16)}__conn_{token(rng, 16)}"
+        prefix = ID_PREFIXES.get(family) or family.replace("_", "")[:8] + "_"
+        return prefix + token(rng, 20)
+
+    def _pool(self, rng: random.Random, family: str) -> list[str]:
+        pool = self.pools.get(family)
+        if pool is None:
+            pool = self.pools[family] = [self._mint(rng, family) for _ in range(POOL_SIZE)]
+        return pool
+
+    def _fixed(self, rng: random.Random, family: str) -> str:
         if family == "project":
             return rng.choice(self.projects)["id"]
         if family in ("user", "login", "logout"):
             return rng.choice(self.people).id
         if family == "service_account":
             return rng.choice(self.service_accounts)["id"]
-        if family == "api_key":
-            return rng.choice(self.keys).key_id
-        if family in ("organization", "scim"):
-            return self.id
-        pool = self.pools.get(family)
-        if pool is None:
-            if family == "connector":
-                # ChatGPT workspace connectors are named `<workspace_id>__<connector_id>` (spec).
-                pool = [f"ws_{token(rng, 16)}__conn_{token(rng, 16)}" for _ in range(POOL_SIZE)]
-            else:
-                prefix = ID_PREFIXES.get(family) or family.replace("_", "")[:8] + "_"
-                pool = [prefix + token(rng, 20) for _ in range(POOL_SIZE)]
-            self.pools[family] = pool
-        return rng.choice(pool)
+        return self.id  # organization, scim
 
 
 def _session(rng: random.Random, user: dict[str, str]) -> dict[str, Any]:
