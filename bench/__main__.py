@@ -105,11 +105,16 @@ the openapi-generator {GENERATOR_VERSION} Python client generated from the same 
 - Command: `{command}` ({plan.name} mode, {seconds / 60:.1f} minutes from start to table)
 - Versions: {_versions()}
 
-Each figure is the median of repeated runs with the contenders alternated (A B C D, A B C D, ...) so
-that drift on this shared machine hits all of them alike. In brackets: the cost relative to this
+Each figure is the median of repeated runs with the contenders alternated, each round starting one
+contender later (A B C D, B C D A, ...), so that drift on this shared machine hits all of them alike.
+The `runs` column says how many runs each median is over: the whole run keeps within a
+{plan.budget_s / 60:.0f}-minute budget, so the longest rows (5, and extra rounds of 4 and 6) get fewer
+rounds when the machine is slow. In brackets: the cost relative to this
 project (a contender's time or memory divided by ours, or our rate divided by theirs), so above 1.00x
 means this project is faster or leaner. Sub-rows (`1a`, `2a`, `6a`) are relative to their parent row's
-figure for this project. A contender that cannot do a row says why instead of a number.
+figure for this project. A contender that cannot do a row says why instead of a number. A listing
+without `tenant_only` does not return tenant-scoped events (as on the real service), so an emulator
+of N events lists fewer than N; each row names the count every contender had to read.
 
 {table}
 
@@ -125,10 +130,10 @@ figure for this project. A contender that cannot do a row says why instead of a 
    (`AuditLogsApi(ApiClient(Configuration(access_token=...)))`, its generated twin,
    `openai.OpenAI(admin_api_key=...).admin.organization.audit_logs`; floor: `import httpx`), spawn to exit.
 4. Every event of an emulator (fixed seed) with `limit=100`, each contender in its own process; the rate
-   counts the walk, not imports; `4a` is that process's peak RSS (`ru_maxrss`). `4b` repeats the walk
+   counts the walk, not imports; `4a` is that process's peak RSS (`VmHWM`, polled). `4b` repeats the walk
    against an emulator that also sends event types newer than the spec.
 5. `openapiopenai audit-logs sync --workers 1` into a fresh archive (rate over the whole CLI process,
-   start-up included; the archive's row count is checked) against the floor walking the same pages
+   start-up included; the archive's row count is checked against the floor's) against the floor walking the same pages
    (GET with `after=last_id`, `orjson.loads`). The emulator database is generated once under `bench/.work`.
 6. The same sync from an emulator adding {plan.backfill_latency_ms} ms per request, `--workers 1` against
    `--workers 8`.

@@ -1,21 +1,32 @@
 """Repeated, interleaved measurement.
 
 Absolute times on a shared 2-core machine drift by tens of percent over a minute; interleaving the
-contenders round by round (A B C D, A B C D, ...) makes a slow patch hit every contender alike, and the
-median of the rounds ignores the odd preempted one.
+contenders round by round makes a slow patch hit every contender alike, and the median of the rounds
+ignores the odd preempted one. Each round starts one contender later (A B C D, B C D A, ...) so that
+no contender always runs right after the same other one: a server left slower by one client's run
+would otherwise always penalise the next.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
-__all__ = ["Budget", "interleave", "median", "time_batch"]
+T = TypeVar("T")
+
+__all__ = ["Budget", "interleave", "median", "rotated", "time_batch"]
 
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def rotated(items: Sequence[T], round_no: int) -> list[T]:
+    """``items`` in this round's order: started ``round_no`` places later."""
+    k = round_no % len(items) if items else 0
+    return [*items[k:], *items[:k]]
 
 
 def time_batch(fn: Callable[[], object], calls: int) -> float:
@@ -38,9 +49,9 @@ def interleave(
     if warmup:
         for measure in measures.values():
             measure()
-    for _ in range(rounds):
-        for name, measure in measures.items():
-            samples[name].append(measure())
+    for i in range(rounds):
+        for name in rotated(list(measures), i):
+            samples[name].append(measures[name]())
     return samples
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from bench._contenders import CONTENDERS
 from bench._plan import Plan
 from bench._procs import child_env, emulator, run_measured
-from bench._stats import Budget, median
+from bench._stats import Budget, median, rotated
 from bench._table import Cell, Row
 
 __all__ = ["pagination_rows", "walk"]
@@ -64,9 +64,9 @@ def pagination_rows(plan: Plan, budget: Budget, gen_folder: Path | None, unavail
     runnable = [c for c in CONTENDERS if c not in unavailable]
     reports: dict[str, list[tuple[dict[str, Any], float]]] = {c: [] for c in runnable}
     with emulator(n) as base_url:
-        # A B C D, A B C D: drift hits every contender alike.
-        for _ in budget.rounds(plan.paging_rounds, plan.reserve_after_paging_s):
-            for name in runnable:
+        # A B C D, B C D A, ...: drift hits every contender alike.
+        for i in budget.rounds(plan.paging_rounds, plan.reserve_after_paging_s):
+            for name in rotated(runnable, i):
                 reports[name].append(walk(name, base_url, gen_folder))
     listed = listed_events(reports)
     rates, rss = _rate_cells(reports, listed)

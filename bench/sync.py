@@ -18,7 +18,7 @@ from typing import Any
 from bench._paths import ADMIN_KEY, WORK
 from bench._plan import Plan
 from bench._procs import Measured, cli, emulator, run_measured
-from bench._stats import Budget, median
+from bench._stats import Budget, median, rotated
 from bench._table import Cell, Row
 from bench.pagination import listed_events, walk
 
@@ -77,9 +77,12 @@ def sync_rows(plan: Plan, budget: Budget) -> list[Row]:
     floors: list[tuple[dict[str, Any], float]] = []
     # Generating a 1M-event database takes a minute or so, once; later runs reuse the file.
     with emulator(n, db=db) as base_url:
-        for _ in budget.rounds(plan.sync_rounds, plan.reserve_after_sync_s):
-            syncs.append(run_sync(base_url, workers=1))
-            floors.append(walk("floor", base_url, None))
+        for i in budget.rounds(plan.sync_rounds, plan.reserve_after_sync_s):
+            for who in rotated(["sync", "floor"], i):
+                if who == "sync":
+                    syncs.append(run_sync(base_url, workers=1))
+                else:
+                    floors.append(walk("floor", base_url, None))
     # What a complete walk reads (tenant-scoped events are listed apart, and sync by default archives
     # what a listing without tenant_only returns): the floor's count is the reference for both.
     listed = listed_events({"floor": floors})
@@ -144,8 +147,8 @@ def backfill_rows(plan: Plan, budget: Budget) -> list[Row]:
     with emulator(n) as base_url:
         listed = _listed(base_url)
     with emulator(n, latency_ms=latency) as base_url:
-        for _ in budget.rounds(plan.backfill_rounds):
-            for workers in runs:
+        for i in budget.rounds(plan.backfill_rounds):
+            for workers in rotated(list(runs), i):
                 runs[workers].append(run_sync(base_url, workers))
     one, _ = _sync_cell(runs[1], listed)
     eight, _ = _sync_cell(runs[8], listed)
