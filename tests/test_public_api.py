@@ -110,7 +110,8 @@ def test_py_typed_is_shipped() -> None:
 
 def test_import_stays_light() -> None:
     # httpx imports click and rich itself (httpx._main, for its CLI) when they are installed, so this
-    # checks only what this package controls: no models, no server stack, no asyncio.
+    # checks only what this package controls: no models, no parser (msgspec pulls in typing_extensions),
+    # no server stack, no asyncio.
     code = (
         "import json, sys, openapiopenai\n"
         "openapiopenai.AuditLogsApi(openapiopenai.ApiClient(openapiopenai.Configuration(access_token='k')))\n"
@@ -120,5 +121,6 @@ def test_import_stays_light() -> None:
     loaded = set(json.loads(out))
     assert "openapiopenai" in loaded
     for heavy in ("openapiopenai.models", "openapiopenai.models.audit_log", "openapiopenai.emulator",
-                  "openapiopenai.archive", "openapiopenai.cli", "asyncio", "starlette", "uvicorn", "sqlite3"):
+                  "openapiopenai.archive", "openapiopenai.cli", "openapiopenai._parse", "msgspec", "asyncio",
+                  "starlette", "uvicorn", "sqlite3"):
         assert heavy not in loaded, heavy

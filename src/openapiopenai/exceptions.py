@@ -25,10 +25,9 @@ error object and the request id, never from request headers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
-
-import msgspec
 
 __all__ = [
     "ApiConnectionError",
@@ -172,8 +171,9 @@ def api_exception_for(status: int, reason: str | None, body: bytes, headers: Map
     text = body.decode("utf-8", "replace")
     fields: dict[str, Any] = {}
     try:
-        payload = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        # The stdlib parser: error bodies are small, and it keeps msgspec out of start-up.
+        payload = json.loads(body)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
         payload = None
     err = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(err, dict):

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from .._parse import ShapeError, parse_page
 from .._query import build_query
 from ..api_client import ApiClient, AsyncApiClient, RequestTimeout
 from ..api_response import ApiResponse
@@ -34,8 +33,10 @@ PATH = "/organization/audit_logs"
 
 
 def _parse(response: httpx.Response) -> ListAuditLogsResponse:
-    # Imported here, not at module top: the models are the heaviest import in the package and a
-    # script that only builds a client should not pay for them.
+    # Imported here, not at module top: the models and the parser (msgspec, which pulls in
+    # typing_extensions and inspect) are the heaviest imports in the package, and a script that only
+    # builds a client, or fails on a bad argument, should not pay for them.
+    from .._parse import ShapeError, parse_page
     from ..models.list_audit_logs_response import ListAuditLogsResponse
 
     try:
