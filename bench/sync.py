@@ -161,7 +161,7 @@ def backfill_rows(plan: Plan, budget: Budget) -> list[Row]:
                goal=f">= {BACKFILL_GOAL:.0f}x the --workers 1 rate")
     if one.value and eight.value:
         speedup = eight.value / one.value
-        row8.verdict = f"{'met' if speedup >= BACKFILL_GOAL else 'NOT met'}: {speedup:.1f}x"
+        row8.verdict = f"{'met' if speedup >= BACKFILL_GOAL else 'NOT met'}: {speedup:.2f}x"
     else:
         row8.verdict = "NOT met: no figure"
     return [row1, row8]
