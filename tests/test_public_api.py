@@ -109,9 +109,8 @@ def test_py_typed_is_shipped() -> None:
 
 
 def test_import_stays_light() -> None:
-    # httpx imports click and rich itself (httpx._main, for its CLI) when they are installed, so this
-    # checks only what this package controls: no models, no parser (msgspec pulls in typing_extensions),
-    # no server stack, no asyncio.
+    # No models, no parser (msgspec pulls in typing_extensions), no server stack, no asyncio, and not
+    # httpx's own command line (rich, pygments), which openapiopenai._httpx_cli defers.
     code = (
         "import json, sys, openapiopenai\n"
         "openapiopenai.AuditLogsApi(openapiopenai.ApiClient(openapiopenai.Configuration(access_token='k')))\n"
@@ -122,5 +121,18 @@ def test_import_stays_light() -> None:
     assert "openapiopenai" in loaded
     for heavy in ("openapiopenai.models", "openapiopenai.models.audit_log", "openapiopenai.emulator",
                   "openapiopenai.archive", "openapiopenai.cli", "openapiopenai._parse", "msgspec", "asyncio",
-                  "starlette", "uvicorn", "sqlite3"):
+                  "starlette", "uvicorn", "sqlite3", "rich", "pygments"):
         assert heavy not in loaded, heavy
+
+
+def test_httpx_command_line_still_works_after_the_deferral() -> None:
+    code = (
+        "import sys, openapiopenai, httpx\n"
+        "openapiopenai.ApiClient(openapiopenai.Configuration(access_token='k'))\n"
+        "assert 'rich' not in sys.modules\n"
+        "sys.argv = ['httpx', '--help']\n"
+        "httpx.main()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage" in proc.stdout and "--help" in proc.stdout

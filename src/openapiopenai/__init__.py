@@ -17,7 +17,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._httpx_cli import defer_httpx_cli
 from ._version import __version__
+
+defer_httpx_cli()
 
 if TYPE_CHECKING:
     from .api.audit_logs_api import AsyncAuditLogsApi, AuditLogsApi
