@@ -2,14 +2,15 @@
 
 Each event is stored as the service's own JSON text (`raw`) next to a few columns copied out of it
 (actor, project, ip, resource) so the common questions are index lookups. The columns are a cache of
-`raw`, never a replacement: exports and `iter_raw` return `raw` unchanged.
+`raw`, never a replacement: exports and `iter_raw` return `raw` unchanged. The lookup indexes are absent
+while a first back-fill runs (see `_sync`); every query here still answers then, only slower.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -17,54 +18,10 @@ from typing import Any
 
 from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._filters import Filters
+from openapiopenai.archive._rows import INSERT_SQL, ROW_COLUMNS, event_row
 from openapiopenai.archive._schema import open_archive_db
 
-__all__ = ["ROW_COLUMNS", "ActorCount", "Archive", "ArchiveSummary", "event_row"]
-
-#: The columns of `audit_logs`, in the order `event_row` produces them and `iter_rows` returns them.
-ROW_COLUMNS = ("id", "effective_at", "type", "tenant", "actor_type", "actor_id", "actor_email",
-               "api_key_id", "project_id", "ip_address", "resource_id", "raw")
-INSERT_SQL = f"INSERT OR IGNORE INTO audit_logs ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def event_row(event: Mapping[str, Any], raw: str, *, tenant: bool) -> tuple[Any, ...]:
-    """The `audit_logs` row for one event, reading each field where the live service puts it.
-
-    The caller has checked `id`, `effective_at` and `type`; everything else is optional and a value of an
-    unexpected shape is simply not indexed (it is still in `raw`).
-    """
-    event_type = event["type"]
-    actor = event.get("actor")
-    actor_type = actor_id = email = key_id = ip = None
-    if isinstance(actor, dict):
-        actor_type = _str_or_none(actor.get("type"))
-        user: Any = None
-        if actor_type == "session":
-            session = actor.get("session")
-            if isinstance(session, dict):
-                user = session.get("user")
-                ip = _str_or_none(session.get("ip_address"))
-        elif actor_type == "api_key":
-            api_key = actor.get("api_key")
-            if isinstance(api_key, dict):
-                key_id = _str_or_none(api_key.get("id"))
-                user = api_key.get("user")
-                account = api_key.get("service_account")
-                if isinstance(account, dict):
-                    actor_id = _str_or_none(account.get("id"))
-        if isinstance(user, dict):
-            actor_id = _str_or_none(user.get("id")) or actor_id
-            email = _str_or_none(user.get("email"))
-    project = event.get("project")
-    project_id = _str_or_none(project.get("id")) if isinstance(project, dict) else None
-    payload = event.get(event_type)
-    resource_id = _str_or_none(payload.get("id")) if isinstance(payload, dict) else None
-    return (event["id"], event["effective_at"], event_type, int(tenant), actor_type, actor_id, email,
-            key_id, project_id, ip, resource_id, raw)
+__all__ = ["INSERT_SQL", "ROW_COLUMNS", "ActorCount", "Archive", "ArchiveSummary", "event_row"]
 
 
 def where_clause(filters: Filters | None) -> tuple[str, list[Any]]:

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openapiopenai.archive._archive import event_row
 from openapiopenai.archive._errors import SyncError
+from openapiopenai.archive._rows import page_row
 from openapiopenai.exceptions import ApiException
 
 if TYPE_CHECKING:
@@ -134,10 +134,10 @@ def _check_page(events: list[Any], *, lo: int | None, hi: int, newest: int | Non
                                 f"before it ({newest}); the listing is out of order (slice {slice_no})")
             raise SyncError(f"the service returned event {event.id!r} at {at!r}, outside the requested "
                             f"range [{lo}, {hi}); it may have ignored the time filter (slice {slice_no})")
-        event_type = event.get("type")
-        if event_types and event_type not in event_types:
-            raise SyncError(f"the service returned event {event.id!r} of type {event_type!r}, which the "
+        row = page_row(event, tenant=tenant)
+        if event_types and row[2] not in event_types:
+            raise SyncError(f"the service returned event {event.id!r} of type {row[2]!r}, which the "
                             f"type filter excludes (slice {slice_no})")
         ceiling = at
-        rows.append(event_row(event, event.raw_json, tenant=tenant))
+        rows.append(row)
     return rows

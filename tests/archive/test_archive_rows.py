@@ -1,0 +1,76 @@
+"""The row of an event read straight from a page's bytes is the row read from the decoded event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from openapiopenai._parse import parse_page
+from openapiopenai.archive import _rows
+from openapiopenai.archive._rows import event_row, page_row
+from openapiopenai.models.list_audit_logs_response import ListAuditLogsResponse
+
+SESSION = {"type": "session", "session": {"user": {"id": "user-1", "email": "a@example.com"},
+                                          "ip_address": "10.0.0.1", "user_agent": "curl"}}
+KEY = {"type": "api_key", "api_key": {"id": "key_1", "type": "service_account",
+                                      "service_account": {"id": "svc_1"}}}
+KEY_WITH_USER = {"type": "api_key", "api_key": {"id": "key_2", "user": {"id": "user-2", "email": "b@example.com"},
+                                                "service_account": {"id": "svc_2"}}}
+
+ODD: list[dict[str, Any]] = [
+    {"actor": SESSION, "project": {"id": "proj_1", "name": "P"}, "login.succeeded": {"id": "res"}},
+    {"actor": KEY, "api_key.created": {"id": "key_9", "data": {"scopes": ["x"]}}},
+    {"actor": KEY_WITH_USER},
+    {},                                                           # no actor, no project, no payload
+    {"actor": None, "project": None, "login.succeeded": None},    # explicit nulls
+    {"actor": "weird"},                                           # not an object
+    {"actor": {"type": "session", "session": {"user": {"id": 7}}}},   # a number where a string was
+    {"actor": {"type": "session", "session": {"user": {"id": "", "email": ""}, "ip_address": ""}}},
+    {"actor": {"type": "session", "session": []}},
+    {"actor": {"type": "api_key", "session": "not read for api_key actors", "api_key": {"id": "k"}}},
+    {"actor": {"type": "robot", "robot": {"id": "r"}}},           # an actor type newer than the spec
+    {"project": {"id": ["a"]}},
+    {"login.succeeded": [1, 2]},
+    {"login.succeeded": {"id": "r", "extra": {"deep": [1, {"id": "no"}]}}, "newer_field": {"id": "x"}},
+]
+
+
+def _page(events: list[dict[str, Any]]) -> list[Any]:
+    # Unusual spacing and escapes, so the stored text can only be right if it is the service's own bytes.
+    data = ",\n  ".join(json.dumps(e, separators=(" ,", " : "), ensure_ascii=True) for e in events)
+    body = f'{{"object": "list", "data": [{data}], "has_more": false}}'.encode()
+    return list(parse_page(body, ListAuditLogsResponse).data or [])
+
+
+@pytest.mark.parametrize("tenant", [False, True])
+def test_page_row_matches_event_row(tenant: bool) -> None:
+    events = [{"id": f"audit_log-{i}", "type": "login.succeeded", "effective_at": 1000 + i, **extra}
+              for i, extra in enumerate(ODD)]
+    events += [{"id": "audit_log-t1", "type": "actor", "effective_at": 5, "actor": {"id": "a"}},
+               {"id": "audit_log-t2", "type": "project", "effective_at": 6, "project": {"id": "p"}},
+               {"id": "audit_log-t3", "type": "brand.new", "effective_at": 7, "brand.new": {"id": "n\u00e9"}}]
+    for event in _page(events):
+        expected = event_row(json.loads(event.raw_json), event.raw_json, tenant=tenant)
+        assert page_row(event, tenant=tenant) == expected
+
+
+def test_page_row_reads_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_decoding(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("ordinary events take the fast path, without decoding the whole event")
+
+    monkeypatch.setattr(_rows, "event_row", no_decoding)
+    [session, key] = _page([
+        {"id": "audit_log-1", "type": "login.succeeded", "effective_at": 10, "actor": SESSION,
+         "project": {"id": "proj_1"}, "login.succeeded": {"id": "res_1"}},
+        {"id": "audit_log-2", "type": "api_key.created", "effective_at": 9, "actor": KEY_WITH_USER,
+         "api_key.created": {"id": "key_new"}},
+    ])
+    assert page_row(session, tenant=False)[:11] == (
+        "audit_log-1", 10, "login.succeeded", 0, "session", "user-1", "a@example.com", None, "proj_1",
+        "10.0.0.1", "res_1")
+    assert page_row(key, tenant=True)[:11] == (
+        "audit_log-2", 9, "api_key.created", 1, "api_key", "user-2", "b@example.com", "key_2", None, None,
+        "key_new")
+    assert page_row(key, tenant=True)[11] == key.raw_json
