@@ -2,8 +2,9 @@
 
 The admin key comes from ``OPENAI_ADMIN_KEY``. With ``--kill-after-pages K`` the process SIGKILLs itself
 right after its K-th committed page (or, with ``--kill-before-commit``, while holding the write lock
-in the middle of a transaction); the parent also kills runs at random instants. On success it prints
-the SyncResult as one JSON line.
+in the middle of a transaction); with ``--kill-in-index-build`` it dies in the transaction that completes
+the walk, after building its first lookup index. The parent also kills runs at random instants. On
+success it prints the SyncResult as one JSON line.
 """
 
 from __future__ import annotations
@@ -31,16 +32,20 @@ def _die() -> None:
 class _DyingConnection:
     """Proxy for the archive's connection that dies mid-transaction, after the events are written."""
 
-    def __init__(self, conn: sqlite3.Connection, after_commits: int) -> None:
+    def __init__(self, conn: sqlite3.Connection, after_commits: int, *, in_index_build: bool = False) -> None:
         self._conn = conn
         self._left = after_commits
+        self._in_index_build = in_index_build
 
     def execute(self, sql: str, *args: Any) -> Any:
-        if sql.startswith("UPDATE sync_slices"):
+        if sql.startswith("UPDATE sync_slices") and not self._in_index_build:
             self._left -= 1
             if self._left <= 0:
                 _die()
-        return self._conn.execute(sql, *args)
+        result = self._conn.execute(sql, *args)
+        if sql.startswith("CREATE INDEX") and self._in_index_build:
+            _die()
+        return result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
@@ -57,6 +62,7 @@ def main() -> int:
     parser.add_argument("--type", action="append", default=[])
     parser.add_argument("--kill-after-pages", type=int, default=0)
     parser.add_argument("--kill-before-commit", action="store_true")
+    parser.add_argument("--kill-in-index-build", action="store_true")
     args = parser.parse_args()
 
     # Faults still happen and are retried; only the backoff wait is shortened to keep the test quick.
@@ -75,6 +81,8 @@ def main() -> int:
         if args.kill_before_commit and args.kill_after_pages:
             sync_module.GROUP_COMMIT_PAGES = 1
             archive._conn = _DyingConnection(archive.connection, args.kill_after_pages)  # type: ignore[assignment]
+        elif args.kill_in_index_build:
+            archive._conn = _DyingConnection(archive.connection, 0, in_index_build=True)  # type: ignore[assignment]
         result = sync_archive(openapiopenai.AuditLogsApi(client), archive, Filters(event_types=tuple(args.type)),
                               workers=args.workers, page_size=args.page_size, lookback=args.lookback,
                               progress=progress)

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from openapiopenai.archive import Archive, Filters
+from openapiopenai.archive._schema import SECONDARY_INDEXES, missing_indexes
 
 CHILD = Path(__file__).with_name("sync_child.py")
 
@@ -35,6 +36,7 @@ class Kill:
     mid_transaction: bool = False
     delay: float = 0.0
     workers: int = 1
+    in_index_build: bool = False
 
 
 def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 10, max_retries: int = 2,
@@ -46,6 +48,8 @@ def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 10, max
         args += ["--kill-after-pages", str(kill.pages)]
         if kill.mid_transaction:
             args.append("--kill-before-commit")
+    if kill and kill.in_index_build:
+        args.append("--kill-in-index-build")
     env = {**os.environ, "OPENAI_ADMIN_KEY": emu.admin_key}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if kill and kill.delay:
@@ -80,6 +84,7 @@ def check_exact(db: Path, emu: Any, upper: int) -> None:
         assert all(raw == emu.store.raw(i) for i, raw in rows)
         [state] = archive.sync_state()
         assert not state["run_active"] and state["high_water"] == upper
+        assert missing_indexes(archive.connection) == []
 
 
 def insert_late(emu: Any, rng: random.Random, n: int) -> None:
@@ -113,9 +118,9 @@ def crash_sequence(tmp_path: Path, emu: Any, kills: list[Kill], rng: random.Rand
 
 
 def test_sigkill_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
-    # Pages of 10 with 2 ms of latency keep the back-fill (~550 pages) running across all the kills,
+    # Pages of 10 with 2 ms of latency keep the back-fill (~820 pages) running across all the kills,
     # so each one interrupts real work, and each run resumes what the previous one left.
-    emu = make_emulator(events=6000, seed=21, latency_ms=2)
+    emu = make_emulator(events=9000, seed=21, latency_ms=2)
     rng = random.Random(21)
     kills = [
         Kill(pages=1), Kill(pages=4), Kill(pages=2, mid_transaction=True), Kill(pages=9),
@@ -127,9 +132,28 @@ def test_sigkill_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
     assert killed >= 15
 
 
+def test_sigkill_while_building_the_indexes(tmp_path: Path, make_emulator: Any) -> None:
+    # The back-fill walked without its lookup indexes; the run dies in the transaction that completes
+    # the walk and builds them. Neither the completion nor any index survives, and the next run does both.
+    emu = make_emulator(events=800, seed=23)
+    db = tmp_path / "crash.sqlite"
+    code, _ = run_child(db, emu, Kill(in_index_build=True), page_size=100)
+    assert code == -signal.SIGKILL
+    n = check_consistent(db, emu)
+    with Archive(db, readonly=True) as archive:
+        [state] = archive.sync_state()
+        assert state["run_active"] and state["run_slices"] == state["run_slices_done"] and n == state["run_fetched"]
+        assert sorted(missing_indexes(archive.connection)) == sorted(SECONDARY_INDEXES)
+    code, out = run_child(db, emu, None, page_size=100)
+    assert code == 0
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["resumed"] and result["inserted"] == 0
+    check_exact(db, emu, result["upper_bound"])
+
+
 @pytest.mark.slow
 def test_sigkill_under_faults_and_rate_limits(tmp_path: Path, make_emulator: Any) -> None:
-    emu = make_emulator(events=6000, seed=22)
+    emu = make_emulator(events=12000, seed=22, latency_ms=2)
     rng = random.Random(22)
     kills = [
         Kill(pages=2), Kill(pages=5, mid_transaction=True), Kill(pages=7, workers=4),

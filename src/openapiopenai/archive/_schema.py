@@ -22,7 +22,8 @@ from urllib.parse import quote
 
 from openapiopenai.archive._errors import ArchiveError
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "open_archive_db"]
+__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SECONDARY_INDEXES", "build_indexes", "drop_indexes",
+           "missing_indexes", "open_archive_db"]
 
 #: ``PRAGMA application_id`` of an archive ("OAIA"), so `file(1)` and we can tell it from other databases.
 APPLICATION_ID = 0x4F414941
@@ -49,13 +50,6 @@ CREATE TABLE audit_logs (
 );
 -- Listing order and the sync's checkpoint order: (effective_at, id), never the timestamp alone.
 CREATE INDEX audit_logs_time ON audit_logs (effective_at, id);
-CREATE INDEX audit_logs_type ON audit_logs (type, effective_at);
-CREATE INDEX audit_logs_actor ON audit_logs (actor_id, effective_at) WHERE actor_id IS NOT NULL;
-CREATE INDEX audit_logs_email ON audit_logs (actor_email, effective_at) WHERE actor_email IS NOT NULL;
-CREATE INDEX audit_logs_key ON audit_logs (api_key_id, effective_at) WHERE api_key_id IS NOT NULL;
-CREATE INDEX audit_logs_project ON audit_logs (project_id, effective_at) WHERE project_id IS NOT NULL;
-CREATE INDEX audit_logs_ip ON audit_logs (ip_address, effective_at) WHERE ip_address IS NOT NULL;
-CREATE INDEX audit_logs_resource ON audit_logs (resource_id, effective_at) WHERE resource_id IS NOT NULL;
 
 -- One row per filter set (Filters.key()): what is known complete, and the walk in progress if any.
 CREATE TABLE sync_state (
@@ -84,6 +78,49 @@ CREATE TABLE sync_slices (
     PRIMARY KEY (filter_key, slice_no)
 );
 """
+
+
+#: The lookup indexes (name -> statement), apart from the table: a back-fill into an empty archive walks
+#: without them and builds them when its walk completes (see `_sync`). Every query answers without them,
+#: only slower; the primary key and `audit_logs_time` are never dropped.
+SECONDARY_INDEXES = {
+    "audit_logs_type": "CREATE INDEX IF NOT EXISTS audit_logs_type ON audit_logs (type, effective_at)",
+    "audit_logs_actor": "CREATE INDEX IF NOT EXISTS audit_logs_actor ON audit_logs (actor_id, effective_at)"
+                        " WHERE actor_id IS NOT NULL",
+    "audit_logs_email": "CREATE INDEX IF NOT EXISTS audit_logs_email ON audit_logs (actor_email, effective_at)"
+                        " WHERE actor_email IS NOT NULL",
+    "audit_logs_key": "CREATE INDEX IF NOT EXISTS audit_logs_key ON audit_logs (api_key_id, effective_at)"
+                      " WHERE api_key_id IS NOT NULL",
+    "audit_logs_project": "CREATE INDEX IF NOT EXISTS audit_logs_project ON audit_logs (project_id, effective_at)"
+                          " WHERE project_id IS NOT NULL",
+    "audit_logs_ip": "CREATE INDEX IF NOT EXISTS audit_logs_ip ON audit_logs (ip_address, effective_at)"
+                     " WHERE ip_address IS NOT NULL",
+    "audit_logs_resource": "CREATE INDEX IF NOT EXISTS audit_logs_resource ON audit_logs (resource_id, effective_at)"
+                           " WHERE resource_id IS NOT NULL",
+}
+
+
+def missing_indexes(conn: sqlite3.Connection) -> list[str]:
+    """The lookup indexes this archive lacks (a back-fill in progress, or one that crashed)."""
+    present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return [name for name in SECONDARY_INDEXES if name not in present]
+
+
+def drop_indexes(conn: sqlite3.Connection) -> None:
+    """Drop the lookup indexes (inside the caller's transaction)."""
+    for name in SECONDARY_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def build_indexes(conn: sqlite3.Connection) -> list[str]:
+    """Create the missing lookup indexes (inside the caller's transaction); returns their names.
+
+    One sort per index: far cheaper than the random leaf inserts the same rows cost one page at a time.
+    """
+    missing = missing_indexes(conn)
+    for name in missing:
+        conn.execute(SECONDARY_INDEXES[name])
+    return missing
 
 
 def _check_file(path: Path, *, create: bool, readonly: bool) -> bool:
@@ -180,6 +217,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
             return
         for statement in _statements(_SCHEMA_V1):
             conn.execute(statement)
+        build_indexes(conn)
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("COMMIT")

@@ -14,6 +14,14 @@ How a run goes (per filter set, state keyed by `Filters.key()`):
 4. When every slice is done, one transaction moves the high-water mark to the frozen upper bound and
    drops the slices. Only then is the range called complete.
 
+A back-fill into an empty archive walks without the lookup indexes: each of them would take its rows at
+random leaf pages, so every commit would rewrite hundreds of pages (the WAL, then the checkpoint, copy
+each) and the writer would run at a third of the fetchers' pace. The transaction that plans such a walk
+drops them; the one that completes a walk builds whatever is missing, one sort per index, so they are
+back exactly when the range is called complete. A crash in between leaves a resumable walk without
+them, and its completion builds them; queries meanwhile still answer, only slower. The primary key
+(which absorbs re-reads) and the (effective_at, id) index stay throughout.
+
 A run token in the state row guards against two syncs on one archive: whichever started last owns the
 walk, and the other stops at its next commit with a `SyncError` instead of writing over its state.
 """
@@ -31,11 +39,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from openapiopenai.archive._archive import INSERT_SQL, Archive
+from openapiopenai.archive._archive import Archive
 from openapiopenai.archive._errors import ArchiveError, SyncError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._plan import Span, plan_run, split_span
+from openapiopenai.archive._rows import INSERT_SQL
 from openapiopenai.archive._schedule import Scheduler
+from openapiopenai.archive._schema import build_indexes, drop_indexes
 from openapiopenai.archive._walk import PageBatch, SliceSplit, SliceState, walk_slice
 
 if TYPE_CHECKING:
@@ -201,6 +211,8 @@ class _Engine:
             self.conn.executemany(
                 "INSERT INTO sync_slices (filter_key, slice_no, lo, hi) VALUES (?, ?, ?, ?)",
                 [(self.key, s.no, s.lo, s.hi) for s in slices])
+            if self.conn.execute("SELECT 1 FROM audit_logs LIMIT 1").fetchone() is None:
+                drop_indexes(self.conn)   # a back-fill into an empty archive: built when the walk completes
         return _Run(slices, plan.covered)
 
     def _slice_for_workers(self, need: list[Span]) -> list[tuple[int | None, int, int | None]]:
@@ -245,6 +257,10 @@ class _Engine:
                 " run_upper = NULL, run_token = NULL, last_completed_at = ?, runs_completed = runs_completed + 1"
                 " WHERE filter_key = ?", (run.covered[0], run.covered[1], time.time(), self.key))
             self.conn.execute("DELETE FROM sync_slices WHERE filter_key = ?", (self.key,))
+            # In the same transaction: a range called complete always has its indexes.
+            built = build_indexes(self.conn)
+            if built:
+                log.info("built %d lookup indexes", len(built))
 
     def _pump(self, scheduler: Scheduler, n_threads: int) -> None:
         """Run `n_threads` fetchers; commit what they hand over, in this thread, until all are done."""

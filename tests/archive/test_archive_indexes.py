@@ -1,0 +1,115 @@
+"""A back-fill into an empty archive walks without the lookup indexes and builds them when it completes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openapiopenai.archive import Archive, Filters, _sync, sync_archive
+from openapiopenai.archive._schema import SECONDARY_INDEXES, missing_indexes
+
+NOW = 2_000_000
+ALL = sorted(SECONDARY_INDEXES)
+
+
+class Crash(Exception):
+    pass
+
+
+def _events(event_maker: Any, n: int = 60) -> list[dict[str, Any]]:
+    return [event_maker(i, 1_000_000 + i // 3, "login.failed" if i % 4 == 0 else "login.succeeded")
+            for i in range(n)]
+
+
+def _missing(archive: Archive) -> list[str]:
+    return sorted(missing_indexes(archive.connection))
+
+
+def _uses_index(archive: Archive, sql: str, args: tuple[Any, ...], index: str) -> bool:
+    plan = " ".join(str(r[-1]) for r in archive.connection.execute(f"EXPLAIN QUERY PLAN {sql}", args))
+    return index in plan
+
+
+def test_backfill_defers_indexes_until_the_walk_completes(tmp_path: Path, fake_service: Any,
+                                                          event_maker: Any) -> None:
+    service, api = fake_service(_events(event_maker))
+    with Archive(tmp_path / "a.sqlite") as archive:
+        assert _missing(archive) == []   # a new archive has them; the back-fill's plan drops them
+        during: list[list[str]] = []
+        sync_archive(api, archive, page_size=7, clock=lambda: NOW, progress=lambda n: during.append(_missing(archive)))
+        assert len(during) == 9 and all(m == ALL for m in during)
+        assert _missing(archive) == []
+        assert _uses_index(archive, "SELECT id FROM audit_logs WHERE actor_id = ?", ("user-1",), "audit_logs_actor")
+        # A later run adds to an archive that has events: its indexes stay throughout.
+        service.events.insert(0, event_maker(900, NOW + 5))
+        again: list[list[str]] = []
+        result = sync_archive(api, archive, page_size=7, clock=lambda: NOW + 60,
+                              progress=lambda n: again.append(_missing(archive)))
+        assert result.inserted == 1 and again and all(m == [] for m in again)
+
+
+def test_interrupted_backfill_answers_queries_and_its_resume_builds_the_indexes(
+        tmp_path: Path, fake_service: Any, event_maker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sync, "GROUP_COMMIT_PAGES", 1)   # one page per transaction: the crash leaves 3 pages
+    service, api = fake_service(_events(event_maker))
+    path = tmp_path / "a.sqlite"
+    seen = [0]
+
+    def crash_after_three(n: int) -> None:
+        seen[0] += 1
+        if seen[0] >= 3:
+            raise Crash
+
+    with Archive(path) as archive, pytest.raises(Crash):
+        sync_archive(api, archive, page_size=7, clock=lambda: NOW, progress=crash_after_three)
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    with Archive(path, readonly=True) as archive:
+        assert _missing(archive) == ALL
+        # Every query still answers, from the table and the time index.
+        stored = service.events[:21]
+        assert archive.count() == 21
+        assert archive.count(Filters(event_types=("login.failed",))) == sum(e["type"] == "login.failed" for e in stored)
+        assert archive.count(Filters(actor_ids=("user-1",))) == sum(
+            e["actor"]["session"]["user"]["id"] == "user-1" for e in stored)
+        assert archive.count(Filters(resource_ids=("res_2",), actor_emails=("u2@example.com",))) == sum(
+            e["login.failed" if e["type"] == "login.failed" else "login.succeeded"]["id"] == "res_2"
+            and e["actor"]["session"]["user"]["email"] == "u2@example.com" for e in stored)
+        assert [r["id"] for r in archive.iter_rows()] == [e["id"] for e in stored]
+        assert archive.summary().total == 21
+        [state] = archive.sync_state()
+        assert state["run_active"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before   # reading wrote nothing
+    with Archive(path) as archive:
+        assert _missing(archive) == ALL   # a writable open does not build them either: the walk owns that
+        result = sync_archive(api, archive, page_size=7, clock=lambda: NOW)
+        assert result.resumed and _missing(archive) == []
+        assert [(r["id"], r["raw"]) for r in archive.iter_rows()] == [(e["id"], service.raw(e)) for e in service.events]
+
+
+def test_failed_index_build_leaves_the_walk_to_complete_again(tmp_path: Path, fake_service: Any, event_maker: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    service, api = fake_service(_events(event_maker))
+    real_build = _sync.build_indexes
+
+    def build_then_fail(conn: Any) -> list[str]:
+        real_build(conn)
+        raise Crash
+
+    monkeypatch.setattr(_sync, "build_indexes", build_then_fail)
+    with Archive(tmp_path / "a.sqlite") as archive:
+        with pytest.raises(Crash):
+            sync_archive(api, archive, page_size=7, clock=lambda: NOW)
+        # Completion and the indexes are one transaction: neither happened.
+        [state] = archive.sync_state()
+        assert state["run_active"] and state["high_water"] is None and _missing(archive) == ALL
+        monkeypatch.setattr(_sync, "build_indexes", real_build)
+        requests = len(service.requests)
+        result = sync_archive(api, archive, page_size=7, clock=lambda: NOW)
+        # Nothing fetched again: the walk only had to complete (the new run re-reads an empty lookback).
+        assert result.resumed and result.fetched == 0 and len(service.requests) == requests + 1
+        assert _missing(archive) == [] and archive.count() == 60
+        [state] = archive.sync_state()
+        assert not state["run_active"] and state["high_water"] == NOW
