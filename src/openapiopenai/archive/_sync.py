@@ -65,7 +65,9 @@ MIN_SLICE_SECONDS = 300
 #: Concurrent limit=1 requests per round when looking for the oldest event (tiny, and only a few rounds).
 PROBES = 32
 #: At most this many pages go into one transaction when the writer has fallen behind the fetchers.
-GROUP_COMMIT_PAGES = 32
+#: Larger groups rewrite each primary-key leaf page (ids are random) once for more rows; the queue holds
+#: about this many pages (~10 MB at 128), so memory stays flat.
+GROUP_COMMIT_PAGES = 128
 #: How long a stopping sync waits for fetchers to finish their request in flight.
 _JOIN_TIMEOUT_S = 5.0
 
