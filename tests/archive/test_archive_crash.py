@@ -118,15 +118,16 @@ def crash_sequence(tmp_path: Path, emu: Any, kills: list[Kill], rng: random.Rand
 
 
 def test_sigkill_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
-    # Pages of 10 with 2 ms of latency keep the back-fill (~820 pages) running across all the kills,
-    # so each one interrupts real work, and each run resumes what the previous one left.
-    emu = make_emulator(events=9000, seed=21, latency_ms=2)
+    # Pages of 10 with 10 ms of latency: the back-fill (~820 pages) takes at least 8 s however fast the
+    # machine, more than the timed kills below can use up (8 x 0.8 s, one worker), so every kill
+    # interrupts real work on any machine, and each run resumes what the previous one left.
+    emu = make_emulator(events=9000, seed=21, latency_ms=10)
     rng = random.Random(21)
     kills = [
         Kill(pages=1), Kill(pages=4), Kill(pages=2, mid_transaction=True), Kill(pages=9),
         Kill(pages=3, workers=3), Kill(pages=6, mid_transaction=True, workers=3), Kill(pages=12, workers=2),
         Kill(pages=1, mid_transaction=True),
-        *(Kill(delay=rng.uniform(0.55, 0.8), workers=rng.choice([1, 1, 2, 4])) for _ in range(8)),
+        *(Kill(delay=rng.uniform(0.55, 0.8)) for _ in range(8)),
     ]
     killed = crash_sequence(tmp_path, emu, kills, rng)
     assert killed >= 15
@@ -153,12 +154,13 @@ def test_sigkill_while_building_the_indexes(tmp_path: Path, make_emulator: Any) 
 
 @pytest.mark.slow
 def test_sigkill_under_faults_and_rate_limits(tmp_path: Path, make_emulator: Any) -> None:
-    emu = make_emulator(events=12000, seed=22, latency_ms=2)
+    # As above: ~1,090 pages at 10 ms of latency outlast the timed kills (10 x 0.9 s, one worker).
+    emu = make_emulator(events=12000, seed=22, latency_ms=10)
     rng = random.Random(22)
     kills = [
         Kill(pages=2), Kill(pages=5, mid_transaction=True), Kill(pages=7, workers=4),
         Kill(pages=3, mid_transaction=True, workers=2),
-        *(Kill(delay=rng.uniform(0.6, 1.2), workers=rng.choice([1, 2, 3])) for _ in range(10)),
+        *(Kill(delay=rng.uniform(0.5, 0.9)) for _ in range(10)),
     ]
     faults = [{"fail_rate": 0.25, "rate_limit": None}, {"fail_rate": 0.1, "rate_limit": 150.0},
               {"fail_rate": 0.0, "rate_limit": 60.0}]

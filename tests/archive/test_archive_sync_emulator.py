@@ -102,7 +102,10 @@ def test_workers_give_the_same_archive(tmp_path: Path, make_emulator: Any, api_f
         r1 = sync_archive(api, one, page_size=40, workers=1)
         r4 = sync_archive(api, four, page_size=40, workers=4, clock=lambda: r1.upper_bound)
         assert r4.slices > 4 and r4.workers == 4
-        assert r4.fetched == r4.inserted == r1.fetched
+        assert r4.inserted == r1.fetched
+        # A slice split while its fetcher has a page in flight may re-read up to a page at the cut; the
+        # primary key absorbs it. Bounded: at most one page per slice.
+        assert r4.duplicates <= r4.slices * 40
         assert list(four.iter_rows()) == list(one.iter_rows())
         assert_exact(four, emu, Filters(), r1.upper_bound)
         # Incremental with workers: the lookback window is sliced too, and nothing is lost.

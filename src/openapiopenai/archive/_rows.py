@@ -11,17 +11,37 @@ so both always give the same row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
-__all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "page_row"]
+__all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "insert_rows", "page_row"]
 
 #: The columns of `audit_logs`, in the order `event_row` produces them and `iter_rows` returns them.
 ROW_COLUMNS = ("id", "effective_at", "type", "tenant", "actor_type", "actor_id", "actor_email",
                "api_key_id", "project_id", "ip_address", "resource_id", "raw")
 INSERT_SQL = f"INSERT OR IGNORE INTO audit_logs ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
+
+
+#: Rows per multi-row INSERT. One statement per page means one sqlite3_step, so the writer gives up the
+#: GIL once per page instead of once per row; per row, it had to win the GIL back from the fetcher
+#: threads a hundred times a page (the sync measured 2.5x more wall than CPU time). Bounded by the
+#: host-parameter limit: 32766 since SQLite 3.32, 999 before.
+_ROWS_PER_INSERT = 100 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999 // len(ROW_COLUMNS)
+_ROW_SQL = "(" + ", ".join("?" * len(ROW_COLUMNS)) + ")"
+_INSERT_HEAD = f"INSERT OR IGNORE INTO audit_logs ({', '.join(ROW_COLUMNS)}) VALUES "
+
+
+def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert rows the primary key has not seen; returns how many were new."""
+    inserted = 0
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start:start + _ROWS_PER_INSERT]
+        sql = _INSERT_HEAD + ", ".join([_ROW_SQL] * len(chunk))
+        inserted += max(0, conn.execute(sql, [v for row in chunk for v in row]).rowcount)
+    return inserted
 
 
 def _str_or_none(value: Any) -> str | None:

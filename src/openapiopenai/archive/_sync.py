@@ -43,7 +43,7 @@ from openapiopenai.archive._archive import Archive
 from openapiopenai.archive._errors import ArchiveError, SyncError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._plan import Span, plan_run, split_span
-from openapiopenai.archive._rows import INSERT_SQL
+from openapiopenai.archive._rows import insert_rows
 from openapiopenai.archive._schedule import Scheduler
 from openapiopenai.archive._schema import build_indexes, drop_indexes
 from openapiopenai.archive._walk import PageBatch, SliceSplit, SliceState, walk_slice
@@ -350,7 +350,7 @@ class _Engine:
                     self.splits += 1
                     continue
                 if item.rows:
-                    inserted += max(0, self.conn.executemany(INSERT_SQL, item.rows).rowcount)
+                    inserted += insert_rows(self.conn, item.rows)
                 self.conn.execute(
                     "UPDATE sync_slices SET cursor_id = ?, cursor_at = ?, hi = ?, pages = pages + 1,"
                     " fetched = fetched + ?, done = ? WHERE filter_key = ? AND slice_no = ?",
