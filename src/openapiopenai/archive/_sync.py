@@ -66,8 +66,8 @@ MIN_SLICE_SECONDS = 300
 PROBES = 32
 #: At most this many pages go into one transaction when the writer has fallen behind the fetchers.
 #: Larger groups rewrite each primary-key leaf page (ids are random) once for more rows; the queue holds
-#: about this many pages (~10 MB at 128), so memory stays flat.
-GROUP_COMMIT_PAGES = 128
+#: about this many pages (~5 MB at 64), so memory stays flat (and leaves room for the page cache).
+GROUP_COMMIT_PAGES = 64
 #: How long a stopping sync waits for fetchers to finish their request in flight.
 _JOIN_TIMEOUT_S = 5.0
 
