@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["ListParams", "build_query"]
+__all__ = ["build_query", "effective_at_bounds"]
 
 _BOUNDS = ("gt", "gte", "lt", "lte")
 _LIST_PARAMS = ("project_ids", "event_types", "actor_ids", "actor_emails", "resource_ids")
@@ -85,9 +85,6 @@ def _cursor(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{name} must be a non-empty event id string, got {value!r}")
     return value
-
-
-ListParams = dict[str, Any]
 
 
 def build_query(

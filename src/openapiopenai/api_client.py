@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -28,12 +28,12 @@ from .exceptions import (
     api_exception_for,
 )
 
-__all__ = ["ApiClient", "AsyncApiClient", "RequestTimeout"]
+# ApiException is re-exported for openapi-generator code that imports it from here.
+__all__ = ["ApiClient", "ApiException", "AsyncApiClient", "RequestTimeout"]
 
 log = logging.getLogger("openapiopenai")
 T = TypeVar("T")
 RequestTimeout = float | tuple[float, float] | httpx.Timeout | None
-Params = Sequence[tuple[str, str]]
 
 USER_AGENT = f"openapiopenai/{__version__} (python {platform.python_version()}; httpx {httpx.__version__})"
 
@@ -287,7 +287,3 @@ class AsyncApiClient(_BaseClient):
 
     def __repr__(self) -> str:
         return f"AsyncApiClient({self.configuration!r})"
-
-
-# ApiException is re-exported for openapi-generator code that imports it from here.
-__all__ += ["ApiException"]

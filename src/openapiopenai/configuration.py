@@ -17,9 +17,6 @@ from ._constants import (
 
 __all__ = ["Configuration"]
 
-TimeoutSpec = float | tuple[float, float] | None
-
-
 def is_loopback_host(host: str) -> bool:
     """``localhost``, 127.0.0.0/8 or ::1: a key sent there never leaves the machine."""
     if host.lower() in ("localhost", "localhost.") or host.lower().endswith(".localhost"):
