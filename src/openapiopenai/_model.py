@@ -266,10 +266,8 @@ class EventModel(Model):
     def to_json(self) -> str:
         return self.raw_json
 
-    def __getstate__(self) -> JsonObject:
-        return self._data
-
     def __setstate__(self, state: JsonObject) -> None:
+        # Model.__getstate__ pickles the decoded object; the raw bytes are not carried over.
         self._raw = None
         self._data = state
 
