@@ -94,7 +94,9 @@ class Generator:
         if "$ref" in schema:
             target = self.ref_name(schema["$ref"])
             if target == "AuditLogEventType":
-                return "AuditLogEventType", "_event_type(v)"
+                # Only AuditLog.type refers to the enum, and it is required: emit_model reads it from
+                # the parsed head instead.
+                return "AuditLogEventType", "AuditLogEventType(v) if isinstance(v, str) else None"
             return target, f"wrap({target}, v)"
         if "anyOf" in schema:
             options = [s for s in schema["anyOf"] if s.get("type") != "null"]
@@ -199,7 +201,7 @@ class Generator:
                 lines.append(f'        """{oneline(doc)}"""')
             if expr == "v":
                 lines.append(f"        return self._data.get({key!r})")
-            elif expr.startswith(("self.", "AuditLogEventType(", "h[")):
+            elif expr.startswith(("self.", "h[", "AuditLogEventType(h[")):
                 lines.append(f"        return {expr}")
             else:
                 lines.append(f"        v = self._data.get({key!r})")
@@ -299,8 +301,7 @@ KNOWN_EVENT_TYPES = tuple(AuditLogEventType)
 '''
 
     def events_extra(self) -> str:
-        out = ["\n\ndef _event_type(v: Any) -> Optional[AuditLogEventType]:",
-               "    return AuditLogEventType(v) if isinstance(v, str) else None\n"]
+        out: list[str] = []
         payload_set = set(self.payload_types)
         names: dict[str, str] = {}
         for etype in self.event_types:

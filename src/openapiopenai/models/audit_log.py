@@ -754,10 +754,6 @@ class AuditLog(EventModel):
         return wrap(AuditLogPayload, self._data.get(t)) if isinstance(t, str) else None
 
 
-def _event_type(v: Any) -> Optional[AuditLogEventType]:
-    return AuditLogEventType(v) if isinstance(v, str) else None
-
-
 class ApiKeyCreatedEvent(AuditLog):
     """An audit log of type ``api_key.created``."""
 
