@@ -69,7 +69,7 @@ def test_failure_keeps_what_was_committed(run, fresh_org, tmp_path: Path) -> Non
     db = str(tmp_path / "audit.sqlite")
     _sync(run, db, base_url=fresh_org.base_url)
     before = archive_raws(db)
-    result = run("audit-logs", "sync", "--db", db, "--max-retries", "0", base_url=DEAD_URL)
+    result = run("audit-logs", "sync", "--db", db, "--give-up-after", "0s", base_url=DEAD_URL)
     assert_one_line_error(result.stderr, result.exit_code, 1, "cannot reach")
     assert archive_raws(db) == before
     # And the next run against the service carries on from there.
