@@ -138,9 +138,11 @@ def api_for() -> Iterator[Callable[..., openapiopenai.AuditLogsApi]]:
 
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries still happen, but their backoff waits are cut to at most 0.1 s."""
+    """Retries still happen, but their backoff waits (the client's and the sync's) are cut to at most 0.1 s."""
     import time
 
     from openapiopenai import api_client
+    from openapiopenai.archive import _pacing
 
     monkeypatch.setattr(api_client, "_sleep", lambda seconds: time.sleep(min(seconds, 0.1)))
+    monkeypatch.setattr(_pacing, "_wait", lambda stop, seconds: stop.wait(min(seconds, 0.1)))
