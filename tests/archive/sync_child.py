@@ -21,8 +21,7 @@ from typing import Any
 
 import openapiopenai
 from openapiopenai import api_client
-from openapiopenai.archive import Archive, Filters, sync_archive
-from openapiopenai.archive import _pacing
+from openapiopenai.archive import Archive, Filters, _pacing, sync_archive
 from openapiopenai.archive import _sync as sync_module
 
 

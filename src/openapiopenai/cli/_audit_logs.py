@@ -231,6 +231,12 @@ def sync_command(
         click.echo(json.dumps(dataclasses.asdict(result)))
 
 
+class _SyncBusy(click.ClickException):
+    """Another sync holds the archive: a distinct status, so a scheduler can tell "try later" from failure."""
+
+    exit_code = EXIT_SYNC_BUSY
+
+
 def run_sync(api: AuditLogsApi, archive: Archive, filters: Filters, **kwargs: Any) -> SyncResult:
     """``sync_archive``, with its refusals as runtime failures (exit 1): what was committed stays."""
     from openapiopenai.archive import ArchiveWriteError, SyncBusy, SyncError, sync_archive
@@ -238,9 +244,7 @@ def run_sync(api: AuditLogsApi, archive: Archive, filters: Filters, **kwargs: An
     try:
         return sync_archive(api, archive, filters, **kwargs)
     except SyncBusy as exc:
-        busy = click.ClickException(str(exc))
-        busy.exit_code = EXIT_SYNC_BUSY
-        raise busy from None
+        raise _SyncBusy(str(exc)) from None
     except ArchiveWriteError as exc:
         raise click.ClickException(f"sync stopped: {exc}") from None
     except SyncError as exc:
