@@ -20,10 +20,9 @@ def test_a_commit_that_fails_is_rolled_back(tmp_path: Path) -> None:
     conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
     # Checked only at COMMIT, so it is the COMMIT that fails.
     conn.execute("CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)")
-    with pytest.raises(ArchiveWriteError, match=r"^a\.sqlite: cannot write: FOREIGN KEY constraint failed"
-                                                r" \(everything committed before is kept\)$"):
-        with transaction(conn, "a.sqlite"):
-            conn.execute("INSERT INTO child VALUES (7)")
+    expected = r"^a\.sqlite: cannot write: FOREIGN KEY constraint failed \(everything committed before is kept\)$"
+    with pytest.raises(ArchiveWriteError, match=expected), transaction(conn, "a.sqlite"):
+        conn.execute("INSERT INTO child VALUES (7)")
     assert not conn.in_transaction
     assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 0
     conn.close()
@@ -35,14 +34,12 @@ def test_begin_on_a_locked_archive_says_locked_and_other_failures_say_what_they_
     holder.execute("CREATE TABLE t (x)")
     holder.execute("BEGIN IMMEDIATE")
     waiter = sqlite3.connect(path, isolation_level=None, timeout=0.01)
-    with pytest.raises(ArchiveWriteError, match="locked by another process"):
-        with transaction(waiter, "t.sqlite"):
-            pass
+    with pytest.raises(ArchiveWriteError, match="locked by another process"), transaction(waiter, "t.sqlite"):
+        pass
     holder.execute("ROLLBACK")
     reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
-    with pytest.raises(ArchiveWriteError, match="read-only") as info:
-        with transaction(reader, "t.sqlite"):
-            reader.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(ArchiveWriteError, match="read-only") as info, transaction(reader, "t.sqlite"):
+        reader.execute("INSERT INTO t VALUES (1)")
     assert "locked" not in str(info.value)
     for conn in (holder, waiter, reader):
         conn.close()
