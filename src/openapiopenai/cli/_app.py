@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from ._options import BadInput, redact
-from ._output import escape_control
+from ._messages import note, redact
+from ._options import BadInput
 
 __all__ = ["cli", "main"]
 
@@ -56,13 +56,13 @@ class _RootGroup(click.Group):
             sys.exit(1)
         except Exception as exc:
             if self.debug:
-                traceback.print_exc()
+                sys.stderr.write(redact(traceback.format_exc()))
             _fail(f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback", 1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {escape_control(redact(message))}", err=True)
+    note(f"error: {message}")
     sys.exit(code)
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._app import audit_logs
+from ._messages import note
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import (
     atomic_output,
@@ -147,7 +148,7 @@ def export_command(
             raws = _service_events(api, filters, None)
         count = _write(fmt, raws, out)
     if out != "-":
-        click.echo(f"exported {count} events to {out}", err=True)
+        note(f"exported {count} events to {out}")
 
 
 def _write(fmt: str, raws: Iterable[str], out: str) -> int:
@@ -190,7 +191,7 @@ def sync_command(
         event_progress("syncing") as advance,
     ):
         result = run_sync(api, archive, filters, lookback=int(lookback), workers=workers, progress=advance)
-    click.echo(describe_sync(result, db), err=True)
+    note(describe_sync(result, db))
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result)))
 

@@ -17,7 +17,8 @@ import click
 
 from ._app import cli
 from ._audit_logs import open_archive, run_sync
-from ._options import Connection
+from ._messages import note
+from ._options import BadInput, Connection
 from ._output import escape_control
 from ._progress import event_progress
 from ._time import format_time
@@ -26,12 +27,28 @@ if TYPE_CHECKING:
     from openapiopenai.archive import ArchiveSummary
 
 
+#: A table only the demo creates: it marks an archive as one the demo may replace.
+DEMO_MARK = "openapiopenai_demo"
+
+
 def _remove_previous(db: str) -> None:
-    """Start each demo from an empty archive, but only ever delete a file that is an archive."""
+    """Start each demo from an empty archive, but only ever delete an archive a demo created.
+
+    Anything else (a real archive synced from the service, another program's file) is refused with
+    exit 2 and left byte for byte: an audit archive may be the only copy of events the service has
+    since dropped.
+    """
     if not os.path.exists(db):
         return
-    with open_archive(db, create=False):
-        pass  # raises a usage error (exit 2) if it is anything else
+    with open_archive(db, create=False) as archive:  # a usage error (exit 2) if it is not an archive
+        marked = archive.connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (DEMO_MARK,)
+        ).fetchone()
+    if not marked:
+        raise BadInput(
+            f"--db {db}: an archive the demo did not create; the demo replaces only its own "
+            "(give another --db)"
+        )
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(db + suffix)
@@ -66,9 +83,8 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
     from openapiopenai.emulator import Emulator
 
     _remove_previous(db)
-    click.echo(
-        f"starting an emulated organisation with {events:,} events over 90 days (seed {seed})", err=True
-    )
+    note(
+        f"starting an emulated organisation with {events:,} events over 90 days (seed {seed})")
     # A throwaway key: the demo's server listens on loopback only for as long as this command runs.
     with Emulator(events=events, seed=seed, admin_key="sk-admin-demo-" + secrets.token_hex(8)) as emu:
         connection = Connection(emu.base_url, emu.admin_key, None, None)
@@ -77,6 +93,8 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
             open_archive(db, create=True) as archive,
             event_progress("archiving", total=events) as advance,
         ):
+            archive.connection.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARK} (seed INTEGER, events INTEGER)")
+            archive.connection.execute(f"INSERT INTO {DEMO_MARK} VALUES (?, ?)", (seed, events))
             # The service keeps tenant-level events in a partition of their own; the demo archives
             # the whole organisation, so it syncs both.
             results = [

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ._messages import redact, remember_secret
 from ._time import When
 
 if TYPE_CHECKING:
     from openapiopenai import AuditLogsApi
 
-__all__ = ["BadInput", "Connection", "connection_options", "filter_options", "redact", "service_errors"]
+__all__ = ["BadInput", "Connection", "connection_options", "filter_options", "service_errors"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,16 +31,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 class BadInput(click.UsageError):
     """A flag value the CLI itself found wrong (exit 2); its message is complete without a --help hint."""
-
-
-# Keys seen in this process, scrubbed from every message the CLI prints, whatever produced it.
-_SECRETS: set[str] = set()
-
-
-def redact(text: str) -> str:
-    for secret in _SECRETS:
-        text = text.replace(secret, "[admin key]")
-    return text
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -139,7 +131,7 @@ class Connection:
 
         if not self.admin_key:
             raise BadInput("no admin key: pass --admin-key or set OPENAI_ADMIN_KEY")
-        _SECRETS.add(self.admin_key)
+        remember_secret(self.admin_key)
         extra: dict[str, Any] = {}
         if self.max_retries is not None:
             extra["max_retries"] = self.max_retries
@@ -172,6 +164,24 @@ def service_errors(base_url: str) -> Iterator[None]:
         raise click.ClickException(redact(f"audit-log request failed: {exc}")) from None
 
 
+def _read_key_file(path: str) -> str:
+    try:
+        if path == "-":
+            text = sys.stdin.readline()
+        else:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.readline()
+    except OSError as exc:
+        raise BadInput(f"--admin-key-file {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"--admin-key-file {path}: not a text file") from None
+    key: str = text.strip()
+    if not key:
+        raise BadInput(f"--admin-key-file {path}: empty (the key goes on its first line)")
+    remember_secret(key)
+    return key
+
+
 def connection_options(func: F) -> F:
     """Add ``--base-url``, ``--admin-key``, ``--max-retries``, ``--timeout`` as ``connection``."""
 
@@ -180,11 +190,14 @@ def connection_options(func: F) -> F:
         *args: Any,
         base_url: str,
         admin_key: str | None,
+        admin_key_file: str | None,
         max_retries: int | None,
         timeout: float | None,
         allow_insecure_http: bool,
         **kwargs: Any,
     ) -> Any:
+        if admin_key_file is not None:
+            admin_key = _read_key_file(admin_key_file)
         connection = Connection(base_url, admin_key, max_retries, timeout, allow_insecure_http)
         return func(*args, connection=connection, **kwargs)
 
@@ -203,7 +216,13 @@ def connection_options(func: F) -> F:
             envvar="OPENAI_ADMIN_KEY",
             show_envvar=True,
             metavar="KEY",
-            help="Admin API key (sk-admin-...).",
+            help="Admin API key (sk-admin-...); prefer the environment or --admin-key-file, since "
+            "a command line is visible to other users in `ps`.",
+        ),
+        click.option(
+            "--admin-key-file",
+            metavar="FILE",
+            help="Read the admin key from FILE ('-' for stdin); wins over --admin-key.",
         ),
         click.option(
             "--max-retries",

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ._app import audit_logs
+from ._messages import note
 from ._options import Connection, connection_options, filter_options
 from ._output import display_cells, jsonl_line
 from ._time import Duration
@@ -116,8 +117,8 @@ def tail_command(
                         sys.stdout.write(_line(raw, fmt) + "\n")
                     sys.stdout.flush()
                 if not polls:
-                    click.echo(f"following new events every {interval:g}s (Ctrl-C to stop)", err=True)
+                    note(f"following new events every {interval:g}s (Ctrl-C to stop)")
                 polls += 1
         except KeyboardInterrupt:
             # Ctrl-C is how a tail ends: a clean exit, no traceback, no "aborted".
-            click.echo("", err=True)
+            note("")

@@ -7,8 +7,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import click
-
+from ._messages import note
 from ._output import DISPLAY_HEADERS, display_cells
 
 if TYPE_CHECKING:
@@ -47,4 +46,4 @@ def print_table(events: Sequence[Mapping[str, Any]]) -> None:
         table.add_row(*(Text(cell) for cell in display_cells(event)))
     console.print(table)
     if not events:
-        click.echo("no events match", err=True)
+        note("no events match")
