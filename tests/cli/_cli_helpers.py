@@ -24,13 +24,35 @@ def console_script() -> str:
     return path
 
 
+def unprivileged() -> list[str]:
+    """A command prefix under which file permissions hold, as for a user (root ignores them).
+
+    As root (CI, this machine) the child drops the capabilities that override file modes; the files
+    stay root's own, so only their permission bits decide, as they would for their owner.
+    """
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to test permissions as root"
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
 def run_script(
-    *args: str, base_url: str | None = None, key: str | None = FAKE_KEY, timeout: float = 60
+    *args: str,
+    base_url: str | None = None,
+    key: str | None = FAKE_KEY,
+    timeout: float = 60,
+    prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The installed console script in a subprocess, as a user's shell runs it (stdout is a pipe)."""
     env = script_env(base_url, key)
     proc = subprocess.run(
-        [console_script(), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        [*(prefix or []), console_script(), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
     )
     assert FAKE_KEY not in proc.stdout and FAKE_KEY not in proc.stderr
     return proc

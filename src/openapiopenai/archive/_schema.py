@@ -150,6 +150,10 @@ def _check_file(path: Path, *, create: bool, readonly: bool) -> bool:
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     target = f"file:{quote(str(path.absolute()))}?mode={'ro' if readonly else 'rw'}"
+    if readonly and not os.access(path.parent, os.W_OK):
+        # Read-only media: a WAL database cannot even be read without creating its -shm there, so
+        # read it as immutable (no locks, no -shm; only ever written by a sync elsewhere).
+        target += "&immutable=1"
     if not path.exists() and not readonly:
         # Created 0600 before SQLite sees it (its -wal/-shm take the same mode): emails and IPs.
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))

@@ -18,6 +18,7 @@ from ._app import audit_logs
 from ._messages import note
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import (
+    UnwritableOutput,
     atomic_output,
     write_csv,
     write_json_array,
@@ -127,8 +128,7 @@ def export_command(
     The file appears only when the export is complete: a failure leaves no partial file behind.
     """
     if fmt is None:
-        extension = os.path.splitext(out)[1].lstrip(".").lower()
-        fmt = extension if extension in _EXPORT_FORMATS else "jsonl"
+        fmt = _format_from_extension(out)
     if fmt == "parquet":
         if out == "-":
             raise BadInput("parquet cannot be written to stdout; give --out FILE")
@@ -146,9 +146,28 @@ def export_command(
         else:
             api = stack.enter_context(connection.api())
             raws = _service_events(api, filters, None)
-        count = _write(fmt, raws, out)
+        try:
+            count = _write(fmt, raws, out)
+        except UnwritableOutput as exc:
+            raise BadInput(f"--out {exc}") from None
     if out != "-":
         note(f"exported {count} events to {out}")
+
+
+#: Extensions that name a format; ``.ndjson`` is JSON Lines by another name.
+_EXTENSIONS = {"jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv", "parquet": "parquet"}
+
+
+def _format_from_extension(out: str) -> str:
+    """The format ``--out``'s extension names; JSON Lines without one; refused for any other."""
+    extension = os.path.splitext(out)[1].lstrip(".").lower()
+    if out == "-" or not extension:
+        return "jsonl"
+    if extension not in _EXTENSIONS:
+        raise BadInput(
+            f"--out {out}: .{extension} names no export format; give --format {'|'.join(_EXPORT_FORMATS)}"
+        )
+    return _EXTENSIONS[extension]
 
 
 def _write(fmt: str, raws: Iterable[str], out: str) -> int:
