@@ -49,16 +49,28 @@ class _RootGroup(click.Group):
         except (click.Abort, KeyboardInterrupt):
             _fail("interrupted", EXIT_INTERRUPTED)
         except BrokenPipeError:
-            # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit
-            # when it flushes the dead pipe.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
+            _reader_went_away()
         except Exception as exc:
             if self.debug:
                 sys.stderr.write(redact(traceback.format_exc()))
             _fail(f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback", 1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Caught here, inside click: click's own handler would turn a broken pipe into exit 1.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _reader_went_away()
+
+
+def _reader_went_away() -> None:
+    """The reader closed the pipe early (``| head``): a normal end, status 0, nothing on stderr."""
+    # Keep Python from complaining at exit when it flushes the dead pipe.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _fail(message: str, code: int) -> None:

@@ -142,7 +142,11 @@ def export_command(
     with contextlib.ExitStack() as stack:
         if db is not None:
             archive = stack.enter_context(open_archive(db, create=False))
-            raws: Iterable[str] = archive.iter_raw(filters, newest_first=True)
+            # Closed before the archive is: a reader that stops early (`| head`) must not leave the
+            # cursor to be finalised against a closed connection.
+            raws: Iterable[str] = stack.enter_context(
+                contextlib.closing(archive.iter_raw(filters, newest_first=True))
+            )
         else:
             api = stack.enter_context(connection.api())
             raws = _service_events(api, filters, None)
