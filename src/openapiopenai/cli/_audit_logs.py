@@ -9,7 +9,7 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -144,9 +144,9 @@ def export_command(
             archive = stack.enter_context(open_archive(db, create=False))
             # Closed before the archive is: a reader that stops early (`| head`) must not leave the
             # cursor to be finalised against a closed connection.
-            raws: Iterable[str] = stack.enter_context(
-                contextlib.closing(archive.iter_raw(filters, newest_first=True))
-            )
+            raws: Iterable[str] = archive.iter_raw(filters, newest_first=True)
+            if isinstance(raws, Generator):
+                stack.callback(raws.close)
         else:
             api = stack.enter_context(connection.api())
             raws = _service_events(api, filters, None)
