@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._messages import redact, remember_secret
+from ._messages import note, redact, remember_secret
 from ._time import When
 
 if TYPE_CHECKING:
@@ -36,6 +36,24 @@ class BadInput(click.UsageError):
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     # Repeatable and comma-separated both work: `--type a --type b` or `--type a,b`.
     return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def _warn_unknown_types(types: tuple[str, ...]) -> None:
+    """A type this package does not know is still sent (new types appear monthly), with a warning:
+    a typo would otherwise just match nothing."""
+    if not types:
+        return
+    import difflib
+
+    from openapiopenai.models.audit_log_event_type import AuditLogEventType
+
+    known = [member.value for member in AuditLogEventType]
+    for name in types:
+        if name in known:
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}? " if close else ""
+        note(f"warning: --type {name} is not an event type this version knows ({hint}sending it anyway)")
 
 
 def filter_options(func: F) -> F:
@@ -58,8 +76,10 @@ def filter_options(func: F) -> F:
 
         if since is not None and until is not None and since >= until:
             raise BadInput("--since must be earlier than --until")
+        types = _split(event_types)
+        _warn_unknown_types(types)
         filters = Filters(
-            event_types=_split(event_types),
+            event_types=types,
             project_ids=_split(project_ids),
             actor_ids=_split(actor_ids),
             actor_emails=_split(actor_emails),
@@ -145,7 +165,9 @@ class Connection:
             # before any archive is opened.
             config.check_key_transport()
         except ValueError as exc:
-            raise BadInput(redact(str(exc))) from None
+            # The library names its own argument; a CLI user needs the flag.
+            message = str(exc).replace("pass allow_insecure_http=True", "pass --allow-insecure-http")
+            raise BadInput(redact(message)) from None
         with openapiopenai.ApiClient(config) as client, service_errors(self.base_url):
             yield openapiopenai.AuditLogsApi(client)
 
@@ -161,7 +183,10 @@ def service_errors(base_url: str) -> Iterator[None]:
         raise click.ClickException(redact(f"cannot reach {base_url}: {exc}")) from None
     except openapiopenai.ApiException as exc:
         # str() is the library's one line: status, the service's message, code, request id.
-        raise click.ClickException(redact(f"audit-log request failed: {exc}")) from None
+        message = f"audit-log request failed: {exc}"
+        if exc.status == 404 and not base_url.rstrip("/").endswith("/v1"):
+            message += f"; --base-url {base_url} lacks /v1 (e.g. {DEFAULT_BASE_URL})"
+        raise click.ClickException(redact(message)) from None
 
 
 def _read_key_file(path: str) -> str:
