@@ -131,3 +131,43 @@ def script_env(base_url: str | None = None, key: str | None = None) -> dict[str,
     if key:
         env["OPENAI_ADMIN_KEY"] = key
     return env
+
+
+def run_in_terminal(
+    args: list[str], env: dict[str, str], *, columns: int = 80, rows: int = 24, timeout: float = 60
+) -> tuple[int, str]:
+    """The console script with stdout on a real pseudo-terminal ``columns`` wide, as a person sees it.
+
+    Returns the exit status and what the terminal received (``\r\n`` read back as ``\n``); stderr
+    is a pipe, discarded unless the command fails.
+    """
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import time
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {**env, "COLUMNS": "", "LINES": ""}  # the terminal's own size, not an inherited override
+    env = {k: v for k, v in env.items() if v}
+    with subprocess.Popen(
+        [console_script(), *args], stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env
+    ) as proc:
+        os.close(follower)
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not chunk:
+                break
+            seen += chunk
+        status = proc.wait(timeout=timeout)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+    os.close(leader)
+    assert status == 0 or err, err
+    assert FAKE_KEY not in err and FAKE_KEY.encode() not in seen
+    return status, seen.decode("utf-8", errors="replace").replace("\r\n", "\n")

@@ -47,7 +47,10 @@ class _RootGroup(click.Group):
                 message += f" (see '{exc.ctx.command_path} --help')"
             _fail(message, exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
-            _fail("interrupted", EXIT_INTERRUPTED)
+            # One convention for every command, the shell's own for a process ended by SIGINT
+            # (128 + 2): a script can tell "stopped by Ctrl-C" from success and from failure.
+            note("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             _reader_went_away()
         except Exception as exc:
@@ -189,9 +192,10 @@ def emulator(
             live_rate=live_rate,
             newer_types=newer_types,
             allow_public=allow_public,
+            # The emulator's key is a made-up one it accepts, not a secret: printed so a new user
+            # can point a client at it (stdout, unredacted, on purpose).
+            echo=lambda url: click.echo(f"serving {url} with admin key {admin_key} (Ctrl-C stops)"),
         )
-    except KeyboardInterrupt:
-        pass
     except ValueError as exc:
         # serve() checks its arguments (a public host without --allow-public) before listening.
         raise BadInput(str(exc).replace("allow_public=True", "--allow-public")) from None

@@ -21,7 +21,6 @@ from ._output import (
     UnwritableOutput,
     atomic_output,
     write_csv,
-    write_json_array,
     write_jsonl,
     write_parquet,
 )
@@ -85,9 +84,10 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
     default="table",
     show_default=True,
 )
+@click.option("--wide", is_flag=True, help="Table: also show each event's id, however narrow the terminal.")
 @click.pass_context
 def list_command(
-    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str
+    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str, wide: bool
 ) -> None:
     """Show the newest events from the service, newest first."""
     if all_ and ctx.get_parameter_source("limit") is not click.core.ParameterSource.DEFAULT:
@@ -97,9 +97,11 @@ def list_command(
         if fmt == "table":
             from ._terminal import print_table
 
-            print_table([json.loads(raw) for raw in raws])
+            print_table(raws, wide=wide)
         elif fmt == "json":
-            write_json_array(raws, sys.stdout)
+            from ._terminal import print_events_json
+
+            print_events_json(raws)
         elif fmt == "jsonl":
             write_jsonl(raws, sys.stdout)
         else:

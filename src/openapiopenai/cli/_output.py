@@ -109,8 +109,9 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-#: Headers of the human-readable views (terminal table, ``tail`` lines), matching ``display_cells``.
-DISPLAY_HEADERS = ("time (UTC)", "type", "actor", "ip", "project", "resource")
+#: Headers of the human-readable views (``list``'s table, ``tail`` lines), matching ``display_cells``:
+#: what a reader scans for first comes first, so a narrow terminal drops from the end.
+DISPLAY_HEADERS = ("time (UTC)", "type", "actor", "ip", "resource", "project", "id")
 
 
 def display_cells(event: Mapping[str, Any]) -> tuple[str, ...]:
@@ -122,8 +123,9 @@ def display_cells(event: Mapping[str, Any]) -> tuple[str, ...]:
         row["type"],
         actor,
         row["ip_address"],
-        row["project_id"],
         row["resource_id"],
+        row["project_id"],
+        row["id"],
     )
     return tuple(escape_control(cell) for cell in cells)
 
