@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
 import itertools
 import json
 import os
@@ -127,7 +128,9 @@ def export_command(
 ) -> None:
     """Write every matching event to a file, newest first.
 
-    The file appears only when the export is complete: a failure leaves no partial file behind.
+    From an archive (--db), both of the service's listings are exported, organisation-level and
+    tenant-scoped (--tenant-only: only the latter). The file appears only when the export is
+    complete: a failure leaves no partial file behind.
     """
     if fmt is None:
         fmt = _format_from_extension(out)
@@ -146,18 +149,55 @@ def export_command(
             archive = stack.enter_context(open_archive(db, create=False))
             # Closed before the archive is: a reader that stops early (`| head`) must not leave the
             # cursor to be finalised against a closed connection.
-            raws: Iterable[str] = archive.iter_raw(filters, newest_first=True)
-            if isinstance(raws, Generator):
-                stack.callback(raws.close)
+            partitions = _archive_partitions(archive, filters)
+            for partition in partitions:
+                stack.callback(partition.close)
+            raws: Iterable[str] = _newest_first(partitions)
         else:
             api = stack.enter_context(connection.api())
+            partitions = []
             raws = _service_events(api, filters, None)
         try:
             count = _write(fmt, raws, out)
         except UnwritableOutput as exc:
             raise BadInput(f"--out {exc}") from None
-    if out != "-":
-        note(f"exported {count} events to {out}")
+    where = "stdout" if out == "-" else out
+    parts = ""
+    if len(partitions) > 1:
+        organisation, tenant = (p.count for p in partitions)
+        parts = f" ({organisation:,} organisation-level, {tenant:,} tenant-scoped)"
+    note(f"exported {count:,} events{parts} to {where}")
+
+
+class _Partition:
+    """One of an archive's two listings (organisation-level or tenant-scoped), newest first, counted."""
+
+    def __init__(self, archive: Archive, filters: Filters) -> None:
+        self._rows = archive.iter_rows(filters, newest_first=True)
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str, str]]:
+        for row in self._rows:
+            self.count += 1
+            yield row["effective_at"], row["id"], row["raw"]
+
+    def close(self) -> None:
+        # Before the archive closes: a reader that stops early (`| head`) must not leave a cursor
+        # to be finalised against a closed connection.
+        if isinstance(self._rows, Generator):
+            self._rows.close()
+
+
+def _archive_partitions(archive: Archive, filters: Filters) -> list[_Partition]:
+    """An archive holds both of the service's listings; an export takes both unless --tenant-only."""
+    if filters.tenant_only:
+        return [_Partition(archive, filters)]
+    return [_Partition(archive, filters), _Partition(archive, dataclasses.replace(filters, tenant_only=True))]
+
+
+def _newest_first(partitions: list[_Partition]) -> Iterator[str]:
+    for _, _, raw in heapq.merge(*partitions, reverse=True):
+        yield raw
 
 
 #: Extensions that name a format; ``.ndjson`` is JSON Lines by another name.
