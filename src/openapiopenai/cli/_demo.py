@@ -17,7 +17,8 @@ import click
 
 from ._app import cli
 from ._audit_logs import open_archive, run_sync
-from ._messages import note
+from ._findings import Findings, find
+from ._messages import note, plural
 from ._options import BadInput, Connection
 from ._output import escape_control
 from ._progress import event_progress
@@ -101,17 +102,20 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
                 run_sync(api, archive, Filters(tenant_only=tenant_only), workers=workers, progress=advance)
                 for tenant_only in (False, True)
             ]
-    click.echo(
+            # Read through the writer's own connection, so closing it (the last one) checkpoints and
+            # removes the -wal/-shm files: the demo leaves one file behind.
+            summary = archive.summary(top=8)
+            findings = find(archive.connection)
+    pages = sum(r.pages for r in results)
+    note(
         f"archived {sum(r.inserted for r in results):,} events into {db} in "
-        f"{sum(r.elapsed for r in results):.1f}s ({sum(r.pages for r in results)} pages, {workers} workers)",
-        err=True,
+        f"{sum(r.elapsed for r in results):.1f}s ({plural(pages, 'page')}, {plural(workers, 'worker')})"
     )
-    with open_archive(db, create=False) as archive:
-        summary = archive.summary(top=8)
-    _print_summary(summary, db)
+    _print_summary(summary, findings, db)
 
 
-def _print_summary(summary: ArchiveSummary, db: str) -> None:
+def _print_summary(summary: ArchiveSummary, findings: Findings, db: str) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -120,12 +124,23 @@ def _print_summary(summary: ArchiveSummary, db: str) -> None:
     console = make_console()
 
     def table(title: str, headers: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> None:
-        t = Table(title=title, title_justify="left", title_style="bold")
+        # Names and emails come from the (emulated) service: shown literally, controls escaped.
+        cells = [[escape_control(cell) for cell in row] for row in rows]
+        # Light rules and no wrapping: at 80 columns every row stays one line; the first column (what
+        # the row is about) and times are never cut, the others are shortened with an ellipsis.
+        t = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD)
         for i, header in enumerate(headers):
-            t.add_column(header, justify="right" if i == len(headers) - 1 and header == "events" else "left")
-        for row in rows:
-            # Names and emails come from the (emulated) service: shown literally, controls escaped.
-            t.add_row(*(Text(escape_control(cell)) for cell in row))
+            keep = i == 0 or header in ("events", "ip", "country") or header.startswith(("time", "latest (UTC)"))
+            longest = max([len(header), *(len(row[i]) for row in cells)])
+            t.add_column(
+                header,
+                justify="right" if header == "events" else "left",
+                no_wrap=True,
+                overflow="ellipsis",
+                min_width=longest if keep else None,
+            )
+        for row in cells:
+            t.add_row(*(Text(cell) for cell in row))
         console.print(t)
 
     console.print(
@@ -136,19 +151,25 @@ def _print_summary(summary: ArchiveSummary, db: str) -> None:
             f" to {format_time(summary.last_effective_at)}\n",
         )
     )
+    # What a security engineer looks for first, ahead of the volume counts.
+    table(
+        "High-risk changes",
+        ("change", "events", "latest (UTC)", "latest by"),
+        (
+            (h.what, f"{h.count:,}", format_time(h.latest_at), h.latest_actor or "")
+            for h in findings.high_risk
+        ),
+    )
+    table(
+        f"Failed logins: {findings.failed_logins:,}, by user, IP and country",
+        ("user", "ip", "country", "events"),
+        ((user, ip, country, f"{n:,}") for user, ip, country, n in findings.failed_login_groups),
+    )
     table("Events by type", ("type", "events"), ((t, f"{n:,}") for t, n in summary.by_type))
     table(
         "Top actors",
         ("actor", "events"),
         ((a.actor_email or a.actor_id, f"{a.count:,}") for a in summary.top_actors),
-    )
-    table(
-        f"Failed logins: {summary.failed_logins:,} (latest)",
-        ("time (UTC)", "actor", "ip"),
-        (
-            (format_time(r["effective_at"]), r["actor_email"], r["ip_address"])
-            for r in summary.recent_failed_logins
-        ),
     )
     table(
         f"New API keys: {summary.new_api_keys:,} (latest)",
@@ -160,13 +181,15 @@ def _print_summary(summary: ArchiveSummary, db: str) -> None:
     )
 
     quoted = shlex.quote(db)
+    hints = [
+        f'sqlite3 {quoted} "SELECT type, count(*) FROM audit_logs GROUP BY type ORDER BY 2 DESC LIMIT 5"',
+        f"sqlite3 {quoted} \"SELECT datetime(effective_at, 'unixepoch'), actor_email, ip_address "
+        "FROM audit_logs WHERE type = 'login.failed' ORDER BY effective_at DESC LIMIT 10\"",
+        f"openapiopenai audit-logs export --db {quoted} --type login.failed --out failed-logins.csv",
+        f"openapiopenai audit-logs export --db {quoted} --since 2026-01-01 --out events.parquet",
+    ]
     console.print(Text("\nQuery the archive:", style="bold"))
-    console.print(
-        Text(
-            f'  sqlite3 {quoted} "SELECT type, count(*) FROM audit_logs GROUP BY type ORDER BY 2 DESC LIMIT 5"\n'
-            f"  sqlite3 {quoted} \"SELECT datetime(effective_at, 'unixepoch'), actor_email, ip_address "
-            "FROM audit_logs WHERE type = 'login.failed' ORDER BY effective_at DESC LIMIT 10\"\n"
-            f"  openapiopenai audit-logs export --db {quoted} --type login.failed --out failed-logins.csv\n"
-            f"  openapiopenai audit-logs export --db {quoted} --since 2026-01-01 --out events.parquet"
-        )
-    )
+    for hint in hints:
+        # soft_wrap: a long command stays one line (the terminal may fold it on screen, but copy and
+        # paste gets the command whole; a hard-wrapped one would run as two broken commands).
+        console.print(Text("  " + hint), soft_wrap=True)

@@ -37,3 +37,8 @@ def note(message: str) -> None:
     from ._output import escape_control
 
     click.echo(escape_control(redact(message)), err=True)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 page``, ``2 pages``, ``12,000 events``: counts read the same in every message."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
