@@ -109,10 +109,13 @@ def audit_logs() -> None:
 
 
 @cli.command("emulator", short_help="Serve an emulated audit-log API.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="ADDRESS", help="Address to listen on."
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
+    metavar="PORT",
     default=8787,
     show_default=True,
     help="Port (0 picks a free one).",
@@ -120,16 +123,24 @@ def audit_logs() -> None:
 @click.option(
     "--events",
     type=click.IntRange(min=0),
+    metavar="N",
     default=20000,
     show_default=True,
     help="Events in the generated organisation.",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the generated organisation.")
-@click.option("--admin-key", default="sk-admin-demo", show_default=True, help="The key the emulator accepts.")
-@click.option("--db", type=click.Path(dir_okay=False), help="Keep the emulator's events in this SQLite file.")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, metavar="N", help="Seed for the generated organisation."
+)
+@click.option(
+    "--admin-key", default="sk-admin-demo", show_default=True, metavar="KEY", help="The key the emulator accepts."
+)
+@click.option(
+    "--db", type=click.Path(dir_okay=False), metavar="FILE", help="Keep the emulator's events in this SQLite file."
+)
 @click.option(
     "--latency-ms",
     type=click.IntRange(min=0),
+    metavar="MS",
     default=0,
     show_default=True,
     help="Added latency per request.",
@@ -137,6 +148,7 @@ def audit_logs() -> None:
 @click.option(
     "--fail-rate",
     type=click.FloatRange(0.0, 1.0),
+    metavar="SHARE",
     default=0.0,
     show_default=True,
     help="Share of requests answered 5xx.",

@@ -75,7 +75,12 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
 @filter_options
 @connection_options
 @click.option(
-    "--limit", type=click.IntRange(1), default=20, show_default=True, help="How many of the newest events."
+    "--limit",
+    type=click.IntRange(1),
+    metavar="N",
+    default=20,
+    show_default=True,
+    help="How many of the newest events.",
 )
 @click.option("--all", "all_", is_flag=True, help="Every matching event (pages through the whole range).")
 @click.option(
@@ -122,7 +127,7 @@ _EXPORT_FORMATS = ("jsonl", "csv", "parquet")
     type=click.Choice(_EXPORT_FORMATS),
     help="Output format [default: from --out's extension, else jsonl].",
 )
-@click.option("--db", type=click.Path(), help="Export from this archive instead of the service.")
+@click.option("--db", type=click.Path(), metavar="FILE", help="Export from this archive instead of the service.")
 def export_command(
     filters: Filters, connection: Connection, out: str, fmt: str | None, db: str | None
 ) -> None:
@@ -140,7 +145,7 @@ def export_command(
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise BadInput("parquet needs pyarrow: install openapiopenai[parquet]") from None
+            raise BadInput("parquet needs pyarrow: pip install 'openapiopenai[parquet]'") from None
     if out != "-" and os.path.isdir(out):
         raise BadInput(f"--out {out}: is a directory")
 
@@ -230,7 +235,9 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
 @audit_logs.command("sync")
 @filter_options
 @connection_options
-@click.option("--db", required=True, type=click.Path(), help="The archive (SQLite); created if missing.")
+@click.option(
+    "--db", required=True, type=click.Path(), metavar="FILE", help="The archive (SQLite); created if missing."
+)
 @click.option(
     "--lookback",
     type=Duration(),
@@ -241,6 +248,7 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
+    metavar="N",
     default=1,
     show_default=True,
     help="Parallel time slices for a back-fill.",

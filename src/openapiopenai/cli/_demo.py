@@ -59,6 +59,7 @@ def _remove_previous(db: str) -> None:
 @click.option(
     "--events",
     type=click.IntRange(1, 5_000_000),
+    metavar="N",
     default=50_000,
     show_default=True,
     help="Events in the emulated organisation.",
@@ -66,14 +67,18 @@ def _remove_previous(db: str) -> None:
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     default="./demo-audit.sqlite",
     show_default=True,
     help="Archive to create (replaced if it is a previous demo's).",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the emulated organisation.")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, metavar="N", help="Seed for the emulated organisation."
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
+    metavar="N",
     default=4,
     show_default=True,
     help="Parallel time slices for the sync.",

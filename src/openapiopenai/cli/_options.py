@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+# The library's own defaults, shown in --help (the constants module imports nothing).
+from openapiopenai._constants import DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RETRIES, DEFAULT_READ_TIMEOUT
+
 from ._messages import note, redact, remember_secret
 from ._time import When
 
@@ -229,6 +232,7 @@ def connection_options(func: F) -> F:
     options = [
         click.option(
             "--base-url",
+            metavar="URL",
             envvar="OPENAI_BASE_URL",
             show_envvar=True,
             default=DEFAULT_BASE_URL,
@@ -253,13 +257,14 @@ def connection_options(func: F) -> F:
             "--max-retries",
             type=click.IntRange(min=0),
             metavar="N",
-            help="Retries for 429/5xx/connection errors.",
+            help=f"Retries for 429/5xx/connection errors.  [default: {DEFAULT_MAX_RETRIES}]",
         ),
         click.option(
             "--timeout",
             type=click.FloatRange(min=0, min_open=True),
             metavar="SECONDS",
-            help="Per-request timeout.",
+            help=f"Per-request timeout.  [default: {DEFAULT_READ_TIMEOUT:g}s to read, "
+            f"{DEFAULT_CONNECT_TIMEOUT:g}s to connect]",
         ),
         click.option(
             "--allow-insecure-http",

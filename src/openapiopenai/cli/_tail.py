@@ -172,6 +172,7 @@ def _is_outage(exc: Exception) -> bool:
 @click.option(
     "--state-file",
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     help="Keep the position here: a restarted tail resumes where it stopped.",
 )
 @click.option(
