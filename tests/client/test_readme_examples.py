@@ -1,5 +1,6 @@
-"""The README's "library in more depth" snippet, extracted from the README text and run as written
-against the emulator over real HTTP; and mypy --strict sees the parts that can be None."""
+"""The README's Python examples, taken from the README text and run as written against the emulator
+over real HTTP: "the seed example, working" and "the library in more depth" (whose None checks
+mypy --strict must see)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,22 @@ def readme_block(heading: str) -> str:
 def _env(base_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     return {**env, "OPENAI_BASE_URL": base_url, "OPENAI_ADMIN_KEY": KEY}
+
+
+def test_the_seed_example_runs_as_written(make_emulator, tmp_path: Path) -> None:
+    emu = make_emulator(events=3000, seed=5, admin_key=KEY)
+    script = tmp_path / "seed.py"
+    script.write_text(readme_block("The seed example, working"))
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=_env(emu.base_url), timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Exception when calling" not in proc.stdout, proc.stdout
+    expected = [e["id"] for e in emu.store.all_events(event_types=["login.failed"])][:20]
+    assert len(expected) == 20
+    shown = re.findall(r"id='(audit_log-[^']+)'", proc.stdout)
+    assert shown[:20] == expected, proc.stdout[:2000]
+    assert KEY not in proc.stdout
 
 
 def test_the_snippet_runs_as_written(make_emulator, tmp_path: Path) -> None:
