@@ -45,7 +45,13 @@ CREATE TABLE sink_ledger (
     duplicates       INTEGER NOT NULL DEFAULT 0,  -- of those, events the sink said it already had
     batches          INTEGER NOT NULL DEFAULT 0,
     created_at       REAL NOT NULL,
-    last_delivery_at REAL                 -- when the last batch was acknowledged
+    last_delivery_at REAL,                -- when the last batch was acknowledged
+    -- The batch sent and not yet acknowledged, recorded before it is sent: after a crash it is sent again
+    -- exactly as it was (same events, same bounds), so a sink that names what it writes by the batch
+    -- (files, objects, idempotency keys) overwrites or de-duplicates its own earlier attempt.
+    pending_from     INTEGER,             -- seq of its first event ...
+    pending_to       INTEGER,             -- ... and of its last
+    pending_dead     INTEGER NOT NULL DEFAULT 0   -- 1: a re-send of dead letters (ship --retry-dead)
 );
 -- Events a sink refused for good (a mapping error): reported, re-sent only by `ship --retry-dead`.
 CREATE TABLE sink_dead_letters (
