@@ -2,15 +2,18 @@
 
 - `archive_template`: a real archive synced (once per session) from an emulated organisation of 3,000
   events, both partitions; `make_archive()` copies it for a test (so each test starts from the same file).
+- `postgres`: a real PostgreSQL server for the session (`_postgres_server`).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from _postgres_server import PostgresServer
+from _sink_helpers import SINK_PASSWORD
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +41,15 @@ def make_archive(archive_template: Path, tmp_path: Path) -> Callable[[], Path]:
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session, with the role `ship` (password `SINK_PASSWORD`), database `audit`."""
+    server = PostgresServer()
+    try:
+        server.start()
+        server.create_user("ship", SINK_PASSWORD, "audit")
+        yield server
+    finally:
+        server.close()
