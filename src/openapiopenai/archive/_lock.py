@@ -4,8 +4,9 @@ A running sync holds ``fcntl.flock`` on a side file, ``<archive>.sync-lock``, wh
 for the message a second sync prints. The kernel drops the lock when the holder dies however it dies
 (SIGKILL included), so "is a sync running?" has a true answer: a second sync either waits for the lock
 or gives up with `SyncBusy`, and never takes over a live walk; once the holder is gone, the next sync
-takes the lock and resumes the walk it left. The lock file is never deleted (deleting it while a sync
-holds it would let a second one in); it is a few bytes.
+takes the lock and resumes the walk it left. The holder removes the file as it lets go (so a finished
+sync leaves nothing beside the archive); a sync that took the lock of a file just removed notices, by
+its inode, and locks the new one instead. A SIGKILLed holder leaves the file; the next sync reuses it.
 """
 
 from __future__ import annotations
@@ -43,36 +44,47 @@ class SyncLock:
 
     def acquire(self, wait: float = 0.0) -> None:
         """Take the lock, waiting up to `wait` seconds for a running sync; else raise `SyncBusy`."""
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise ArchiveWriteError(f"{self.path}: cannot open the sync lock ({exc.strerror or exc})") from None
         deadline = self._clock() + max(0.0, wait)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    left = deadline - self._clock()
-                    if left <= 0:
-                        pid = _read_pid(fd)
-                        who = f", pid {pid}" if pid is not None else ""
-                        raise SyncBusy(f"another sync is running on {self.archive.name}{who}", pid) from None
-                    self._sleep(min(_RETRY_S, left))
+        while True:
+            fd = self._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                os.close(fd)
+                left = deadline - self._clock()
+                if left <= 0:
+                    who = f", pid {pid}" if pid is not None else ""
+                    raise SyncBusy(f"another sync is running on {self.archive.name}{who}", pid) from None
+                self._sleep(min(_RETRY_S, left))
+                continue
+            if not self._still_the_file(fd):
+                os.close(fd)   # its holder removed it as we took it: lock the file now at that path
+                continue
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
+            self._fd = fd
+            return
 
     def release(self) -> None:
         if self._fd is not None:
+            # Removed while still held, so a sync that opened it meanwhile sees it is gone (see acquire).
             with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)   # no stale pid for the next message
+                os.unlink(self.path)
             os.close(self._fd)   # closing drops the flock
             self._fd = None
+
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise ArchiveWriteError(f"{self.path}: cannot open the sync lock ({exc.strerror or exc})") from None
+
+    def _still_the_file(self, fd: int) -> bool:
+        try:
+            return os.stat(self.path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            return False
 
     def __enter__(self) -> SyncLock:
         return self

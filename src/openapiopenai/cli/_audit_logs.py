@@ -265,6 +265,7 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
 @click.option(
     "--give-up-after",
     type=Duration(),
+    metavar="TIME",
     default="30m",
     show_default=True,
     help="Keep retrying 429/5xx/connection failures until no request has succeeded for this long.",
