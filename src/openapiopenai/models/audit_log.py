@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import EventModel, Model, wrap, wrap_list  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import EventModel, StructModel, wrap, wrap_list  # noqa: F401
 from .audit_log_actor import AuditLogActor
 from .audit_log_event_type import AuditLogEventType
 from .audit_log_payloads import *  # noqa: F403
 from .audit_log_payloads import AuditLogPayload
+
+#: value -> member, so reading an event's type is a dict lookup
+_KNOWN_TYPES: Dict[str, AuditLogEventType] = AuditLogEventType._value2member_map_  # type: ignore[assignment]
 
 __all__ = [
     "ApiKeyCreatedEvent",
@@ -162,25 +167,16 @@ __all__ = [
 ]
 
 
-class AuditLogProject(Model):
+class AuditLogProject(StructModel):
     """The project that the action was scoped to. Absent for actions not scoped to projects. Note that any admin actions taken via Admin API keys are associated with the default project."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The project ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The project ID."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The project title."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The project title."""
 
 
 class AuditLog(EventModel):
@@ -250,6 +246,10 @@ class AuditLog(EventModel):
         "certificates_activated": "certificates.activated",
         "certificates_deactivated": "certificates.deactivated",
     }
+
+    _actor_cls: ClassVar[type[StructModel]] = AuditLogActor
+    _project_cls: ClassVar[type[StructModel]] = AuditLogProject
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     def __init__(
         self,
@@ -393,7 +393,8 @@ class AuditLog(EventModel):
 
     @property
     def type(self) -> AuditLogEventType:
-        return AuditLogEventType(h[1] if (h := self._head) is not None else self._data["type"])
+        t = h[1] if (h := self._head) is not None else self._data["type"]
+        return _KNOWN_TYPES.get(t) or AuditLogEventType(t)
 
     @property
     def effective_at(self) -> int:
@@ -403,355 +404,309 @@ class AuditLog(EventModel):
     @property
     def project(self) -> Optional[AuditLogProject]:
         """The project that the action was scoped to. Absent for actions not scoped to projects. Note that any admin actions taken via Admin API keys are associated with the default project."""
-        v = self._data.get("project")
-        return wrap(AuditLogProject, v)
+        return (self._typed or self._body()).project
 
     @property
     def actor(self) -> Optional[AuditLogActor]:
-        v = self._data.get("actor")
-        return wrap(AuditLogActor, v)
+        return (self._typed or self._body()).actor
 
     @property
     def api_key_created(self) -> Optional[ApiKeyCreatedPayload]:
         """The details of a ``api_key.created`` event (``None`` on other events)."""
-        v = self._data.get("api_key.created")
-        return wrap(ApiKeyCreatedPayload, v)
+        return self._payload_under("api_key.created", ApiKeyCreatedPayload)
 
     @property
     def api_key_updated(self) -> Optional[ApiKeyUpdatedPayload]:
         """The details of a ``api_key.updated`` event (``None`` on other events)."""
-        v = self._data.get("api_key.updated")
-        return wrap(ApiKeyUpdatedPayload, v)
+        return self._payload_under("api_key.updated", ApiKeyUpdatedPayload)
 
     @property
     def api_key_deleted(self) -> Optional[ApiKeyDeletedPayload]:
         """The details of a ``api_key.deleted`` event (``None`` on other events)."""
-        v = self._data.get("api_key.deleted")
-        return wrap(ApiKeyDeletedPayload, v)
+        return self._payload_under("api_key.deleted", ApiKeyDeletedPayload)
 
     @property
     def checkpoint_permission_created(self) -> Optional[CheckpointPermissionCreatedPayload]:
         """The details of a ``checkpoint.permission.created`` event (``None`` on other events)."""
-        v = self._data.get("checkpoint.permission.created")
-        return wrap(CheckpointPermissionCreatedPayload, v)
+        return self._payload_under("checkpoint.permission.created", CheckpointPermissionCreatedPayload)
 
     @property
     def checkpoint_permission_deleted(self) -> Optional[CheckpointPermissionDeletedPayload]:
         """The details of a ``checkpoint.permission.deleted`` event (``None`` on other events)."""
-        v = self._data.get("checkpoint.permission.deleted")
-        return wrap(CheckpointPermissionDeletedPayload, v)
+        return self._payload_under("checkpoint.permission.deleted", CheckpointPermissionDeletedPayload)
 
     @property
     def external_key_registered(self) -> Optional[ExternalKeyRegisteredPayload]:
         """The details of a ``external_key.registered`` event (``None`` on other events)."""
-        v = self._data.get("external_key.registered")
-        return wrap(ExternalKeyRegisteredPayload, v)
+        return self._payload_under("external_key.registered", ExternalKeyRegisteredPayload)
 
     @property
     def external_key_removed(self) -> Optional[ExternalKeyRemovedPayload]:
         """The details of a ``external_key.removed`` event (``None`` on other events)."""
-        v = self._data.get("external_key.removed")
-        return wrap(ExternalKeyRemovedPayload, v)
+        return self._payload_under("external_key.removed", ExternalKeyRemovedPayload)
 
     @property
     def group_created(self) -> Optional[GroupCreatedPayload]:
         """The details of a ``group.created`` event (``None`` on other events)."""
-        v = self._data.get("group.created")
-        return wrap(GroupCreatedPayload, v)
+        return self._payload_under("group.created", GroupCreatedPayload)
 
     @property
     def group_updated(self) -> Optional[GroupUpdatedPayload]:
         """The details of a ``group.updated`` event (``None`` on other events)."""
-        v = self._data.get("group.updated")
-        return wrap(GroupUpdatedPayload, v)
+        return self._payload_under("group.updated", GroupUpdatedPayload)
 
     @property
     def group_deleted(self) -> Optional[GroupDeletedPayload]:
         """The details of a ``group.deleted`` event (``None`` on other events)."""
-        v = self._data.get("group.deleted")
-        return wrap(GroupDeletedPayload, v)
+        return self._payload_under("group.deleted", GroupDeletedPayload)
 
     @property
     def scim_enabled(self) -> Optional[ScimEnabledPayload]:
         """The details of a ``scim.enabled`` event (``None`` on other events)."""
-        v = self._data.get("scim.enabled")
-        return wrap(ScimEnabledPayload, v)
+        return self._payload_under("scim.enabled", ScimEnabledPayload)
 
     @property
     def scim_disabled(self) -> Optional[ScimDisabledPayload]:
         """The details of a ``scim.disabled`` event (``None`` on other events)."""
-        v = self._data.get("scim.disabled")
-        return wrap(ScimDisabledPayload, v)
+        return self._payload_under("scim.disabled", ScimDisabledPayload)
 
     @property
     def invite_sent(self) -> Optional[InviteSentPayload]:
         """The details of a ``invite.sent`` event (``None`` on other events)."""
-        v = self._data.get("invite.sent")
-        return wrap(InviteSentPayload, v)
+        return self._payload_under("invite.sent", InviteSentPayload)
 
     @property
     def invite_accepted(self) -> Optional[InviteAcceptedPayload]:
         """The details of a ``invite.accepted`` event (``None`` on other events)."""
-        v = self._data.get("invite.accepted")
-        return wrap(InviteAcceptedPayload, v)
+        return self._payload_under("invite.accepted", InviteAcceptedPayload)
 
     @property
     def invite_deleted(self) -> Optional[InviteDeletedPayload]:
         """The details of a ``invite.deleted`` event (``None`` on other events)."""
-        v = self._data.get("invite.deleted")
-        return wrap(InviteDeletedPayload, v)
+        return self._payload_under("invite.deleted", InviteDeletedPayload)
 
     @property
     def ip_allowlist_created(self) -> Optional[IpAllowlistCreatedPayload]:
         """The details of a ``ip_allowlist.created`` event (``None`` on other events)."""
-        v = self._data.get("ip_allowlist.created")
-        return wrap(IpAllowlistCreatedPayload, v)
+        return self._payload_under("ip_allowlist.created", IpAllowlistCreatedPayload)
 
     @property
     def ip_allowlist_updated(self) -> Optional[IpAllowlistUpdatedPayload]:
         """The details of a ``ip_allowlist.updated`` event (``None`` on other events)."""
-        v = self._data.get("ip_allowlist.updated")
-        return wrap(IpAllowlistUpdatedPayload, v)
+        return self._payload_under("ip_allowlist.updated", IpAllowlistUpdatedPayload)
 
     @property
     def ip_allowlist_deleted(self) -> Optional[IpAllowlistDeletedPayload]:
         """The details of a ``ip_allowlist.deleted`` event (``None`` on other events)."""
-        v = self._data.get("ip_allowlist.deleted")
-        return wrap(IpAllowlistDeletedPayload, v)
+        return self._payload_under("ip_allowlist.deleted", IpAllowlistDeletedPayload)
 
     @property
     def ip_allowlist_config_activated(self) -> Optional[IpAllowlistConfigActivatedPayload]:
         """The details of a ``ip_allowlist.config.activated`` event (``None`` on other events)."""
-        v = self._data.get("ip_allowlist.config.activated")
-        return wrap(IpAllowlistConfigActivatedPayload, v)
+        return self._payload_under("ip_allowlist.config.activated", IpAllowlistConfigActivatedPayload)
 
     @property
     def ip_allowlist_config_deactivated(self) -> Optional[IpAllowlistConfigDeactivatedPayload]:
         """The details of a ``ip_allowlist.config.deactivated`` event (``None`` on other events)."""
-        v = self._data.get("ip_allowlist.config.deactivated")
-        return wrap(IpAllowlistConfigDeactivatedPayload, v)
+        return self._payload_under("ip_allowlist.config.deactivated", IpAllowlistConfigDeactivatedPayload)
 
     @property
     def login_succeeded(self) -> Optional[LoginSucceededPayload]:
         """The details of a ``login.succeeded`` event (``None`` on other events)."""
-        v = self._data.get("login.succeeded")
-        return wrap(LoginSucceededPayload, v)
+        return self._payload_under("login.succeeded", LoginSucceededPayload)
 
     @property
     def login_failed(self) -> Optional[LoginFailedPayload]:
         """The details of a ``login.failed`` event (``None`` on other events)."""
-        v = self._data.get("login.failed")
-        return wrap(LoginFailedPayload, v)
+        return self._payload_under("login.failed", LoginFailedPayload)
 
     @property
     def logout_succeeded(self) -> Optional[LogoutSucceededPayload]:
         """The details of a ``logout.succeeded`` event (``None`` on other events)."""
-        v = self._data.get("logout.succeeded")
-        return wrap(LogoutSucceededPayload, v)
+        return self._payload_under("logout.succeeded", LogoutSucceededPayload)
 
     @property
     def logout_failed(self) -> Optional[LogoutFailedPayload]:
         """The details of a ``logout.failed`` event (``None`` on other events)."""
-        v = self._data.get("logout.failed")
-        return wrap(LogoutFailedPayload, v)
+        return self._payload_under("logout.failed", LogoutFailedPayload)
 
     @property
     def organization_updated(self) -> Optional[OrganizationUpdatedPayload]:
         """The details of a ``organization.updated`` event (``None`` on other events)."""
-        v = self._data.get("organization.updated")
-        return wrap(OrganizationUpdatedPayload, v)
+        return self._payload_under("organization.updated", OrganizationUpdatedPayload)
 
     @property
     def project_created(self) -> Optional[ProjectCreatedPayload]:
         """The details of a ``project.created`` event (``None`` on other events)."""
-        v = self._data.get("project.created")
-        return wrap(ProjectCreatedPayload, v)
+        return self._payload_under("project.created", ProjectCreatedPayload)
 
     @property
     def project_updated(self) -> Optional[ProjectUpdatedPayload]:
         """The details of a ``project.updated`` event (``None`` on other events)."""
-        v = self._data.get("project.updated")
-        return wrap(ProjectUpdatedPayload, v)
+        return self._payload_under("project.updated", ProjectUpdatedPayload)
 
     @property
     def project_archived(self) -> Optional[ProjectArchivedPayload]:
         """The details of a ``project.archived`` event (``None`` on other events)."""
-        v = self._data.get("project.archived")
-        return wrap(ProjectArchivedPayload, v)
+        return self._payload_under("project.archived", ProjectArchivedPayload)
 
     @property
     def project_deleted(self) -> Optional[ProjectDeletedPayload]:
         """The details of a ``project.deleted`` event (``None`` on other events)."""
-        v = self._data.get("project.deleted")
-        return wrap(ProjectDeletedPayload, v)
+        return self._payload_under("project.deleted", ProjectDeletedPayload)
 
     @property
     def rate_limit_updated(self) -> Optional[RateLimitUpdatedPayload]:
         """The details of a ``rate_limit.updated`` event (``None`` on other events)."""
-        v = self._data.get("rate_limit.updated")
-        return wrap(RateLimitUpdatedPayload, v)
+        return self._payload_under("rate_limit.updated", RateLimitUpdatedPayload)
 
     @property
     def rate_limit_deleted(self) -> Optional[RateLimitDeletedPayload]:
         """The details of a ``rate_limit.deleted`` event (``None`` on other events)."""
-        v = self._data.get("rate_limit.deleted")
-        return wrap(RateLimitDeletedPayload, v)
+        return self._payload_under("rate_limit.deleted", RateLimitDeletedPayload)
 
     @property
     def role_created(self) -> Optional[RoleCreatedPayload]:
         """The details of a ``role.created`` event (``None`` on other events)."""
-        v = self._data.get("role.created")
-        return wrap(RoleCreatedPayload, v)
+        return self._payload_under("role.created", RoleCreatedPayload)
 
     @property
     def role_updated(self) -> Optional[RoleUpdatedPayload]:
         """The details of a ``role.updated`` event (``None`` on other events)."""
-        v = self._data.get("role.updated")
-        return wrap(RoleUpdatedPayload, v)
+        return self._payload_under("role.updated", RoleUpdatedPayload)
 
     @property
     def role_deleted(self) -> Optional[RoleDeletedPayload]:
         """The details of a ``role.deleted`` event (``None`` on other events)."""
-        v = self._data.get("role.deleted")
-        return wrap(RoleDeletedPayload, v)
+        return self._payload_under("role.deleted", RoleDeletedPayload)
 
     @property
     def role_assignment_created(self) -> Optional[RoleAssignmentCreatedPayload]:
         """The details of a ``role.assignment.created`` event (``None`` on other events)."""
-        v = self._data.get("role.assignment.created")
-        return wrap(RoleAssignmentCreatedPayload, v)
+        return self._payload_under("role.assignment.created", RoleAssignmentCreatedPayload)
 
     @property
     def role_assignment_deleted(self) -> Optional[RoleAssignmentDeletedPayload]:
         """The details of a ``role.assignment.deleted`` event (``None`` on other events)."""
-        v = self._data.get("role.assignment.deleted")
-        return wrap(RoleAssignmentDeletedPayload, v)
+        return self._payload_under("role.assignment.deleted", RoleAssignmentDeletedPayload)
 
     @property
     def role_bound_to_resource(self) -> Optional[RoleBoundToResourcePayload]:
         """The details of a ``role.bound_to_resource`` event (``None`` on other events)."""
-        v = self._data.get("role.bound_to_resource")
-        return wrap(RoleBoundToResourcePayload, v)
+        return self._payload_under("role.bound_to_resource", RoleBoundToResourcePayload)
 
     @property
     def role_unbound_from_resource(self) -> Optional[RoleUnboundFromResourcePayload]:
         """The details of a ``role.unbound_from_resource`` event (``None`` on other events)."""
-        v = self._data.get("role.unbound_from_resource")
-        return wrap(RoleUnboundFromResourcePayload, v)
+        return self._payload_under("role.unbound_from_resource", RoleUnboundFromResourcePayload)
 
     @property
     def service_account_created(self) -> Optional[ServiceAccountCreatedPayload]:
         """The details of a ``service_account.created`` event (``None`` on other events)."""
-        v = self._data.get("service_account.created")
-        return wrap(ServiceAccountCreatedPayload, v)
+        return self._payload_under("service_account.created", ServiceAccountCreatedPayload)
 
     @property
     def service_account_updated(self) -> Optional[ServiceAccountUpdatedPayload]:
         """The details of a ``service_account.updated`` event (``None`` on other events)."""
-        v = self._data.get("service_account.updated")
-        return wrap(ServiceAccountUpdatedPayload, v)
+        return self._payload_under("service_account.updated", ServiceAccountUpdatedPayload)
 
     @property
     def service_account_deleted(self) -> Optional[ServiceAccountDeletedPayload]:
         """The details of a ``service_account.deleted`` event (``None`` on other events)."""
-        v = self._data.get("service_account.deleted")
-        return wrap(ServiceAccountDeletedPayload, v)
+        return self._payload_under("service_account.deleted", ServiceAccountDeletedPayload)
 
     @property
     def workload_identity_provider_created(self) -> Optional[WorkloadIdentityProviderCreatedPayload]:
         """The details of a ``workload_identity_provider.created`` event (``None`` on other events)."""
-        v = self._data.get("workload_identity_provider.created")
-        return wrap(WorkloadIdentityProviderCreatedPayload, v)
+        return self._payload_under(
+            "workload_identity_provider.created", WorkloadIdentityProviderCreatedPayload
+        )
 
     @property
     def workload_identity_provider_updated(self) -> Optional[WorkloadIdentityProviderUpdatedPayload]:
         """The details of a ``workload_identity_provider.updated`` event (``None`` on other events)."""
-        v = self._data.get("workload_identity_provider.updated")
-        return wrap(WorkloadIdentityProviderUpdatedPayload, v)
+        return self._payload_under(
+            "workload_identity_provider.updated", WorkloadIdentityProviderUpdatedPayload
+        )
 
     @property
     def workload_identity_provider_deleted(self) -> Optional[WorkloadIdentityProviderDeletedPayload]:
         """The details of a ``workload_identity_provider.deleted`` event (``None`` on other events)."""
-        v = self._data.get("workload_identity_provider.deleted")
-        return wrap(WorkloadIdentityProviderDeletedPayload, v)
+        return self._payload_under(
+            "workload_identity_provider.deleted", WorkloadIdentityProviderDeletedPayload
+        )
 
     @property
     def workload_identity_provider_mapping_created(
         self,
     ) -> Optional[WorkloadIdentityProviderMappingCreatedPayload]:
         """The details of a ``workload_identity_provider_mapping.created`` event (``None`` on other events)."""
-        v = self._data.get("workload_identity_provider_mapping.created")
-        return wrap(WorkloadIdentityProviderMappingCreatedPayload, v)
+        return self._payload_under(
+            "workload_identity_provider_mapping.created", WorkloadIdentityProviderMappingCreatedPayload
+        )
 
     @property
     def workload_identity_provider_mapping_updated(
         self,
     ) -> Optional[WorkloadIdentityProviderMappingUpdatedPayload]:
         """The details of a ``workload_identity_provider_mapping.updated`` event (``None`` on other events)."""
-        v = self._data.get("workload_identity_provider_mapping.updated")
-        return wrap(WorkloadIdentityProviderMappingUpdatedPayload, v)
+        return self._payload_under(
+            "workload_identity_provider_mapping.updated", WorkloadIdentityProviderMappingUpdatedPayload
+        )
 
     @property
     def workload_identity_provider_mapping_deleted(
         self,
     ) -> Optional[WorkloadIdentityProviderMappingDeletedPayload]:
         """The details of a ``workload_identity_provider_mapping.deleted`` event (``None`` on other events)."""
-        v = self._data.get("workload_identity_provider_mapping.deleted")
-        return wrap(WorkloadIdentityProviderMappingDeletedPayload, v)
+        return self._payload_under(
+            "workload_identity_provider_mapping.deleted", WorkloadIdentityProviderMappingDeletedPayload
+        )
 
     @property
     def user_added(self) -> Optional[UserAddedPayload]:
         """The details of a ``user.added`` event (``None`` on other events)."""
-        v = self._data.get("user.added")
-        return wrap(UserAddedPayload, v)
+        return self._payload_under("user.added", UserAddedPayload)
 
     @property
     def user_updated(self) -> Optional[UserUpdatedPayload]:
         """The details of a ``user.updated`` event (``None`` on other events)."""
-        v = self._data.get("user.updated")
-        return wrap(UserUpdatedPayload, v)
+        return self._payload_under("user.updated", UserUpdatedPayload)
 
     @property
     def user_deleted(self) -> Optional[UserDeletedPayload]:
         """The details of a ``user.deleted`` event (``None`` on other events)."""
-        v = self._data.get("user.deleted")
-        return wrap(UserDeletedPayload, v)
+        return self._payload_under("user.deleted", UserDeletedPayload)
 
     @property
     def certificate_created(self) -> Optional[CertificateCreatedPayload]:
         """The details of a ``certificate.created`` event (``None`` on other events)."""
-        v = self._data.get("certificate.created")
-        return wrap(CertificateCreatedPayload, v)
+        return self._payload_under("certificate.created", CertificateCreatedPayload)
 
     @property
     def certificate_updated(self) -> Optional[CertificateUpdatedPayload]:
         """The details of a ``certificate.updated`` event (``None`` on other events)."""
-        v = self._data.get("certificate.updated")
-        return wrap(CertificateUpdatedPayload, v)
+        return self._payload_under("certificate.updated", CertificateUpdatedPayload)
 
     @property
     def certificate_deleted(self) -> Optional[CertificateDeletedPayload]:
         """The details of a ``certificate.deleted`` event (``None`` on other events)."""
-        v = self._data.get("certificate.deleted")
-        return wrap(CertificateDeletedPayload, v)
+        return self._payload_under("certificate.deleted", CertificateDeletedPayload)
 
     @property
     def certificates_activated(self) -> Optional[CertificatesActivatedPayload]:
         """The details of a ``certificates.activated`` event (``None`` on other events)."""
-        v = self._data.get("certificates.activated")
-        return wrap(CertificatesActivatedPayload, v)
+        return self._payload_under("certificates.activated", CertificatesActivatedPayload)
 
     @property
     def certificates_deactivated(self) -> Optional[CertificatesDeactivatedPayload]:
         """The details of a ``certificates.deactivated`` event (``None`` on other events)."""
-        v = self._data.get("certificates.deactivated")
-        return wrap(CertificatesDeactivatedPayload, v)
+        return self._payload_under("certificates.deactivated", CertificatesDeactivatedPayload)
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The details under the key named by this event's type, typed by the type's subclass."""
-        t = self._data.get("type")
-        return wrap(AuditLogPayload, self._data.get(t)) if isinstance(t, str) else None
+        return (self._typed or self._body()).payload
 
 
 class ApiKeyCreatedEvent(AuditLog):
@@ -759,11 +714,12 @@ class ApiKeyCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.API_KEY_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = ApiKeyCreatedPayload
 
     @property
     def payload(self) -> Optional[ApiKeyCreatedPayload]:
         """The ``api_key.created`` details of this event."""
-        return wrap(ApiKeyCreatedPayload, self._data.get("api_key.created"))
+        return (self._typed or self._body()).payload
 
 
 class ApiKeyUpdatedEvent(AuditLog):
@@ -771,11 +727,12 @@ class ApiKeyUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.API_KEY_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = ApiKeyUpdatedPayload
 
     @property
     def payload(self) -> Optional[ApiKeyUpdatedPayload]:
         """The ``api_key.updated`` details of this event."""
-        return wrap(ApiKeyUpdatedPayload, self._data.get("api_key.updated"))
+        return (self._typed or self._body()).payload
 
 
 class ApiKeyDeletedEvent(AuditLog):
@@ -783,11 +740,12 @@ class ApiKeyDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.API_KEY_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = ApiKeyDeletedPayload
 
     @property
     def payload(self) -> Optional[ApiKeyDeletedPayload]:
         """The ``api_key.deleted`` details of this event."""
-        return wrap(ApiKeyDeletedPayload, self._data.get("api_key.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class CertificateCreatedEvent(AuditLog):
@@ -795,11 +753,12 @@ class CertificateCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.CERTIFICATE_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = CertificateCreatedPayload
 
     @property
     def payload(self) -> Optional[CertificateCreatedPayload]:
         """The ``certificate.created`` details of this event."""
-        return wrap(CertificateCreatedPayload, self._data.get("certificate.created"))
+        return (self._typed or self._body()).payload
 
 
 class CertificateUpdatedEvent(AuditLog):
@@ -807,11 +766,12 @@ class CertificateUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.CERTIFICATE_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = CertificateUpdatedPayload
 
     @property
     def payload(self) -> Optional[CertificateUpdatedPayload]:
         """The ``certificate.updated`` details of this event."""
-        return wrap(CertificateUpdatedPayload, self._data.get("certificate.updated"))
+        return (self._typed or self._body()).payload
 
 
 class CertificateDeletedEvent(AuditLog):
@@ -819,11 +779,12 @@ class CertificateDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.CERTIFICATE_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = CertificateDeletedPayload
 
     @property
     def payload(self) -> Optional[CertificateDeletedPayload]:
         """The ``certificate.deleted`` details of this event."""
-        return wrap(CertificateDeletedPayload, self._data.get("certificate.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class CertificatesActivatedEvent(AuditLog):
@@ -831,11 +792,12 @@ class CertificatesActivatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.CERTIFICATES_ACTIVATED
+    _payload_cls: ClassVar[type[StructModel]] = CertificatesActivatedPayload
 
     @property
     def payload(self) -> Optional[CertificatesActivatedPayload]:
         """The ``certificates.activated`` details of this event."""
-        return wrap(CertificatesActivatedPayload, self._data.get("certificates.activated"))
+        return (self._typed or self._body()).payload
 
 
 class CertificatesDeactivatedEvent(AuditLog):
@@ -843,11 +805,12 @@ class CertificatesDeactivatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.CERTIFICATES_DEACTIVATED
+    _payload_cls: ClassVar[type[StructModel]] = CertificatesDeactivatedPayload
 
     @property
     def payload(self) -> Optional[CertificatesDeactivatedPayload]:
         """The ``certificates.deactivated`` details of this event."""
-        return wrap(CertificatesDeactivatedPayload, self._data.get("certificates.deactivated"))
+        return (self._typed or self._body()).payload
 
 
 class CheckpointPermissionCreatedEvent(AuditLog):
@@ -855,11 +818,12 @@ class CheckpointPermissionCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.CHECKPOINT_PERMISSION_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = CheckpointPermissionCreatedPayload
 
     @property
     def payload(self) -> Optional[CheckpointPermissionCreatedPayload]:
         """The ``checkpoint.permission.created`` details of this event."""
-        return wrap(CheckpointPermissionCreatedPayload, self._data.get("checkpoint.permission.created"))
+        return (self._typed or self._body()).payload
 
 
 class CheckpointPermissionDeletedEvent(AuditLog):
@@ -867,11 +831,12 @@ class CheckpointPermissionDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.CHECKPOINT_PERMISSION_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = CheckpointPermissionDeletedPayload
 
     @property
     def payload(self) -> Optional[CheckpointPermissionDeletedPayload]:
         """The ``checkpoint.permission.deleted`` details of this event."""
-        return wrap(CheckpointPermissionDeletedPayload, self._data.get("checkpoint.permission.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class ExternalKeyRegisteredEvent(AuditLog):
@@ -879,11 +844,12 @@ class ExternalKeyRegisteredEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.EXTERNAL_KEY_REGISTERED
+    _payload_cls: ClassVar[type[StructModel]] = ExternalKeyRegisteredPayload
 
     @property
     def payload(self) -> Optional[ExternalKeyRegisteredPayload]:
         """The ``external_key.registered`` details of this event."""
-        return wrap(ExternalKeyRegisteredPayload, self._data.get("external_key.registered"))
+        return (self._typed or self._body()).payload
 
 
 class ExternalKeyRemovedEvent(AuditLog):
@@ -891,11 +857,12 @@ class ExternalKeyRemovedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.EXTERNAL_KEY_REMOVED
+    _payload_cls: ClassVar[type[StructModel]] = ExternalKeyRemovedPayload
 
     @property
     def payload(self) -> Optional[ExternalKeyRemovedPayload]:
         """The ``external_key.removed`` details of this event."""
-        return wrap(ExternalKeyRemovedPayload, self._data.get("external_key.removed"))
+        return (self._typed or self._body()).payload
 
 
 class GroupCreatedEvent(AuditLog):
@@ -903,11 +870,12 @@ class GroupCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.GROUP_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = GroupCreatedPayload
 
     @property
     def payload(self) -> Optional[GroupCreatedPayload]:
         """The ``group.created`` details of this event."""
-        return wrap(GroupCreatedPayload, self._data.get("group.created"))
+        return (self._typed or self._body()).payload
 
 
 class GroupUpdatedEvent(AuditLog):
@@ -915,11 +883,12 @@ class GroupUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.GROUP_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = GroupUpdatedPayload
 
     @property
     def payload(self) -> Optional[GroupUpdatedPayload]:
         """The ``group.updated`` details of this event."""
-        return wrap(GroupUpdatedPayload, self._data.get("group.updated"))
+        return (self._typed or self._body()).payload
 
 
 class GroupDeletedEvent(AuditLog):
@@ -927,11 +896,12 @@ class GroupDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.GROUP_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = GroupDeletedPayload
 
     @property
     def payload(self) -> Optional[GroupDeletedPayload]:
         """The ``group.deleted`` details of this event."""
-        return wrap(GroupDeletedPayload, self._data.get("group.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class InviteSentEvent(AuditLog):
@@ -939,11 +909,12 @@ class InviteSentEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.INVITE_SENT
+    _payload_cls: ClassVar[type[StructModel]] = InviteSentPayload
 
     @property
     def payload(self) -> Optional[InviteSentPayload]:
         """The ``invite.sent`` details of this event."""
-        return wrap(InviteSentPayload, self._data.get("invite.sent"))
+        return (self._typed or self._body()).payload
 
 
 class InviteAcceptedEvent(AuditLog):
@@ -951,11 +922,12 @@ class InviteAcceptedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.INVITE_ACCEPTED
+    _payload_cls: ClassVar[type[StructModel]] = InviteAcceptedPayload
 
     @property
     def payload(self) -> Optional[InviteAcceptedPayload]:
         """The ``invite.accepted`` details of this event."""
-        return wrap(InviteAcceptedPayload, self._data.get("invite.accepted"))
+        return (self._typed or self._body()).payload
 
 
 class InviteDeletedEvent(AuditLog):
@@ -963,11 +935,12 @@ class InviteDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.INVITE_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = InviteDeletedPayload
 
     @property
     def payload(self) -> Optional[InviteDeletedPayload]:
         """The ``invite.deleted`` details of this event."""
-        return wrap(InviteDeletedPayload, self._data.get("invite.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class IpAllowlistCreatedEvent(AuditLog):
@@ -975,11 +948,12 @@ class IpAllowlistCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.IP_ALLOWLIST_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = IpAllowlistCreatedPayload
 
     @property
     def payload(self) -> Optional[IpAllowlistCreatedPayload]:
         """The ``ip_allowlist.created`` details of this event."""
-        return wrap(IpAllowlistCreatedPayload, self._data.get("ip_allowlist.created"))
+        return (self._typed or self._body()).payload
 
 
 class IpAllowlistUpdatedEvent(AuditLog):
@@ -987,11 +961,12 @@ class IpAllowlistUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.IP_ALLOWLIST_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = IpAllowlistUpdatedPayload
 
     @property
     def payload(self) -> Optional[IpAllowlistUpdatedPayload]:
         """The ``ip_allowlist.updated`` details of this event."""
-        return wrap(IpAllowlistUpdatedPayload, self._data.get("ip_allowlist.updated"))
+        return (self._typed or self._body()).payload
 
 
 class IpAllowlistDeletedEvent(AuditLog):
@@ -999,11 +974,12 @@ class IpAllowlistDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.IP_ALLOWLIST_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = IpAllowlistDeletedPayload
 
     @property
     def payload(self) -> Optional[IpAllowlistDeletedPayload]:
         """The ``ip_allowlist.deleted`` details of this event."""
-        return wrap(IpAllowlistDeletedPayload, self._data.get("ip_allowlist.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class IpAllowlistConfigActivatedEvent(AuditLog):
@@ -1011,11 +987,12 @@ class IpAllowlistConfigActivatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.IP_ALLOWLIST_CONFIG_ACTIVATED
+    _payload_cls: ClassVar[type[StructModel]] = IpAllowlistConfigActivatedPayload
 
     @property
     def payload(self) -> Optional[IpAllowlistConfigActivatedPayload]:
         """The ``ip_allowlist.config.activated`` details of this event."""
-        return wrap(IpAllowlistConfigActivatedPayload, self._data.get("ip_allowlist.config.activated"))
+        return (self._typed or self._body()).payload
 
 
 class IpAllowlistConfigDeactivatedEvent(AuditLog):
@@ -1023,11 +1000,12 @@ class IpAllowlistConfigDeactivatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.IP_ALLOWLIST_CONFIG_DEACTIVATED
+    _payload_cls: ClassVar[type[StructModel]] = IpAllowlistConfigDeactivatedPayload
 
     @property
     def payload(self) -> Optional[IpAllowlistConfigDeactivatedPayload]:
         """The ``ip_allowlist.config.deactivated`` details of this event."""
-        return wrap(IpAllowlistConfigDeactivatedPayload, self._data.get("ip_allowlist.config.deactivated"))
+        return (self._typed or self._body()).payload
 
 
 class LoginSucceededEvent(AuditLog):
@@ -1035,11 +1013,12 @@ class LoginSucceededEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.LOGIN_SUCCEEDED
+    _payload_cls: ClassVar[type[StructModel]] = LoginSucceededPayload
 
     @property
     def payload(self) -> Optional[LoginSucceededPayload]:
         """The ``login.succeeded`` details of this event."""
-        return wrap(LoginSucceededPayload, self._data.get("login.succeeded"))
+        return (self._typed or self._body()).payload
 
 
 class LoginFailedEvent(AuditLog):
@@ -1047,11 +1026,12 @@ class LoginFailedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.LOGIN_FAILED
+    _payload_cls: ClassVar[type[StructModel]] = LoginFailedPayload
 
     @property
     def payload(self) -> Optional[LoginFailedPayload]:
         """The ``login.failed`` details of this event."""
-        return wrap(LoginFailedPayload, self._data.get("login.failed"))
+        return (self._typed or self._body()).payload
 
 
 class LogoutSucceededEvent(AuditLog):
@@ -1059,11 +1039,12 @@ class LogoutSucceededEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.LOGOUT_SUCCEEDED
+    _payload_cls: ClassVar[type[StructModel]] = LogoutSucceededPayload
 
     @property
     def payload(self) -> Optional[LogoutSucceededPayload]:
         """The ``logout.succeeded`` details of this event."""
-        return wrap(LogoutSucceededPayload, self._data.get("logout.succeeded"))
+        return (self._typed or self._body()).payload
 
 
 class LogoutFailedEvent(AuditLog):
@@ -1071,11 +1052,12 @@ class LogoutFailedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.LOGOUT_FAILED
+    _payload_cls: ClassVar[type[StructModel]] = LogoutFailedPayload
 
     @property
     def payload(self) -> Optional[LogoutFailedPayload]:
         """The ``logout.failed`` details of this event."""
-        return wrap(LogoutFailedPayload, self._data.get("logout.failed"))
+        return (self._typed or self._body()).payload
 
 
 class OrganizationUpdatedEvent(AuditLog):
@@ -1083,11 +1065,12 @@ class OrganizationUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ORGANIZATION_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = OrganizationUpdatedPayload
 
     @property
     def payload(self) -> Optional[OrganizationUpdatedPayload]:
         """The ``organization.updated`` details of this event."""
-        return wrap(OrganizationUpdatedPayload, self._data.get("organization.updated"))
+        return (self._typed or self._body()).payload
 
 
 class ProjectCreatedEvent(AuditLog):
@@ -1095,11 +1078,12 @@ class ProjectCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.PROJECT_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = ProjectCreatedPayload
 
     @property
     def payload(self) -> Optional[ProjectCreatedPayload]:
         """The ``project.created`` details of this event."""
-        return wrap(ProjectCreatedPayload, self._data.get("project.created"))
+        return (self._typed or self._body()).payload
 
 
 class ProjectUpdatedEvent(AuditLog):
@@ -1107,11 +1091,12 @@ class ProjectUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.PROJECT_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = ProjectUpdatedPayload
 
     @property
     def payload(self) -> Optional[ProjectUpdatedPayload]:
         """The ``project.updated`` details of this event."""
-        return wrap(ProjectUpdatedPayload, self._data.get("project.updated"))
+        return (self._typed or self._body()).payload
 
 
 class ProjectArchivedEvent(AuditLog):
@@ -1119,11 +1104,12 @@ class ProjectArchivedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.PROJECT_ARCHIVED
+    _payload_cls: ClassVar[type[StructModel]] = ProjectArchivedPayload
 
     @property
     def payload(self) -> Optional[ProjectArchivedPayload]:
         """The ``project.archived`` details of this event."""
-        return wrap(ProjectArchivedPayload, self._data.get("project.archived"))
+        return (self._typed or self._body()).payload
 
 
 class ProjectDeletedEvent(AuditLog):
@@ -1131,11 +1117,12 @@ class ProjectDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.PROJECT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = ProjectDeletedPayload
 
     @property
     def payload(self) -> Optional[ProjectDeletedPayload]:
         """The ``project.deleted`` details of this event."""
-        return wrap(ProjectDeletedPayload, self._data.get("project.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class RateLimitUpdatedEvent(AuditLog):
@@ -1143,11 +1130,12 @@ class RateLimitUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.RATE_LIMIT_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = RateLimitUpdatedPayload
 
     @property
     def payload(self) -> Optional[RateLimitUpdatedPayload]:
         """The ``rate_limit.updated`` details of this event."""
-        return wrap(RateLimitUpdatedPayload, self._data.get("rate_limit.updated"))
+        return (self._typed or self._body()).payload
 
 
 class RateLimitDeletedEvent(AuditLog):
@@ -1155,11 +1143,12 @@ class RateLimitDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.RATE_LIMIT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = RateLimitDeletedPayload
 
     @property
     def payload(self) -> Optional[RateLimitDeletedPayload]:
         """The ``rate_limit.deleted`` details of this event."""
-        return wrap(RateLimitDeletedPayload, self._data.get("rate_limit.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class ResourceDeletedEvent(AuditLog):
@@ -1167,11 +1156,12 @@ class ResourceDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.RESOURCE_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``resource.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("resource.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TunnelCreatedEvent(AuditLog):
@@ -1179,11 +1169,12 @@ class TunnelCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TUNNEL_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tunnel.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tunnel.created"))
+        return (self._typed or self._body()).payload
 
 
 class TunnelUpdatedEvent(AuditLog):
@@ -1191,11 +1182,12 @@ class TunnelUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TUNNEL_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tunnel.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tunnel.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TunnelDeletedEvent(AuditLog):
@@ -1203,11 +1195,12 @@ class TunnelDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TUNNEL_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tunnel.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tunnel.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class WorkloadIdentityProviderCreatedEvent(AuditLog):
@@ -1215,13 +1208,12 @@ class WorkloadIdentityProviderCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.WORKLOAD_IDENTITY_PROVIDER_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = WorkloadIdentityProviderCreatedPayload
 
     @property
     def payload(self) -> Optional[WorkloadIdentityProviderCreatedPayload]:
         """The ``workload_identity_provider.created`` details of this event."""
-        return wrap(
-            WorkloadIdentityProviderCreatedPayload, self._data.get("workload_identity_provider.created")
-        )
+        return (self._typed or self._body()).payload
 
 
 class WorkloadIdentityProviderUpdatedEvent(AuditLog):
@@ -1229,13 +1221,12 @@ class WorkloadIdentityProviderUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.WORKLOAD_IDENTITY_PROVIDER_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = WorkloadIdentityProviderUpdatedPayload
 
     @property
     def payload(self) -> Optional[WorkloadIdentityProviderUpdatedPayload]:
         """The ``workload_identity_provider.updated`` details of this event."""
-        return wrap(
-            WorkloadIdentityProviderUpdatedPayload, self._data.get("workload_identity_provider.updated")
-        )
+        return (self._typed or self._body()).payload
 
 
 class WorkloadIdentityProviderDeletedEvent(AuditLog):
@@ -1243,13 +1234,12 @@ class WorkloadIdentityProviderDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.WORKLOAD_IDENTITY_PROVIDER_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = WorkloadIdentityProviderDeletedPayload
 
     @property
     def payload(self) -> Optional[WorkloadIdentityProviderDeletedPayload]:
         """The ``workload_identity_provider.deleted`` details of this event."""
-        return wrap(
-            WorkloadIdentityProviderDeletedPayload, self._data.get("workload_identity_provider.deleted")
-        )
+        return (self._typed or self._body()).payload
 
 
 class WorkloadIdentityProviderMappingCreatedEvent(AuditLog):
@@ -1257,14 +1247,12 @@ class WorkloadIdentityProviderMappingCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.WORKLOAD_IDENTITY_PROVIDER_MAPPING_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = WorkloadIdentityProviderMappingCreatedPayload
 
     @property
     def payload(self) -> Optional[WorkloadIdentityProviderMappingCreatedPayload]:
         """The ``workload_identity_provider_mapping.created`` details of this event."""
-        return wrap(
-            WorkloadIdentityProviderMappingCreatedPayload,
-            self._data.get("workload_identity_provider_mapping.created"),
-        )
+        return (self._typed or self._body()).payload
 
 
 class WorkloadIdentityProviderMappingUpdatedEvent(AuditLog):
@@ -1272,14 +1260,12 @@ class WorkloadIdentityProviderMappingUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.WORKLOAD_IDENTITY_PROVIDER_MAPPING_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = WorkloadIdentityProviderMappingUpdatedPayload
 
     @property
     def payload(self) -> Optional[WorkloadIdentityProviderMappingUpdatedPayload]:
         """The ``workload_identity_provider_mapping.updated`` details of this event."""
-        return wrap(
-            WorkloadIdentityProviderMappingUpdatedPayload,
-            self._data.get("workload_identity_provider_mapping.updated"),
-        )
+        return (self._typed or self._body()).payload
 
 
 class WorkloadIdentityProviderMappingDeletedEvent(AuditLog):
@@ -1287,14 +1273,12 @@ class WorkloadIdentityProviderMappingDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.WORKLOAD_IDENTITY_PROVIDER_MAPPING_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = WorkloadIdentityProviderMappingDeletedPayload
 
     @property
     def payload(self) -> Optional[WorkloadIdentityProviderMappingDeletedPayload]:
         """The ``workload_identity_provider_mapping.deleted`` details of this event."""
-        return wrap(
-            WorkloadIdentityProviderMappingDeletedPayload,
-            self._data.get("workload_identity_provider_mapping.deleted"),
-        )
+        return (self._typed or self._body()).payload
 
 
 class RoleCreatedEvent(AuditLog):
@@ -1302,11 +1286,12 @@ class RoleCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ROLE_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = RoleCreatedPayload
 
     @property
     def payload(self) -> Optional[RoleCreatedPayload]:
         """The ``role.created`` details of this event."""
-        return wrap(RoleCreatedPayload, self._data.get("role.created"))
+        return (self._typed or self._body()).payload
 
 
 class RoleUpdatedEvent(AuditLog):
@@ -1314,11 +1299,12 @@ class RoleUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ROLE_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = RoleUpdatedPayload
 
     @property
     def payload(self) -> Optional[RoleUpdatedPayload]:
         """The ``role.updated`` details of this event."""
-        return wrap(RoleUpdatedPayload, self._data.get("role.updated"))
+        return (self._typed or self._body()).payload
 
 
 class RoleDeletedEvent(AuditLog):
@@ -1326,11 +1312,12 @@ class RoleDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ROLE_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = RoleDeletedPayload
 
     @property
     def payload(self) -> Optional[RoleDeletedPayload]:
         """The ``role.deleted`` details of this event."""
-        return wrap(RoleDeletedPayload, self._data.get("role.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class RoleAssignmentCreatedEvent(AuditLog):
@@ -1338,11 +1325,12 @@ class RoleAssignmentCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ROLE_ASSIGNMENT_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = RoleAssignmentCreatedPayload
 
     @property
     def payload(self) -> Optional[RoleAssignmentCreatedPayload]:
         """The ``role.assignment.created`` details of this event."""
-        return wrap(RoleAssignmentCreatedPayload, self._data.get("role.assignment.created"))
+        return (self._typed or self._body()).payload
 
 
 class RoleAssignmentDeletedEvent(AuditLog):
@@ -1350,11 +1338,12 @@ class RoleAssignmentDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ROLE_ASSIGNMENT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = RoleAssignmentDeletedPayload
 
     @property
     def payload(self) -> Optional[RoleAssignmentDeletedPayload]:
         """The ``role.assignment.deleted`` details of this event."""
-        return wrap(RoleAssignmentDeletedPayload, self._data.get("role.assignment.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class RoleBoundToResourceEvent(AuditLog):
@@ -1362,11 +1351,12 @@ class RoleBoundToResourceEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ROLE_BOUND_TO_RESOURCE
+    _payload_cls: ClassVar[type[StructModel]] = RoleBoundToResourcePayload
 
     @property
     def payload(self) -> Optional[RoleBoundToResourcePayload]:
         """The ``role.bound_to_resource`` details of this event."""
-        return wrap(RoleBoundToResourcePayload, self._data.get("role.bound_to_resource"))
+        return (self._typed or self._body()).payload
 
 
 class RoleUnboundFromResourceEvent(AuditLog):
@@ -1374,11 +1364,12 @@ class RoleUnboundFromResourceEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.ROLE_UNBOUND_FROM_RESOURCE
+    _payload_cls: ClassVar[type[StructModel]] = RoleUnboundFromResourcePayload
 
     @property
     def payload(self) -> Optional[RoleUnboundFromResourcePayload]:
         """The ``role.unbound_from_resource`` details of this event."""
-        return wrap(RoleUnboundFromResourcePayload, self._data.get("role.unbound_from_resource"))
+        return (self._typed or self._body()).payload
 
 
 class ScimEnabledEvent(AuditLog):
@@ -1386,11 +1377,12 @@ class ScimEnabledEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.SCIM_ENABLED
+    _payload_cls: ClassVar[type[StructModel]] = ScimEnabledPayload
 
     @property
     def payload(self) -> Optional[ScimEnabledPayload]:
         """The ``scim.enabled`` details of this event."""
-        return wrap(ScimEnabledPayload, self._data.get("scim.enabled"))
+        return (self._typed or self._body()).payload
 
 
 class ScimDisabledEvent(AuditLog):
@@ -1398,11 +1390,12 @@ class ScimDisabledEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.SCIM_DISABLED
+    _payload_cls: ClassVar[type[StructModel]] = ScimDisabledPayload
 
     @property
     def payload(self) -> Optional[ScimDisabledPayload]:
         """The ``scim.disabled`` details of this event."""
-        return wrap(ScimDisabledPayload, self._data.get("scim.disabled"))
+        return (self._typed or self._body()).payload
 
 
 class ServiceAccountCreatedEvent(AuditLog):
@@ -1410,11 +1403,12 @@ class ServiceAccountCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.SERVICE_ACCOUNT_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = ServiceAccountCreatedPayload
 
     @property
     def payload(self) -> Optional[ServiceAccountCreatedPayload]:
         """The ``service_account.created`` details of this event."""
-        return wrap(ServiceAccountCreatedPayload, self._data.get("service_account.created"))
+        return (self._typed or self._body()).payload
 
 
 class ServiceAccountUpdatedEvent(AuditLog):
@@ -1422,11 +1416,12 @@ class ServiceAccountUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.SERVICE_ACCOUNT_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = ServiceAccountUpdatedPayload
 
     @property
     def payload(self) -> Optional[ServiceAccountUpdatedPayload]:
         """The ``service_account.updated`` details of this event."""
-        return wrap(ServiceAccountUpdatedPayload, self._data.get("service_account.updated"))
+        return (self._typed or self._body()).payload
 
 
 class ServiceAccountDeletedEvent(AuditLog):
@@ -1434,11 +1429,12 @@ class ServiceAccountDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.SERVICE_ACCOUNT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = ServiceAccountDeletedPayload
 
     @property
     def payload(self) -> Optional[ServiceAccountDeletedPayload]:
         """The ``service_account.deleted`` details of this event."""
-        return wrap(ServiceAccountDeletedPayload, self._data.get("service_account.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class UserAddedEvent(AuditLog):
@@ -1446,11 +1442,12 @@ class UserAddedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.USER_ADDED
+    _payload_cls: ClassVar[type[StructModel]] = UserAddedPayload
 
     @property
     def payload(self) -> Optional[UserAddedPayload]:
         """The ``user.added`` details of this event."""
-        return wrap(UserAddedPayload, self._data.get("user.added"))
+        return (self._typed or self._body()).payload
 
 
 class UserUpdatedEvent(AuditLog):
@@ -1458,11 +1455,12 @@ class UserUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.USER_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = UserUpdatedPayload
 
     @property
     def payload(self) -> Optional[UserUpdatedPayload]:
         """The ``user.updated`` details of this event."""
-        return wrap(UserUpdatedPayload, self._data.get("user.updated"))
+        return (self._typed or self._body()).payload
 
 
 class UserDeletedEvent(AuditLog):
@@ -1470,11 +1468,12 @@ class UserDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.USER_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = UserDeletedPayload
 
     @property
     def payload(self) -> Optional[UserDeletedPayload]:
         """The ``user.deleted`` details of this event."""
-        return wrap(UserDeletedPayload, self._data.get("user.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMetadataUpdatedEvent(AuditLog):
@@ -1482,11 +1481,12 @@ class TenantMetadataUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_METADATA_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.metadata.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.metadata.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMicrosoftEntraMappingUpsertedEvent(AuditLog):
@@ -1494,11 +1494,12 @@ class TenantMicrosoftEntraMappingUpsertedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MICROSOFT_ENTRA_MAPPING_UPSERTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.microsoft_entra_mapping.upserted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.microsoft_entra_mapping.upserted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMicrosoftEntraMappingDeletedEvent(AuditLog):
@@ -1506,11 +1507,12 @@ class TenantMicrosoftEntraMappingDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MICROSOFT_ENTRA_MAPPING_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.microsoft_entra_mapping.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.microsoft_entra_mapping.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityProviderCreatedEvent(AuditLog):
@@ -1518,11 +1520,12 @@ class TenantWorkloadIdentityProviderCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_PROVIDER_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.provider.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.provider.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityProviderUpdatedEvent(AuditLog):
@@ -1530,11 +1533,12 @@ class TenantWorkloadIdentityProviderUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_PROVIDER_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.provider.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.provider.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityProviderArchivedEvent(AuditLog):
@@ -1542,11 +1546,12 @@ class TenantWorkloadIdentityProviderArchivedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_PROVIDER_ARCHIVED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.provider.archived`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.provider.archived"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityMappingCreatedEvent(AuditLog):
@@ -1554,11 +1559,12 @@ class TenantWorkloadIdentityMappingCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_MAPPING_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.mapping.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.mapping.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityMappingUpdatedEvent(AuditLog):
@@ -1566,11 +1572,12 @@ class TenantWorkloadIdentityMappingUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_MAPPING_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.mapping.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.mapping.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityMappingArchivedEvent(AuditLog):
@@ -1578,11 +1585,12 @@ class TenantWorkloadIdentityMappingArchivedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_MAPPING_ARCHIVED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.mapping.archived`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.mapping.archived"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityBindingCreatedEvent(AuditLog):
@@ -1590,11 +1598,12 @@ class TenantWorkloadIdentityBindingCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_BINDING_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.binding.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.binding.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityPrincipalProvisionedEvent(AuditLog):
@@ -1602,11 +1611,12 @@ class TenantWorkloadIdentityPrincipalProvisionedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_PRINCIPAL_PROVISIONED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.principal.provisioned`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.principal.provisioned"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkloadIdentityAccessTokenIssuedEvent(AuditLog):
@@ -1614,11 +1624,12 @@ class TenantWorkloadIdentityAccessTokenIssuedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKLOAD_IDENTITY_ACCESS_TOKEN_ISSUED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workload_identity.access_token.issued`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workload_identity.access_token.issued"))
+        return (self._typed or self._body()).payload
 
 
 class TenantAdminApiKeyCreatedEvent(AuditLog):
@@ -1626,11 +1637,12 @@ class TenantAdminApiKeyCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_ADMIN_API_KEY_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.admin_api_key.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.admin_api_key.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantAdminApiKeyUpdatedEvent(AuditLog):
@@ -1638,11 +1650,12 @@ class TenantAdminApiKeyUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_ADMIN_API_KEY_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.admin_api_key.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.admin_api_key.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantAdminApiKeyDeletedEvent(AuditLog):
@@ -1650,11 +1663,12 @@ class TenantAdminApiKeyDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_ADMIN_API_KEY_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.admin_api_key.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.admin_api_key.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantProjectApiKeyCreatedEvent(AuditLog):
@@ -1662,11 +1676,12 @@ class TenantProjectApiKeyCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_PROJECT_API_KEY_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.project_api_key.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.project_api_key.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantChatgptAccessTokenRevokedEvent(AuditLog):
@@ -1674,11 +1689,12 @@ class TenantChatgptAccessTokenRevokedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_CHATGPT_ACCESS_TOKEN_REVOKED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.chatgpt_access_token.revoked`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.chatgpt_access_token.revoked"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMigrationCompletedEvent(AuditLog):
@@ -1686,11 +1702,12 @@ class TenantMigrationCompletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MIGRATION_COMPLETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.migration.completed`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.migration.completed"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSsoMigratedEvent(AuditLog):
@@ -1698,11 +1715,12 @@ class TenantSsoMigratedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SSO_MIGRATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.sso.migrated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.sso.migrated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantDomainsMigratedEvent(AuditLog):
@@ -1710,11 +1728,12 @@ class TenantDomainsMigratedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_DOMAINS_MIGRATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.domains.migrated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.domains.migrated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSsoConnectionCreatedEvent(AuditLog):
@@ -1722,11 +1741,12 @@ class TenantSsoConnectionCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SSO_CONNECTION_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.sso_connection.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.sso_connection.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSsoConnectionUpdatedEvent(AuditLog):
@@ -1734,11 +1754,12 @@ class TenantSsoConnectionUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SSO_CONNECTION_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.sso_connection.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.sso_connection.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSsoConnectionDeletedEvent(AuditLog):
@@ -1746,11 +1767,12 @@ class TenantSsoConnectionDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SSO_CONNECTION_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.sso_connection.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.sso_connection.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSsoConnectionSetupStartedEvent(AuditLog):
@@ -1758,11 +1780,12 @@ class TenantSsoConnectionSetupStartedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SSO_CONNECTION_SETUP_STARTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.sso_connection.setup.started`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.sso_connection.setup.started"))
+        return (self._typed or self._body()).payload
 
 
 class TenantPolicyCreatedEvent(AuditLog):
@@ -1770,11 +1793,12 @@ class TenantPolicyCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_POLICY_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.policy.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.policy.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantPolicyUpdatedEvent(AuditLog):
@@ -1782,11 +1806,12 @@ class TenantPolicyUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_POLICY_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.policy.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.policy.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantPolicyDeletedEvent(AuditLog):
@@ -1794,11 +1819,12 @@ class TenantPolicyDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_POLICY_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.policy.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.policy.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantPolicyAttachedEvent(AuditLog):
@@ -1806,11 +1832,12 @@ class TenantPolicyAttachedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_POLICY_ATTACHED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.policy.attached`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.policy.attached"))
+        return (self._typed or self._body()).payload
 
 
 class TenantPolicyDetachedEvent(AuditLog):
@@ -1818,11 +1845,12 @@ class TenantPolicyDetachedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_POLICY_DETACHED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.policy.detached`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.policy.detached"))
+        return (self._typed or self._body()).payload
 
 
 class TenantPrincipalAuthenticationPolicyResolvedEvent(AuditLog):
@@ -1832,11 +1860,12 @@ class TenantPrincipalAuthenticationPolicyResolvedEvent(AuditLog):
     event_type: ClassVar[AuditLogEventType] = (
         AuditLogEventType.TENANT_PRINCIPAL_AUTHENTICATION_POLICY_RESOLVED
     )
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.principal_authentication_policy.resolved`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.principal_authentication_policy.resolved"))
+        return (self._typed or self._body()).payload
 
 
 class TenantScimSetupStartedEvent(AuditLog):
@@ -1844,11 +1873,12 @@ class TenantScimSetupStartedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SCIM_SETUP_STARTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.scim.setup.started`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.scim.setup.started"))
+        return (self._typed or self._body()).payload
 
 
 class TenantScimDeletionRequestedEvent(AuditLog):
@@ -1856,11 +1886,12 @@ class TenantScimDeletionRequestedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SCIM_DELETION_REQUESTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.scim.deletion.requested`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.scim.deletion.requested"))
+        return (self._typed or self._body()).payload
 
 
 class TenantScimDirectoryCreatedEvent(AuditLog):
@@ -1868,11 +1899,12 @@ class TenantScimDirectoryCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SCIM_DIRECTORY_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.scim.directory.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.scim.directory.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantProductAccessPolicyUpdatedEvent(AuditLog):
@@ -1880,11 +1912,12 @@ class TenantProductAccessPolicyUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_PRODUCT_ACCESS_POLICY_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.product_access_policy.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.product_access_policy.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceShareGrantCreatedEvent(AuditLog):
@@ -1892,11 +1925,12 @@ class TenantResourceShareGrantCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_SHARE_GRANT_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_share_grant.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_share_grant.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceShareGrantUpdatedEvent(AuditLog):
@@ -1904,11 +1938,12 @@ class TenantResourceShareGrantUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_SHARE_GRANT_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_share_grant.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_share_grant.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceShareGrantAcceptedEvent(AuditLog):
@@ -1916,11 +1951,12 @@ class TenantResourceShareGrantAcceptedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_SHARE_GRANT_ACCEPTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_share_grant.accepted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_share_grant.accepted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceShareGrantDeclinedEvent(AuditLog):
@@ -1928,11 +1964,12 @@ class TenantResourceShareGrantDeclinedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_SHARE_GRANT_DECLINED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_share_grant.declined`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_share_grant.declined"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceShareGrantRevokedEvent(AuditLog):
@@ -1940,11 +1977,12 @@ class TenantResourceShareGrantRevokedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_SHARE_GRANT_REVOKED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_share_grant.revoked`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_share_grant.revoked"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceShareGrantDeletedEvent(AuditLog):
@@ -1952,11 +1990,12 @@ class TenantResourceShareGrantDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_SHARE_GRANT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_share_grant.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_share_grant.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantServiceAccountUpdatedEvent(AuditLog):
@@ -1964,11 +2003,12 @@ class TenantServiceAccountUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SERVICE_ACCOUNT_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.service_account.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.service_account.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantServiceAccountDeletedEvent(AuditLog):
@@ -1976,11 +2016,12 @@ class TenantServiceAccountDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SERVICE_ACCOUNT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.service_account.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.service_account.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantServiceAccountTokenRevokedEvent(AuditLog):
@@ -1988,11 +2029,12 @@ class TenantServiceAccountTokenRevokedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SERVICE_ACCOUNT_TOKEN_REVOKED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.service_account.token.revoked`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.service_account.token.revoked"))
+        return (self._typed or self._body()).payload
 
 
 class TenantBillingOverageLimitUpdatedEvent(AuditLog):
@@ -2000,11 +2042,12 @@ class TenantBillingOverageLimitUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_BILLING_OVERAGE_LIMIT_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.billing.overage_limit.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.billing.overage_limit.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantBillingAlertsUpdatedEvent(AuditLog):
@@ -2012,11 +2055,12 @@ class TenantBillingAlertsUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_BILLING_ALERTS_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.billing.alerts.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.billing.alerts.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantBillingInfoUpdatedEvent(AuditLog):
@@ -2024,11 +2068,12 @@ class TenantBillingInfoUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_BILLING_INFO_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.billing.info.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.billing.info.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUsageLimitWorkspaceUpdatedEvent(AuditLog):
@@ -2036,11 +2081,12 @@ class TenantUsageLimitWorkspaceUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USAGE_LIMIT_WORKSPACE_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.usage_limit.workspace.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.usage_limit.workspace.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUsageLimitGroupUpdatedEvent(AuditLog):
@@ -2048,11 +2094,12 @@ class TenantUsageLimitGroupUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USAGE_LIMIT_GROUP_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.usage_limit.group.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.usage_limit.group.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUsageLimitUserUpdatedEvent(AuditLog):
@@ -2060,11 +2107,12 @@ class TenantUsageLimitUserUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USAGE_LIMIT_USER_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.usage_limit.user.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.usage_limit.user.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUsageLimitIncreaseRequestUpdatedEvent(AuditLog):
@@ -2072,11 +2120,12 @@ class TenantUsageLimitIncreaseRequestUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USAGE_LIMIT_INCREASE_REQUEST_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.usage_limit.increase_request.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.usage_limit.increase_request.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUsageLimitIncreaseRequestResolvedEvent(AuditLog):
@@ -2084,11 +2133,12 @@ class TenantUsageLimitIncreaseRequestResolvedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USAGE_LIMIT_INCREASE_REQUEST_RESOLVED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.usage_limit.increase_request.resolved`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.usage_limit.increase_request.resolved"))
+        return (self._typed or self._body()).payload
 
 
 class TenantGroupCreatedEvent(AuditLog):
@@ -2096,11 +2146,12 @@ class TenantGroupCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_GROUP_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.group.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.group.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantGroupUpdatedEvent(AuditLog):
@@ -2108,11 +2159,12 @@ class TenantGroupUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_GROUP_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.group.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.group.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantGroupDeletedEvent(AuditLog):
@@ -2120,11 +2172,12 @@ class TenantGroupDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_GROUP_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.group.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.group.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantGroupMemberAddedEvent(AuditLog):
@@ -2132,11 +2185,12 @@ class TenantGroupMemberAddedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_GROUP_MEMBER_ADDED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.group.member.added`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.group.member.added"))
+        return (self._typed or self._body()).payload
 
 
 class TenantGroupMemberRemovedEvent(AuditLog):
@@ -2144,11 +2198,12 @@ class TenantGroupMemberRemovedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_GROUP_MEMBER_REMOVED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.group.member.removed`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.group.member.removed"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMigrationRolloutStatusUpdatedEvent(AuditLog):
@@ -2156,11 +2211,12 @@ class TenantMigrationRolloutStatusUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MIGRATION_ROLLOUT_STATUS_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.migration_rollout.status.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.migration_rollout.status.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMigrationRolloutTierUpdatedEvent(AuditLog):
@@ -2168,11 +2224,12 @@ class TenantMigrationRolloutTierUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MIGRATION_ROLLOUT_TIER_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.migration_rollout.tier.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.migration_rollout.tier.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantRoleMetadataUpdatedEvent(AuditLog):
@@ -2180,11 +2237,12 @@ class TenantRoleMetadataUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_ROLE_METADATA_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.role.metadata.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.role.metadata.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantCustomRoleCreatedEvent(AuditLog):
@@ -2192,11 +2250,12 @@ class TenantCustomRoleCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_CUSTOM_ROLE_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.custom_role.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.custom_role.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantCustomRoleUpdatedEvent(AuditLog):
@@ -2204,11 +2263,12 @@ class TenantCustomRoleUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_CUSTOM_ROLE_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.custom_role.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.custom_role.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantCustomRoleDeletedEvent(AuditLog):
@@ -2216,11 +2276,12 @@ class TenantCustomRoleDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_CUSTOM_ROLE_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.custom_role.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.custom_role.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantRoleAssignmentCreatedEvent(AuditLog):
@@ -2228,11 +2289,12 @@ class TenantRoleAssignmentCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_ROLE_ASSIGNMENT_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.role_assignment.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.role_assignment.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantRoleAssignmentDeletedEvent(AuditLog):
@@ -2240,11 +2302,12 @@ class TenantRoleAssignmentDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_ROLE_ASSIGNMENT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.role_assignment.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.role_assignment.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceRoleAssignmentCreatedEvent(AuditLog):
@@ -2252,11 +2315,12 @@ class TenantResourceRoleAssignmentCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_ROLE_ASSIGNMENT_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_role_assignment.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_role_assignment.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceRoleAssignmentDeletedEvent(AuditLog):
@@ -2264,11 +2328,12 @@ class TenantResourceRoleAssignmentDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_ROLE_ASSIGNMENT_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_role_assignment.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_role_assignment.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceAccessUpdatedEvent(AuditLog):
@@ -2276,11 +2341,12 @@ class TenantResourceAccessUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_ACCESS_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_access.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_access.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantResourceAccessDeletedEvent(AuditLog):
@@ -2288,11 +2354,12 @@ class TenantResourceAccessDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_RESOURCE_ACCESS_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.resource_access.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.resource_access.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantAdsAccountOnboardingRedemptionEvent(AuditLog):
@@ -2300,11 +2367,12 @@ class TenantAdsAccountOnboardingRedemptionEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_ADS_ACCOUNT_ONBOARDING_REDEMPTION
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.ads_account.onboarding.redemption`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.ads_account.onboarding.redemption"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSessionPolicyCreatedEvent(AuditLog):
@@ -2312,11 +2380,12 @@ class TenantSessionPolicyCreatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SESSION_POLICY_CREATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.session_policy.created`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.session_policy.created"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSessionPolicyUpdatedEvent(AuditLog):
@@ -2324,11 +2393,12 @@ class TenantSessionPolicyUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SESSION_POLICY_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.session_policy.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.session_policy.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSessionPolicyDeletedEvent(AuditLog):
@@ -2336,11 +2406,12 @@ class TenantSessionPolicyDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SESSION_POLICY_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.session_policy.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.session_policy.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantSessionRevocationStartedEvent(AuditLog):
@@ -2348,11 +2419,12 @@ class TenantSessionRevocationStartedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_SESSION_REVOCATION_STARTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.session_revocation.started`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.session_revocation.started"))
+        return (self._typed or self._body()).payload
 
 
 class TenantThirdPartyAppPolicyUpdatedEvent(AuditLog):
@@ -2360,11 +2432,12 @@ class TenantThirdPartyAppPolicyUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_THIRD_PARTY_APP_POLICY_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.third_party_app_policy.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.third_party_app_policy.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUserAddedEvent(AuditLog):
@@ -2372,11 +2445,12 @@ class TenantUserAddedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USER_ADDED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.user.added`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.user.added"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUserUpdatedEvent(AuditLog):
@@ -2384,11 +2458,12 @@ class TenantUserUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USER_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.user.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.user.updated"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUserRemovedEvent(AuditLog):
@@ -2396,11 +2471,12 @@ class TenantUserRemovedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USER_REMOVED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.user.removed`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.user.removed"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUserLookedUpEvent(AuditLog):
@@ -2408,11 +2484,12 @@ class TenantUserLookedUpEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USER_LOOKED_UP
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.user.looked_up`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.user.looked_up"))
+        return (self._typed or self._body()).payload
 
 
 class TenantUserInvitedEvent(AuditLog):
@@ -2420,11 +2497,12 @@ class TenantUserInvitedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_USER_INVITED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.user.invited`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.user.invited"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMembershipRevokedEvent(AuditLog):
@@ -2432,11 +2510,12 @@ class TenantMembershipRevokedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MEMBERSHIP_REVOKED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.membership.revoked`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.membership.revoked"))
+        return (self._typed or self._body()).payload
 
 
 class TenantApiOrganizationInviteUpsertedEvent(AuditLog):
@@ -2444,11 +2523,12 @@ class TenantApiOrganizationInviteUpsertedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_API_ORGANIZATION_INVITE_UPSERTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.api_organization_invite.upserted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.api_organization_invite.upserted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantApiOrganizationInviteDeletedEvent(AuditLog):
@@ -2456,11 +2536,12 @@ class TenantApiOrganizationInviteDeletedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_API_ORGANIZATION_INVITE_DELETED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.api_organization_invite.deleted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.api_organization_invite.deleted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantChatgptWorkspaceInviteUpsertedEvent(AuditLog):
@@ -2468,11 +2549,12 @@ class TenantChatgptWorkspaceInviteUpsertedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_CHATGPT_WORKSPACE_INVITE_UPSERTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.chatgpt_workspace_invite.upserted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.chatgpt_workspace_invite.upserted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMembershipAcceptedEvent(AuditLog):
@@ -2480,11 +2562,12 @@ class TenantMembershipAcceptedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MEMBERSHIP_ACCEPTED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.membership.accepted`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.membership.accepted"))
+        return (self._typed or self._body()).payload
 
 
 class TenantMembershipDeclinedEvent(AuditLog):
@@ -2492,11 +2575,12 @@ class TenantMembershipDeclinedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_MEMBERSHIP_DECLINED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.membership.declined`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.membership.declined"))
+        return (self._typed or self._body()).payload
 
 
 class TenantWorkspaceInviteEmailSettingsUpdatedEvent(AuditLog):
@@ -2504,11 +2588,12 @@ class TenantWorkspaceInviteEmailSettingsUpdatedEvent(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.TENANT_WORKSPACE_INVITE_EMAIL_SETTINGS_UPDATED
+    _payload_cls: ClassVar[type[StructModel]] = AuditLogPayload
 
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The ``tenant.workspace_invite_email_settings.updated`` details of this event."""
-        return wrap(AuditLogPayload, self._data.get("tenant.workspace_invite_email_settings.updated"))
+        return (self._typed or self._body()).payload
 
 
 #: event type -> its class; a type not listed here parses as plain ``AuditLog``.

@@ -3,43 +3,60 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 from .audit_log_actor_session import AuditLogActorSession
 from .audit_log_actor_api_key import AuditLogActorApiKey
 
 __all__ = ["AuditLogActor"]
 
 
-class AuditLogActor(Model):
+class AuditLogActor(StructModel):
     """The actor who performed the audit logged action."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"type": "type", "session": "session", "api_key": "api_key"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "session": ("session", AuditLogActorSession, False),
+        "api_key": ("api_key", AuditLogActorApiKey, False),
+    }
 
-    def __init__(
-        self,
-        *,
-        type: Optional[str] = None,
-        session: Optional[AuditLogActorSession] = None,
-        api_key: Optional[AuditLogActorApiKey] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(type=type, session=session, api_key=api_key, **extra)
+    type: Optional[str] = None
+    """The type of actor. Is either `session` or `api_key`."""
 
-    @property
-    def type(self) -> Optional[str]:
-        """The type of actor. Is either `session` or `api_key`."""
-        return self._data.get("type")
+    session: Optional[AuditLogActorSession] = None
 
-    @property
-    def session(self) -> Optional[AuditLogActorSession]:
-        v = self._data.get("session")
-        return wrap(AuditLogActorSession, v)
+    api_key: Optional[AuditLogActorApiKey] = None
 
-    @property
-    def api_key(self) -> Optional[AuditLogActorApiKey]:
-        v = self._data.get("api_key")
-        return wrap(AuditLogActorApiKey, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_session := self.session) is not None:
+            _session._link(src, path + ("session",))
+        if (_api_key := self.api_key) is not None:
+            _api_key._link(src, path + ("api_key",))
+
+    def _link_in_event(self, src: Any) -> None:
+        """``_link(src, ('actor',))`` unrolled."""
+        self._src = src
+        self._path = ("actor",)
+        if (_session0 := self.session) is not None:
+            _session0._src = src
+            _session0._path = ("actor", "session")
+            if (_user1 := _session0.user) is not None:
+                _user1._src = src
+                _user1._path = ("actor", "session", "user")
+            if (_ip_address_details1 := _session0.ip_address_details) is not None:
+                _ip_address_details1._src = src
+                _ip_address_details1._path = ("actor", "session", "ip_address_details")
+        if (_api_key0 := self.api_key) is not None:
+            _api_key0._src = src
+            _api_key0._path = ("actor", "api_key")
+            if (_user1 := _api_key0.user) is not None:
+                _user1._src = src
+                _user1._path = ("actor", "api_key", "user")
+            if (_service_account1 := _api_key0.service_account) is not None:
+                _service_account1._src = src
+                _service_account1._path = ("actor", "api_key", "service_account")

@@ -3,19 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 from .audit_log_actor_user import AuditLogActorUser
 from .audit_log_actor_service_account import AuditLogActorServiceAccount
 
 __all__ = ["AuditLogActorApiKey"]
 
 
-class AuditLogActorApiKey(Model):
+class AuditLogActorApiKey(StructModel):
     """The API Key used to perform the audit logged action."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
@@ -23,34 +23,27 @@ class AuditLogActorApiKey(Model):
         "user": "user",
         "service_account": "service_account",
     }
+    __links__: ClassVar[Dict[str, Any]] = {
+        "user": ("user", AuditLogActorUser, False),
+        "service_account": ("service_account", AuditLogActorServiceAccount, False),
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        type: Optional[str] = None,
-        user: Optional[AuditLogActorUser] = None,
-        service_account: Optional[AuditLogActorServiceAccount] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, type=type, user=user, service_account=service_account, **extra)
+    id: Optional[str] = None
+    """The tracking id of the API key."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The tracking id of the API key."""
-        return self._data.get("id")
+    type: Optional[str] = None
+    """The type of API key. Can be either `user` or `service_account`."""
 
-    @property
-    def type(self) -> Optional[str]:
-        """The type of API key. Can be either `user` or `service_account`."""
-        return self._data.get("type")
+    user: Optional[AuditLogActorUser] = None
 
-    @property
-    def user(self) -> Optional[AuditLogActorUser]:
-        v = self._data.get("user")
-        return wrap(AuditLogActorUser, v)
+    service_account: Optional[AuditLogActorServiceAccount] = None
 
-    @property
-    def service_account(self) -> Optional[AuditLogActorServiceAccount]:
-        v = self._data.get("service_account")
-        return wrap(AuditLogActorServiceAccount, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_user := self.user) is not None:
+            _user._src = src
+            _user._path = path + ("user",)
+        if (_service_account := self.service_account) is not None:
+            _service_account._src = src
+            _service_account._path = path + ("service_account",)

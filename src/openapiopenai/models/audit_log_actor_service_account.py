@@ -3,24 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 
 __all__ = ["AuditLogActorServiceAccount"]
 
 
-class AuditLogActorServiceAccount(Model):
+class AuditLogActorServiceAccount(StructModel):
     """The service account that performed the audit logged action."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The service account id."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The service account id."""

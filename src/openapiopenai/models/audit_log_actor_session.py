@@ -3,18 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 from .audit_log_actor_user import AuditLogActorUser
 
 __all__ = ["AuditLogActorSession", "AuditLogActorSessionIpAddressDetails"]
 
 
-class AuditLogActorSessionIpAddressDetails(Model):
+class AuditLogActorSessionIpAddressDetails(StructModel):
     """Where the IP address is, as the service geolocates it."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "country": "country",
@@ -26,66 +26,27 @@ class AuditLogActorSessionIpAddressDetails(Model):
         "longitude": "longitude",
     }
 
-    def __init__(
-        self,
-        *,
-        country: Optional[str] = None,
-        city: Optional[str] = None,
-        region: Optional[str] = None,
-        region_code: Optional[str] = None,
-        asn: Optional[str] = None,
-        latitude: Optional[str] = None,
-        longitude: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            country=country,
-            city=city,
-            region=region,
-            region_code=region_code,
-            asn=asn,
-            latitude=latitude,
-            longitude=longitude,
-            **extra,
-        )
+    country: Optional[str] = None
+    """ISO 3166-1 alpha-2 country code."""
 
-    @property
-    def country(self) -> Optional[str]:
-        """ISO 3166-1 alpha-2 country code."""
-        return self._data.get("country")
+    city: Optional[str] = None
 
-    @property
-    def city(self) -> Optional[str]:
-        return self._data.get("city")
+    region: Optional[str] = None
 
-    @property
-    def region(self) -> Optional[str]:
-        return self._data.get("region")
+    region_code: Optional[str] = None
 
-    @property
-    def region_code(self) -> Optional[str]:
-        return self._data.get("region_code")
+    asn: Optional[str] = None
+    """Autonomous system number, as a string."""
 
-    @property
-    def asn(self) -> Optional[str]:
-        """Autonomous system number, as a string."""
-        return self._data.get("asn")
+    latitude: Optional[str] = None
+    """Latitude, as a decimal string."""
 
-    @property
-    def latitude(self) -> Optional[str]:
-        """Latitude, as a decimal string."""
-        return self._data.get("latitude")
-
-    @property
-    def longitude(self) -> Optional[str]:
-        """Longitude, as a decimal string."""
-        return self._data.get("longitude")
+    longitude: Optional[str] = None
+    """Longitude, as a decimal string."""
 
 
-class AuditLogActorSession(Model):
+class AuditLogActorSession(StructModel):
     """The session in which the audit logged action was performed."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "user": "user",
@@ -95,55 +56,34 @@ class AuditLogActorSession(Model):
         "ja4": "ja4",
         "ip_address_details": "ip_address_details",
     }
+    __links__: ClassVar[Dict[str, Any]] = {
+        "user": ("user", AuditLogActorUser, False),
+        "ip_address_details": ("ip_address_details", AuditLogActorSessionIpAddressDetails, False),
+    }
 
-    def __init__(
-        self,
-        *,
-        user: Optional[AuditLogActorUser] = None,
-        ip_address: Optional[str] = None,
-        user_agent: Optional[str] = None,
-        ja3: Optional[str] = None,
-        ja4: Optional[str] = None,
-        ip_address_details: Optional[AuditLogActorSessionIpAddressDetails] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            user=user,
-            ip_address=ip_address,
-            user_agent=user_agent,
-            ja3=ja3,
-            ja4=ja4,
-            ip_address_details=ip_address_details,
-            **extra,
-        )
+    user: Optional[AuditLogActorUser] = None
 
-    @property
-    def user(self) -> Optional[AuditLogActorUser]:
-        v = self._data.get("user")
-        return wrap(AuditLogActorUser, v)
+    ip_address: Optional[str] = None
+    """The IP address from which the action was performed."""
 
-    @property
-    def ip_address(self) -> Optional[str]:
-        """The IP address from which the action was performed."""
-        return self._data.get("ip_address")
+    user_agent: Optional[str] = None
+    """The User-Agent header of the session's requests."""
 
-    @property
-    def user_agent(self) -> Optional[str]:
-        """The User-Agent header of the session's requests."""
-        return self._data.get("user_agent")
+    ja3: Optional[str] = None
+    """The JA3 TLS fingerprint of the session's client."""
 
-    @property
-    def ja3(self) -> Optional[str]:
-        """The JA3 TLS fingerprint of the session's client."""
-        return self._data.get("ja3")
+    ja4: Optional[str] = None
+    """The JA4 TLS fingerprint of the session's client."""
 
-    @property
-    def ja4(self) -> Optional[str]:
-        """The JA4 TLS fingerprint of the session's client."""
-        return self._data.get("ja4")
+    ip_address_details: Optional[AuditLogActorSessionIpAddressDetails] = None
+    """Where the IP address is, as the service geolocates it."""
 
-    @property
-    def ip_address_details(self) -> Optional[AuditLogActorSessionIpAddressDetails]:
-        """Where the IP address is, as the service geolocates it."""
-        v = self._data.get("ip_address_details")
-        return wrap(AuditLogActorSessionIpAddressDetails, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_user := self.user) is not None:
+            _user._src = src
+            _user._path = path + ("user",)
+        if (_ip_address_details := self.ip_address_details) is not None:
+            _ip_address_details._src = src
+            _ip_address_details._path = path + ("ip_address_details",)

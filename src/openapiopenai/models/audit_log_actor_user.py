@@ -3,29 +3,22 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 
 __all__ = ["AuditLogActorUser"]
 
 
-class AuditLogActorUser(Model):
+class AuditLogActorUser(StructModel):
     """The user who performed the audit logged action."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "email": "email"}
 
-    def __init__(self, *, id: Optional[str] = None, email: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, email=email, **extra)
+    id: Optional[str] = None
+    """The user id."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The user id."""
-        return self._data.get("id")
-
-    @property
-    def email(self) -> Optional[str]:
-        """The user email."""
-        return self._data.get("email")
+    email: Optional[str] = None
+    """The user email."""

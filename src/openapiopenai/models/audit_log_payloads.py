@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 
 __all__ = [
     "ApiKeyCreatedPayload",
@@ -86,611 +88,389 @@ __all__ = [
 ]
 
 
-class AuditLogPayload(Model):
+class AuditLogPayload(StructModel):
     """The type-specific details of an event (the object under the key named by its type)."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {}
 
 
-class ApiKeyCreatedPayloadData(Model):
+class ApiKeyCreatedPayloadData(StructModel):
     """The payload used to create the API key."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"scopes": "scopes"}
 
-    def __init__(self, *, scopes: Optional[List[str]] = None, **extra: Any) -> None:
-        super().__init__(scopes=scopes, **extra)
-
-    @property
-    def scopes(self) -> Optional[List[str]]:
-        """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
-        return self._data.get("scopes")
+    scopes: Optional[List[str]] = None
+    """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
 
 
 class ApiKeyCreatedPayload(AuditLogPayload):
     """``api_key.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    __links__: ClassVar[Dict[str, Any]] = {"data": ("data", ApiKeyCreatedPayloadData, False)}
 
-    def __init__(
-        self, *, id: Optional[str] = None, data: Optional[ApiKeyCreatedPayloadData] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The tracking ID of the API key."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The tracking ID of the API key."""
-        return self._data.get("id")
+    data: Optional[ApiKeyCreatedPayloadData] = None
+    """The payload used to create the API key."""
 
-    @property
-    def data(self) -> Optional[ApiKeyCreatedPayloadData]:
-        """The payload used to create the API key."""
-        v = self._data.get("data")
-        return wrap(ApiKeyCreatedPayloadData, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_data := self.data) is not None:
+            _data._src = src
+            _data._path = path + ("data",)
 
 
-class ApiKeyUpdatedPayloadChangesRequested(Model):
+class ApiKeyUpdatedPayloadChangesRequested(StructModel):
     """The payload used to update the API key."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"scopes": "scopes"}
 
-    def __init__(self, *, scopes: Optional[List[str]] = None, **extra: Any) -> None:
-        super().__init__(scopes=scopes, **extra)
-
-    @property
-    def scopes(self) -> Optional[List[str]]:
-        """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
-        return self._data.get("scopes")
+    scopes: Optional[List[str]] = None
+    """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
 
 
 class ApiKeyUpdatedPayload(AuditLogPayload):
     """``api_key.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", ApiKeyUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[ApiKeyUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The tracking ID of the API key."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The tracking ID of the API key."""
-        return self._data.get("id")
+    changes_requested: Optional[ApiKeyUpdatedPayloadChangesRequested] = None
+    """The payload used to update the API key."""
 
-    @property
-    def changes_requested(self) -> Optional[ApiKeyUpdatedPayloadChangesRequested]:
-        """The payload used to update the API key."""
-        v = self._data.get("changes_requested")
-        return wrap(ApiKeyUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
 class ApiKeyDeletedPayload(AuditLogPayload):
     """``api_key.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The tracking ID of the API key."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The tracking ID of the API key."""
 
 
-class CheckpointPermissionCreatedPayloadData(Model):
+class CheckpointPermissionCreatedPayloadData(StructModel):
     """The payload used to create the checkpoint permission."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "project_id": "project_id",
         "fine_tuned_model_checkpoint": "fine_tuned_model_checkpoint",
     }
 
-    def __init__(
-        self,
-        *,
-        project_id: Optional[str] = None,
-        fine_tuned_model_checkpoint: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            project_id=project_id, fine_tuned_model_checkpoint=fine_tuned_model_checkpoint, **extra
-        )
+    project_id: Optional[str] = None
+    """The ID of the project that the checkpoint permission was created for."""
 
-    @property
-    def project_id(self) -> Optional[str]:
-        """The ID of the project that the checkpoint permission was created for."""
-        return self._data.get("project_id")
-
-    @property
-    def fine_tuned_model_checkpoint(self) -> Optional[str]:
-        """The ID of the fine-tuned model checkpoint."""
-        return self._data.get("fine_tuned_model_checkpoint")
+    fine_tuned_model_checkpoint: Optional[str] = None
+    """The ID of the fine-tuned model checkpoint."""
 
 
 class CheckpointPermissionCreatedPayload(AuditLogPayload):
     """``checkpoint.permission.created``: The project and fine-tuned model checkpoint that the checkpoint permission was created for."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    __links__: ClassVar[Dict[str, Any]] = {"data": ("data", CheckpointPermissionCreatedPayloadData, False)}
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        data: Optional[CheckpointPermissionCreatedPayloadData] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The ID of the checkpoint permission."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the checkpoint permission."""
-        return self._data.get("id")
+    data: Optional[CheckpointPermissionCreatedPayloadData] = None
+    """The payload used to create the checkpoint permission."""
 
-    @property
-    def data(self) -> Optional[CheckpointPermissionCreatedPayloadData]:
-        """The payload used to create the checkpoint permission."""
-        v = self._data.get("data")
-        return wrap(CheckpointPermissionCreatedPayloadData, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_data := self.data) is not None:
+            _data._src = src
+            _data._path = path + ("data",)
 
 
 class CheckpointPermissionDeletedPayload(AuditLogPayload):
     """``checkpoint.permission.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the checkpoint permission."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The ID of the checkpoint permission."""
 
 
 class ExternalKeyRegisteredPayload(AuditLogPayload):
     """``external_key.registered``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
 
-    def __init__(
-        self, *, id: Optional[str] = None, data: Optional[Dict[str, Any]] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The ID of the external key configuration."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the external key configuration."""
-        return self._data.get("id")
-
-    @property
-    def data(self) -> Optional[Dict[str, Any]]:
-        """The configuration for the external key."""
-        return self._data.get("data")
+    data: Optional[Dict[str, Any]] = None
+    """The configuration for the external key."""
 
 
 class ExternalKeyRemovedPayload(AuditLogPayload):
     """``external_key.removed``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the external key configuration."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The ID of the external key configuration."""
 
 
-class GroupCreatedPayloadData(Model):
+class GroupCreatedPayloadData(StructModel):
     """Information about the created group."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"group_name": "group_name"}
 
-    def __init__(self, *, group_name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(group_name=group_name, **extra)
-
-    @property
-    def group_name(self) -> Optional[str]:
-        """The group name."""
-        return self._data.get("group_name")
+    group_name: Optional[str] = None
+    """The group name."""
 
 
 class GroupCreatedPayload(AuditLogPayload):
     """``group.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    __links__: ClassVar[Dict[str, Any]] = {"data": ("data", GroupCreatedPayloadData, False)}
 
-    def __init__(
-        self, *, id: Optional[str] = None, data: Optional[GroupCreatedPayloadData] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The ID of the group."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the group."""
-        return self._data.get("id")
+    data: Optional[GroupCreatedPayloadData] = None
+    """Information about the created group."""
 
-    @property
-    def data(self) -> Optional[GroupCreatedPayloadData]:
-        """Information about the created group."""
-        v = self._data.get("data")
-        return wrap(GroupCreatedPayloadData, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_data := self.data) is not None:
+            _data._src = src
+            _data._path = path + ("data",)
 
 
-class GroupUpdatedPayloadChangesRequested(Model):
+class GroupUpdatedPayloadChangesRequested(StructModel):
     """The payload used to update the group."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"group_name": "group_name"}
 
-    def __init__(self, *, group_name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(group_name=group_name, **extra)
-
-    @property
-    def group_name(self) -> Optional[str]:
-        """The updated group name."""
-        return self._data.get("group_name")
+    group_name: Optional[str] = None
+    """The updated group name."""
 
 
 class GroupUpdatedPayload(AuditLogPayload):
     """``group.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", GroupUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[GroupUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The ID of the group."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the group."""
-        return self._data.get("id")
+    changes_requested: Optional[GroupUpdatedPayloadChangesRequested] = None
+    """The payload used to update the group."""
 
-    @property
-    def changes_requested(self) -> Optional[GroupUpdatedPayloadChangesRequested]:
-        """The payload used to update the group."""
-        v = self._data.get("changes_requested")
-        return wrap(GroupUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
 class GroupDeletedPayload(AuditLogPayload):
     """``group.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the group."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The ID of the group."""
 
 
 class ScimEnabledPayload(AuditLogPayload):
     """``scim.enabled``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the SCIM was enabled for."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The ID of the SCIM was enabled for."""
 
 
 class ScimDisabledPayload(AuditLogPayload):
     """``scim.disabled``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the SCIM was disabled for."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The ID of the SCIM was disabled for."""
 
 
-class InviteSentPayloadData(Model):
+class InviteSentPayloadData(StructModel):
     """The payload used to create the invite."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"email": "email", "role": "role"}
 
-    def __init__(self, *, email: Optional[str] = None, role: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(email=email, role=role, **extra)
+    email: Optional[str] = None
+    """The email invited to the organization."""
 
-    @property
-    def email(self) -> Optional[str]:
-        """The email invited to the organization."""
-        return self._data.get("email")
-
-    @property
-    def role(self) -> Optional[str]:
-        """The role the email was invited to be. Is either `owner` or `member`."""
-        return self._data.get("role")
+    role: Optional[str] = None
+    """The role the email was invited to be. Is either `owner` or `member`."""
 
 
 class InviteSentPayload(AuditLogPayload):
     """``invite.sent``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    __links__: ClassVar[Dict[str, Any]] = {"data": ("data", InviteSentPayloadData, False)}
 
-    def __init__(
-        self, *, id: Optional[str] = None, data: Optional[InviteSentPayloadData] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The ID of the invite."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the invite."""
-        return self._data.get("id")
+    data: Optional[InviteSentPayloadData] = None
+    """The payload used to create the invite."""
 
-    @property
-    def data(self) -> Optional[InviteSentPayloadData]:
-        """The payload used to create the invite."""
-        v = self._data.get("data")
-        return wrap(InviteSentPayloadData, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_data := self.data) is not None:
+            _data._src = src
+            _data._path = path + ("data",)
 
 
 class InviteAcceptedPayload(AuditLogPayload):
     """``invite.accepted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the invite."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The ID of the invite."""
 
 
 class InviteDeletedPayload(AuditLogPayload):
     """``invite.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the invite."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The ID of the invite."""
 
 
 class IpAllowlistCreatedPayload(AuditLogPayload):
     """``ip_allowlist.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "allowed_ips": "allowed_ips"}
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        name: Optional[str] = None,
-        allowed_ips: Optional[List[str]] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, name=name, allowed_ips=allowed_ips, **extra)
+    id: Optional[str] = None
+    """The ID of the IP allowlist configuration."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the IP allowlist configuration."""
-        return self._data.get("id")
+    name: Optional[str] = None
+    """The name of the IP allowlist configuration."""
 
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the IP allowlist configuration."""
-        return self._data.get("name")
-
-    @property
-    def allowed_ips(self) -> Optional[List[str]]:
-        """The IP addresses or CIDR ranges included in the configuration."""
-        return self._data.get("allowed_ips")
+    allowed_ips: Optional[List[str]] = None
+    """The IP addresses or CIDR ranges included in the configuration."""
 
 
 class IpAllowlistUpdatedPayload(AuditLogPayload):
     """``ip_allowlist.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "allowed_ips": "allowed_ips"}
 
-    def __init__(
-        self, *, id: Optional[str] = None, allowed_ips: Optional[List[str]] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, allowed_ips=allowed_ips, **extra)
+    id: Optional[str] = None
+    """The ID of the IP allowlist configuration."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the IP allowlist configuration."""
-        return self._data.get("id")
-
-    @property
-    def allowed_ips(self) -> Optional[List[str]]:
-        """The updated set of IP addresses or CIDR ranges in the configuration."""
-        return self._data.get("allowed_ips")
+    allowed_ips: Optional[List[str]] = None
+    """The updated set of IP addresses or CIDR ranges in the configuration."""
 
 
 class IpAllowlistDeletedPayload(AuditLogPayload):
     """``ip_allowlist.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "allowed_ips": "allowed_ips"}
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        name: Optional[str] = None,
-        allowed_ips: Optional[List[str]] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, name=name, allowed_ips=allowed_ips, **extra)
+    id: Optional[str] = None
+    """The ID of the IP allowlist configuration."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the IP allowlist configuration."""
-        return self._data.get("id")
+    name: Optional[str] = None
+    """The name of the IP allowlist configuration."""
 
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the IP allowlist configuration."""
-        return self._data.get("name")
-
-    @property
-    def allowed_ips(self) -> Optional[List[str]]:
-        """The IP addresses or CIDR ranges that were in the configuration."""
-        return self._data.get("allowed_ips")
+    allowed_ips: Optional[List[str]] = None
+    """The IP addresses or CIDR ranges that were in the configuration."""
 
 
-class IpAllowlistConfigActivatedPayloadConfigsItem(Model):
+class IpAllowlistConfigActivatedPayloadConfigsItem(StructModel):
     """IpAllowlistConfigActivatedPayloadConfigsItem"""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The ID of the IP allowlist configuration."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the IP allowlist configuration."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the IP allowlist configuration."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The name of the IP allowlist configuration."""
 
 
 class IpAllowlistConfigActivatedPayload(AuditLogPayload):
     """``ip_allowlist.config.activated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"configs": "configs"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "configs": ("configs", IpAllowlistConfigActivatedPayloadConfigsItem, True)
+    }
 
-    def __init__(
-        self, *, configs: Optional[List[IpAllowlistConfigActivatedPayloadConfigsItem]] = None, **extra: Any
-    ) -> None:
-        super().__init__(configs=configs, **extra)
+    configs: Optional[List[IpAllowlistConfigActivatedPayloadConfigsItem]] = None
+    """The configurations that were activated."""
 
-    @property
-    def configs(self) -> Optional[List[IpAllowlistConfigActivatedPayloadConfigsItem]]:
-        """The configurations that were activated."""
-        v = self._data.get("configs")
-        return wrap_list(IpAllowlistConfigActivatedPayloadConfigsItem, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_configs := self.configs) is not None:
+            for i, item in enumerate(_configs):
+                item._link(src, path + ("configs", i))
 
 
-class IpAllowlistConfigDeactivatedPayloadConfigsItem(Model):
+class IpAllowlistConfigDeactivatedPayloadConfigsItem(StructModel):
     """IpAllowlistConfigDeactivatedPayloadConfigsItem"""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The ID of the IP allowlist configuration."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the IP allowlist configuration."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the IP allowlist configuration."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The name of the IP allowlist configuration."""
 
 
 class IpAllowlistConfigDeactivatedPayload(AuditLogPayload):
     """``ip_allowlist.config.deactivated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"configs": "configs"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "configs": ("configs", IpAllowlistConfigDeactivatedPayloadConfigsItem, True)
+    }
 
-    def __init__(
-        self, *, configs: Optional[List[IpAllowlistConfigDeactivatedPayloadConfigsItem]] = None, **extra: Any
-    ) -> None:
-        super().__init__(configs=configs, **extra)
+    configs: Optional[List[IpAllowlistConfigDeactivatedPayloadConfigsItem]] = None
+    """The configurations that were deactivated."""
 
-    @property
-    def configs(self) -> Optional[List[IpAllowlistConfigDeactivatedPayloadConfigsItem]]:
-        """The configurations that were deactivated."""
-        v = self._data.get("configs")
-        return wrap_list(IpAllowlistConfigDeactivatedPayloadConfigsItem, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_configs := self.configs) is not None:
+            for i, item in enumerate(_configs):
+                item._link(src, path + ("configs", i))
 
 
 class LoginSucceededPayload(AuditLogPayload):
     """``login.succeeded``: This event has no additional fields beyond the standard audit log attributes."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {}
 
@@ -698,30 +478,17 @@ class LoginSucceededPayload(AuditLogPayload):
 class LoginFailedPayload(AuditLogPayload):
     """``login.failed``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"error_code": "error_code", "error_message": "error_message"}
 
-    def __init__(
-        self, *, error_code: Optional[str] = None, error_message: Optional[str] = None, **extra: Any
-    ) -> None:
-        super().__init__(error_code=error_code, error_message=error_message, **extra)
+    error_code: Optional[str] = None
+    """The error code of the failure."""
 
-    @property
-    def error_code(self) -> Optional[str]:
-        """The error code of the failure."""
-        return self._data.get("error_code")
-
-    @property
-    def error_message(self) -> Optional[str]:
-        """The error message of the failure."""
-        return self._data.get("error_message")
+    error_message: Optional[str] = None
+    """The error message of the failure."""
 
 
 class LogoutSucceededPayload(AuditLogPayload):
     """``logout.succeeded``: This event has no additional fields beyond the standard audit log attributes."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {}
 
@@ -729,30 +496,17 @@ class LogoutSucceededPayload(AuditLogPayload):
 class LogoutFailedPayload(AuditLogPayload):
     """``logout.failed``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"error_code": "error_code", "error_message": "error_message"}
 
-    def __init__(
-        self, *, error_code: Optional[str] = None, error_message: Optional[str] = None, **extra: Any
-    ) -> None:
-        super().__init__(error_code=error_code, error_message=error_message, **extra)
+    error_code: Optional[str] = None
+    """The error code of the failure."""
 
-    @property
-    def error_code(self) -> Optional[str]:
-        """The error code of the failure."""
-        return self._data.get("error_code")
-
-    @property
-    def error_message(self) -> Optional[str]:
-        """The error message of the failure."""
-        return self._data.get("error_message")
+    error_message: Optional[str] = None
+    """The error message of the failure."""
 
 
-class OrganizationUpdatedPayloadChangesRequested(Model):
+class OrganizationUpdatedPayloadChangesRequested(StructModel):
     """The payload used to update the organization settings."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "title": "title",
@@ -764,218 +518,133 @@ class OrganizationUpdatedPayloadChangesRequested(Model):
         "api_call_logging_project_ids": "api_call_logging_project_ids",
     }
 
-    def __init__(
-        self,
-        *,
-        title: Optional[str] = None,
-        description: Optional[str] = None,
-        name: Optional[str] = None,
-        threads_ui_visibility: Optional[str] = None,
-        usage_dashboard_visibility: Optional[str] = None,
-        api_call_logging: Optional[str] = None,
-        api_call_logging_project_ids: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            title=title,
-            description=description,
-            name=name,
-            threads_ui_visibility=threads_ui_visibility,
-            usage_dashboard_visibility=usage_dashboard_visibility,
-            api_call_logging=api_call_logging,
-            api_call_logging_project_ids=api_call_logging_project_ids,
-            **extra,
-        )
+    title: Optional[str] = None
+    """The organization title."""
 
-    @property
-    def title(self) -> Optional[str]:
-        """The organization title."""
-        return self._data.get("title")
+    description: Optional[str] = None
+    """The organization description."""
 
-    @property
-    def description(self) -> Optional[str]:
-        """The organization description."""
-        return self._data.get("description")
+    name: Optional[str] = None
+    """The organization name."""
 
-    @property
-    def name(self) -> Optional[str]:
-        """The organization name."""
-        return self._data.get("name")
+    threads_ui_visibility: Optional[str] = None
+    """Visibility of the threads page which shows messages created with the Assistants API and Playground. One of `ANY_ROLE`, `OWNERS`, or `NONE`."""
 
-    @property
-    def threads_ui_visibility(self) -> Optional[str]:
-        """Visibility of the threads page which shows messages created with the Assistants API and Playground. One of `ANY_ROLE`, `OWNERS`, or `NONE`."""
-        return self._data.get("threads_ui_visibility")
+    usage_dashboard_visibility: Optional[str] = None
+    """Visibility of the usage dashboard which shows activity and costs for your organization. One of `ANY_ROLE` or `OWNERS`."""
 
-    @property
-    def usage_dashboard_visibility(self) -> Optional[str]:
-        """Visibility of the usage dashboard which shows activity and costs for your organization. One of `ANY_ROLE` or `OWNERS`."""
-        return self._data.get("usage_dashboard_visibility")
+    api_call_logging: Optional[str] = None
+    """How your organization logs data from supported API calls. One of `disabled`, `enabled_per_call`, `enabled_for_all_projects`, or `enabled_for_selected_projects`"""
 
-    @property
-    def api_call_logging(self) -> Optional[str]:
-        """How your organization logs data from supported API calls. One of `disabled`, `enabled_per_call`, `enabled_for_all_projects`, or `enabled_for_selected_projects`"""
-        return self._data.get("api_call_logging")
-
-    @property
-    def api_call_logging_project_ids(self) -> Optional[str]:
-        """The list of project ids if api_call_logging is set to `enabled_for_selected_projects`"""
-        return self._data.get("api_call_logging_project_ids")
+    api_call_logging_project_ids: Optional[str] = None
+    """The list of project ids if api_call_logging is set to `enabled_for_selected_projects`"""
 
 
 class OrganizationUpdatedPayload(AuditLogPayload):
     """``organization.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", OrganizationUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[OrganizationUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The organization ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The organization ID."""
-        return self._data.get("id")
+    changes_requested: Optional[OrganizationUpdatedPayloadChangesRequested] = None
+    """The payload used to update the organization settings."""
 
-    @property
-    def changes_requested(self) -> Optional[OrganizationUpdatedPayloadChangesRequested]:
-        """The payload used to update the organization settings."""
-        v = self._data.get("changes_requested")
-        return wrap(OrganizationUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
-class ProjectCreatedPayloadData(Model):
+class ProjectCreatedPayloadData(StructModel):
     """The payload used to create the project."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"name": "name", "title": "title"}
 
-    def __init__(self, *, name: Optional[str] = None, title: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(name=name, title=title, **extra)
+    name: Optional[str] = None
+    """The project name."""
 
-    @property
-    def name(self) -> Optional[str]:
-        """The project name."""
-        return self._data.get("name")
-
-    @property
-    def title(self) -> Optional[str]:
-        """The title of the project as seen on the dashboard."""
-        return self._data.get("title")
+    title: Optional[str] = None
+    """The title of the project as seen on the dashboard."""
 
 
 class ProjectCreatedPayload(AuditLogPayload):
     """``project.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    __links__: ClassVar[Dict[str, Any]] = {"data": ("data", ProjectCreatedPayloadData, False)}
 
-    def __init__(
-        self, *, id: Optional[str] = None, data: Optional[ProjectCreatedPayloadData] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The project ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The project ID."""
-        return self._data.get("id")
+    data: Optional[ProjectCreatedPayloadData] = None
+    """The payload used to create the project."""
 
-    @property
-    def data(self) -> Optional[ProjectCreatedPayloadData]:
-        """The payload used to create the project."""
-        v = self._data.get("data")
-        return wrap(ProjectCreatedPayloadData, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_data := self.data) is not None:
+            _data._src = src
+            _data._path = path + ("data",)
 
 
-class ProjectUpdatedPayloadChangesRequested(Model):
+class ProjectUpdatedPayloadChangesRequested(StructModel):
     """The payload used to update the project."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"title": "title"}
 
-    def __init__(self, *, title: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(title=title, **extra)
-
-    @property
-    def title(self) -> Optional[str]:
-        """The title of the project as seen on the dashboard."""
-        return self._data.get("title")
+    title: Optional[str] = None
+    """The title of the project as seen on the dashboard."""
 
 
 class ProjectUpdatedPayload(AuditLogPayload):
     """``project.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", ProjectUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[ProjectUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The project ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The project ID."""
-        return self._data.get("id")
+    changes_requested: Optional[ProjectUpdatedPayloadChangesRequested] = None
+    """The payload used to update the project."""
 
-    @property
-    def changes_requested(self) -> Optional[ProjectUpdatedPayloadChangesRequested]:
-        """The payload used to update the project."""
-        v = self._data.get("changes_requested")
-        return wrap(ProjectUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
 class ProjectArchivedPayload(AuditLogPayload):
     """``project.archived``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The project ID."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The project ID."""
 
 
 class ProjectDeletedPayload(AuditLogPayload):
     """``project.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The project ID."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The project ID."""
 
 
-class RateLimitUpdatedPayloadChangesRequested(Model):
+class RateLimitUpdatedPayloadChangesRequested(StructModel):
     """The payload used to update the rate limits."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "max_requests_per_1_minute": "max_requests_per_1_minute",
@@ -986,106 +655,58 @@ class RateLimitUpdatedPayloadChangesRequested(Model):
         "batch_1_day_max_input_tokens": "batch_1_day_max_input_tokens",
     }
 
-    def __init__(
-        self,
-        *,
-        max_requests_per_1_minute: Optional[int] = None,
-        max_tokens_per_1_minute: Optional[int] = None,
-        max_images_per_1_minute: Optional[int] = None,
-        max_audio_megabytes_per_1_minute: Optional[int] = None,
-        max_requests_per_1_day: Optional[int] = None,
-        batch_1_day_max_input_tokens: Optional[int] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            max_requests_per_1_minute=max_requests_per_1_minute,
-            max_tokens_per_1_minute=max_tokens_per_1_minute,
-            max_images_per_1_minute=max_images_per_1_minute,
-            max_audio_megabytes_per_1_minute=max_audio_megabytes_per_1_minute,
-            max_requests_per_1_day=max_requests_per_1_day,
-            batch_1_day_max_input_tokens=batch_1_day_max_input_tokens,
-            **extra,
-        )
+    max_requests_per_1_minute: Optional[int] = None
+    """The maximum requests per minute."""
 
-    @property
-    def max_requests_per_1_minute(self) -> Optional[int]:
-        """The maximum requests per minute."""
-        return self._data.get("max_requests_per_1_minute")
+    max_tokens_per_1_minute: Optional[int] = None
+    """The maximum tokens per minute."""
 
-    @property
-    def max_tokens_per_1_minute(self) -> Optional[int]:
-        """The maximum tokens per minute."""
-        return self._data.get("max_tokens_per_1_minute")
+    max_images_per_1_minute: Optional[int] = None
+    """The maximum images per minute. Only relevant for certain models."""
 
-    @property
-    def max_images_per_1_minute(self) -> Optional[int]:
-        """The maximum images per minute. Only relevant for certain models."""
-        return self._data.get("max_images_per_1_minute")
+    max_audio_megabytes_per_1_minute: Optional[int] = None
+    """The maximum audio megabytes per minute. Only relevant for certain models."""
 
-    @property
-    def max_audio_megabytes_per_1_minute(self) -> Optional[int]:
-        """The maximum audio megabytes per minute. Only relevant for certain models."""
-        return self._data.get("max_audio_megabytes_per_1_minute")
+    max_requests_per_1_day: Optional[int] = None
+    """The maximum requests per day. Only relevant for certain models."""
 
-    @property
-    def max_requests_per_1_day(self) -> Optional[int]:
-        """The maximum requests per day. Only relevant for certain models."""
-        return self._data.get("max_requests_per_1_day")
-
-    @property
-    def batch_1_day_max_input_tokens(self) -> Optional[int]:
-        """The maximum batch input tokens per day. Only relevant for certain models."""
-        return self._data.get("batch_1_day_max_input_tokens")
+    batch_1_day_max_input_tokens: Optional[int] = None
+    """The maximum batch input tokens per day. Only relevant for certain models."""
 
 
 class RateLimitUpdatedPayload(AuditLogPayload):
     """``rate_limit.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", RateLimitUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[RateLimitUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The rate limit ID"""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The rate limit ID"""
-        return self._data.get("id")
+    changes_requested: Optional[RateLimitUpdatedPayloadChangesRequested] = None
+    """The payload used to update the rate limits."""
 
-    @property
-    def changes_requested(self) -> Optional[RateLimitUpdatedPayloadChangesRequested]:
-        """The payload used to update the rate limits."""
-        v = self._data.get("changes_requested")
-        return wrap(RateLimitUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
 class RateLimitDeletedPayload(AuditLogPayload):
     """``rate_limit.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The rate limit ID"""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The rate limit ID"""
 
 
 class RoleCreatedPayload(AuditLogPayload):
     """``role.created``: The details for events with this `type`."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
@@ -1095,55 +716,24 @@ class RoleCreatedPayload(AuditLogPayload):
         "resource_id": "resource_id",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        role_name: Optional[str] = None,
-        permissions: Optional[List[str]] = None,
-        resource_type: Optional[str] = None,
-        resource_id: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            id=id,
-            role_name=role_name,
-            permissions=permissions,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            **extra,
-        )
+    id: Optional[str] = None
+    """The role ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The role ID."""
-        return self._data.get("id")
+    role_name: Optional[str] = None
+    """The name of the role."""
 
-    @property
-    def role_name(self) -> Optional[str]:
-        """The name of the role."""
-        return self._data.get("role_name")
+    permissions: Optional[List[str]] = None
+    """The permissions granted by the role."""
 
-    @property
-    def permissions(self) -> Optional[List[str]]:
-        """The permissions granted by the role."""
-        return self._data.get("permissions")
+    resource_type: Optional[str] = None
+    """The type of resource the role belongs to."""
 
-    @property
-    def resource_type(self) -> Optional[str]:
-        """The type of resource the role belongs to."""
-        return self._data.get("resource_type")
-
-    @property
-    def resource_id(self) -> Optional[str]:
-        """The resource the role is scoped to."""
-        return self._data.get("resource_id")
+    resource_id: Optional[str] = None
+    """The resource the role is scoped to."""
 
 
-class RoleUpdatedPayloadChangesRequested(Model):
+class RoleUpdatedPayloadChangesRequested(StructModel):
     """The payload used to update the role."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "role_name": "role_name",
@@ -1155,114 +745,62 @@ class RoleUpdatedPayloadChangesRequested(Model):
         "metadata": "metadata",
     }
 
-    def __init__(
-        self,
-        *,
-        role_name: Optional[str] = None,
-        resource_id: Optional[str] = None,
-        resource_type: Optional[str] = None,
-        permissions_added: Optional[List[str]] = None,
-        permissions_removed: Optional[List[str]] = None,
-        description: Optional[str] = None,
-        metadata: Optional[Dict[str, Any]] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            role_name=role_name,
-            resource_id=resource_id,
-            resource_type=resource_type,
-            permissions_added=permissions_added,
-            permissions_removed=permissions_removed,
-            description=description,
-            metadata=metadata,
-            **extra,
-        )
+    role_name: Optional[str] = None
+    """The updated role name, when provided."""
 
-    @property
-    def role_name(self) -> Optional[str]:
-        """The updated role name, when provided."""
-        return self._data.get("role_name")
+    resource_id: Optional[str] = None
+    """The resource the role is scoped to."""
 
-    @property
-    def resource_id(self) -> Optional[str]:
-        """The resource the role is scoped to."""
-        return self._data.get("resource_id")
+    resource_type: Optional[str] = None
+    """The type of resource the role belongs to."""
 
-    @property
-    def resource_type(self) -> Optional[str]:
-        """The type of resource the role belongs to."""
-        return self._data.get("resource_type")
+    permissions_added: Optional[List[str]] = None
+    """The permissions added to the role."""
 
-    @property
-    def permissions_added(self) -> Optional[List[str]]:
-        """The permissions added to the role."""
-        return self._data.get("permissions_added")
+    permissions_removed: Optional[List[str]] = None
+    """The permissions removed from the role."""
 
-    @property
-    def permissions_removed(self) -> Optional[List[str]]:
-        """The permissions removed from the role."""
-        return self._data.get("permissions_removed")
+    description: Optional[str] = None
+    """The updated role description, when provided."""
 
-    @property
-    def description(self) -> Optional[str]:
-        """The updated role description, when provided."""
-        return self._data.get("description")
-
-    @property
-    def metadata(self) -> Optional[Dict[str, Any]]:
-        """Additional metadata stored on the role."""
-        return self._data.get("metadata")
+    metadata: Optional[Dict[str, Any]] = None
+    """Additional metadata stored on the role."""
 
 
 class RoleUpdatedPayload(AuditLogPayload):
     """``role.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", RoleUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[RoleUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The role ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The role ID."""
-        return self._data.get("id")
+    changes_requested: Optional[RoleUpdatedPayloadChangesRequested] = None
+    """The payload used to update the role."""
 
-    @property
-    def changes_requested(self) -> Optional[RoleUpdatedPayloadChangesRequested]:
-        """The payload used to update the role."""
-        v = self._data.get("changes_requested")
-        return wrap(RoleUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
 class RoleDeletedPayload(AuditLogPayload):
     """``role.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The role ID."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The role ID."""
 
 
 class RoleAssignmentCreatedPayload(AuditLogPayload):
     """``role.assignment.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
         "principal_id": "principal_id",
@@ -1271,56 +809,25 @@ class RoleAssignmentCreatedPayload(AuditLogPayload):
         "resource_type": "resource_type",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        principal_id: Optional[str] = None,
-        principal_type: Optional[str] = None,
-        resource_id: Optional[str] = None,
-        resource_type: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            id=id,
-            principal_id=principal_id,
-            principal_type=principal_type,
-            resource_id=resource_id,
-            resource_type=resource_type,
-            **extra,
-        )
+    id: Optional[str] = None
+    """The identifier of the role assignment."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The identifier of the role assignment."""
-        return self._data.get("id")
+    principal_id: Optional[str] = None
+    """The principal (user or group) that received the role."""
 
-    @property
-    def principal_id(self) -> Optional[str]:
-        """The principal (user or group) that received the role."""
-        return self._data.get("principal_id")
+    principal_type: Optional[str] = None
+    """The type of principal (user or group) that received the role."""
 
-    @property
-    def principal_type(self) -> Optional[str]:
-        """The type of principal (user or group) that received the role."""
-        return self._data.get("principal_type")
+    resource_id: Optional[str] = None
+    """The resource the role assignment is scoped to."""
 
-    @property
-    def resource_id(self) -> Optional[str]:
-        """The resource the role assignment is scoped to."""
-        return self._data.get("resource_id")
-
-    @property
-    def resource_type(self) -> Optional[str]:
-        """The type of resource the role assignment is scoped to."""
-        return self._data.get("resource_type")
+    resource_type: Optional[str] = None
+    """The type of resource the role assignment is scoped to."""
 
 
 class RoleAssignmentDeletedPayload(AuditLogPayload):
     """``role.assignment.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
         "principal_id": "principal_id",
@@ -1329,56 +836,25 @@ class RoleAssignmentDeletedPayload(AuditLogPayload):
         "resource_type": "resource_type",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        principal_id: Optional[str] = None,
-        principal_type: Optional[str] = None,
-        resource_id: Optional[str] = None,
-        resource_type: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            id=id,
-            principal_id=principal_id,
-            principal_type=principal_type,
-            resource_id=resource_id,
-            resource_type=resource_type,
-            **extra,
-        )
+    id: Optional[str] = None
+    """The identifier of the role assignment."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The identifier of the role assignment."""
-        return self._data.get("id")
+    principal_id: Optional[str] = None
+    """The principal (user or group) that had the role removed."""
 
-    @property
-    def principal_id(self) -> Optional[str]:
-        """The principal (user or group) that had the role removed."""
-        return self._data.get("principal_id")
+    principal_type: Optional[str] = None
+    """The type of principal (user or group) that had the role removed."""
 
-    @property
-    def principal_type(self) -> Optional[str]:
-        """The type of principal (user or group) that had the role removed."""
-        return self._data.get("principal_type")
+    resource_id: Optional[str] = None
+    """The resource the role assignment was scoped to."""
 
-    @property
-    def resource_id(self) -> Optional[str]:
-        """The resource the role assignment was scoped to."""
-        return self._data.get("resource_id")
-
-    @property
-    def resource_type(self) -> Optional[str]:
-        """The type of resource the role assignment was scoped to."""
-        return self._data.get("resource_type")
+    resource_type: Optional[str] = None
+    """The type of resource the role assignment was scoped to."""
 
 
 class RoleBoundToResourcePayload(AuditLogPayload):
     """``role.bound_to_resource``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
         "role_id": "role_id",
@@ -1392,91 +868,40 @@ class RoleBoundToResourcePayload(AuditLogPayload):
         "source": "source",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        role_id: Optional[str] = None,
-        resource_id: Optional[str] = None,
-        resource_type: Optional[str] = None,
-        permissions: Optional[List[str]] = None,
-        workspace_id: Optional[str] = None,
-        connector_id: Optional[str] = None,
-        connector_name: Optional[str] = None,
-        enabled: Optional[bool] = None,
-        source: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            id=id,
-            role_id=role_id,
-            resource_id=resource_id,
-            resource_type=resource_type,
-            permissions=permissions,
-            workspace_id=workspace_id,
-            connector_id=connector_id,
-            connector_name=connector_name,
-            enabled=enabled,
-            source=source,
-            **extra,
-        )
+    id: Optional[str] = None
+    """The ID of the resource the role was bound to. ChatGPT workspace connector resources use `<workspace_id>__<connector_id>`."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the resource the role was bound to. ChatGPT workspace connector resources use `<workspace_id>__<connector_id>`."""
-        return self._data.get("id")
+    role_id: Optional[str] = None
+    """The ID of the role that was bound to the resource."""
 
-    @property
-    def role_id(self) -> Optional[str]:
-        """The ID of the role that was bound to the resource."""
-        return self._data.get("role_id")
+    resource_id: Optional[str] = None
+    """The ID of the resource the role was bound to."""
 
-    @property
-    def resource_id(self) -> Optional[str]:
-        """The ID of the resource the role was bound to."""
-        return self._data.get("resource_id")
+    resource_type: Optional[str] = None
+    """The type of resource the role was bound to."""
 
-    @property
-    def resource_type(self) -> Optional[str]:
-        """The type of resource the role was bound to."""
-        return self._data.get("resource_type")
+    permissions: Optional[List[str]] = None
+    """The permissions granted to the role for the resource."""
 
-    @property
-    def permissions(self) -> Optional[List[str]]:
-        """The permissions granted to the role for the resource."""
-        return self._data.get("permissions")
+    workspace_id: Optional[str] = None
+    """The workspace ID for a ChatGPT workspace connector resource."""
 
-    @property
-    def workspace_id(self) -> Optional[str]:
-        """The workspace ID for a ChatGPT workspace connector resource."""
-        return self._data.get("workspace_id")
+    connector_id: Optional[str] = None
+    """The connector ID for a ChatGPT workspace connector resource."""
 
-    @property
-    def connector_id(self) -> Optional[str]:
-        """The connector ID for a ChatGPT workspace connector resource."""
-        return self._data.get("connector_id")
+    connector_name: Optional[str] = None
+    """The connector display name for a ChatGPT workspace connector resource, or the connector ID when the display name could not be resolved."""
 
-    @property
-    def connector_name(self) -> Optional[str]:
-        """The connector display name for a ChatGPT workspace connector resource, or the connector ID when the display name could not be resolved."""
-        return self._data.get("connector_name")
+    enabled: Optional[bool] = None
+    """Whether the connector is enabled for the role."""
 
-    @property
-    def enabled(self) -> Optional[bool]:
-        """Whether the connector is enabled for the role."""
-        return self._data.get("enabled")
-
-    @property
-    def source(self) -> Optional[str]:
-        """The connector role mutation path that produced the event."""
-        return self._data.get("source")
+    source: Optional[str] = None
+    """The connector role mutation path that produced the event."""
 
 
 class RoleUnboundFromResourcePayload(AuditLogPayload):
     """``role.unbound_from_resource``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
         "role_id": "role_id",
@@ -1490,261 +915,144 @@ class RoleUnboundFromResourcePayload(AuditLogPayload):
         "source": "source",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        role_id: Optional[str] = None,
-        resource_id: Optional[str] = None,
-        resource_type: Optional[str] = None,
-        permissions: Optional[List[str]] = None,
-        workspace_id: Optional[str] = None,
-        connector_id: Optional[str] = None,
-        connector_name: Optional[str] = None,
-        enabled: Optional[bool] = None,
-        source: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            id=id,
-            role_id=role_id,
-            resource_id=resource_id,
-            resource_type=resource_type,
-            permissions=permissions,
-            workspace_id=workspace_id,
-            connector_id=connector_id,
-            connector_name=connector_name,
-            enabled=enabled,
-            source=source,
-            **extra,
-        )
+    id: Optional[str] = None
+    """The ID of the resource the role was unbound from. ChatGPT workspace connector resources use `<workspace_id>__<connector_id>`."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The ID of the resource the role was unbound from. ChatGPT workspace connector resources use `<workspace_id>__<connector_id>`."""
-        return self._data.get("id")
+    role_id: Optional[str] = None
+    """The ID of the role that was unbound from the resource."""
 
-    @property
-    def role_id(self) -> Optional[str]:
-        """The ID of the role that was unbound from the resource."""
-        return self._data.get("role_id")
+    resource_id: Optional[str] = None
+    """The ID of the resource the role was unbound from."""
 
-    @property
-    def resource_id(self) -> Optional[str]:
-        """The ID of the resource the role was unbound from."""
-        return self._data.get("resource_id")
+    resource_type: Optional[str] = None
+    """The type of resource the role was unbound from."""
 
-    @property
-    def resource_type(self) -> Optional[str]:
-        """The type of resource the role was unbound from."""
-        return self._data.get("resource_type")
+    permissions: Optional[List[str]] = None
+    """The permissions remaining for the role after the change."""
 
-    @property
-    def permissions(self) -> Optional[List[str]]:
-        """The permissions remaining for the role after the change."""
-        return self._data.get("permissions")
+    workspace_id: Optional[str] = None
+    """The workspace ID for a ChatGPT workspace connector resource."""
 
-    @property
-    def workspace_id(self) -> Optional[str]:
-        """The workspace ID for a ChatGPT workspace connector resource."""
-        return self._data.get("workspace_id")
+    connector_id: Optional[str] = None
+    """The connector ID for a ChatGPT workspace connector resource."""
 
-    @property
-    def connector_id(self) -> Optional[str]:
-        """The connector ID for a ChatGPT workspace connector resource."""
-        return self._data.get("connector_id")
+    connector_name: Optional[str] = None
+    """The connector display name for a ChatGPT workspace connector resource, or the connector ID when the display name could not be resolved."""
 
-    @property
-    def connector_name(self) -> Optional[str]:
-        """The connector display name for a ChatGPT workspace connector resource, or the connector ID when the display name could not be resolved."""
-        return self._data.get("connector_name")
+    enabled: Optional[bool] = None
+    """Whether the connector is enabled for the role."""
 
-    @property
-    def enabled(self) -> Optional[bool]:
-        """Whether the connector is enabled for the role."""
-        return self._data.get("enabled")
-
-    @property
-    def source(self) -> Optional[str]:
-        """The connector role mutation path that produced the event."""
-        return self._data.get("source")
+    source: Optional[str] = None
+    """The connector role mutation path that produced the event."""
 
 
-class ServiceAccountCreatedPayloadData(Model):
+class ServiceAccountCreatedPayloadData(StructModel):
     """The payload used to create the service account."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
 
-    def __init__(self, *, role: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(role=role, **extra)
-
-    @property
-    def role(self) -> Optional[str]:
-        """The role of the service account. Is either `owner` or `member`."""
-        return self._data.get("role")
+    role: Optional[str] = None
+    """The role of the service account. Is either `owner` or `member`."""
 
 
 class ServiceAccountCreatedPayload(AuditLogPayload):
     """``service_account.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    __links__: ClassVar[Dict[str, Any]] = {"data": ("data", ServiceAccountCreatedPayloadData, False)}
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        data: Optional[ServiceAccountCreatedPayloadData] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The service account ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The service account ID."""
-        return self._data.get("id")
+    data: Optional[ServiceAccountCreatedPayloadData] = None
+    """The payload used to create the service account."""
 
-    @property
-    def data(self) -> Optional[ServiceAccountCreatedPayloadData]:
-        """The payload used to create the service account."""
-        v = self._data.get("data")
-        return wrap(ServiceAccountCreatedPayloadData, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_data := self.data) is not None:
+            _data._src = src
+            _data._path = path + ("data",)
 
 
-class ServiceAccountUpdatedPayloadChangesRequested(Model):
+class ServiceAccountUpdatedPayloadChangesRequested(StructModel):
     """The payload used to updated the service account."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
 
-    def __init__(self, *, role: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(role=role, **extra)
-
-    @property
-    def role(self) -> Optional[str]:
-        """The role of the service account. Is either `owner` or `member`."""
-        return self._data.get("role")
+    role: Optional[str] = None
+    """The role of the service account. Is either `owner` or `member`."""
 
 
 class ServiceAccountUpdatedPayload(AuditLogPayload):
     """``service_account.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", ServiceAccountUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[ServiceAccountUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The service account ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The service account ID."""
-        return self._data.get("id")
+    changes_requested: Optional[ServiceAccountUpdatedPayloadChangesRequested] = None
+    """The payload used to updated the service account."""
 
-    @property
-    def changes_requested(self) -> Optional[ServiceAccountUpdatedPayloadChangesRequested]:
-        """The payload used to updated the service account."""
-        v = self._data.get("changes_requested")
-        return wrap(ServiceAccountUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
 class ServiceAccountDeletedPayload(AuditLogPayload):
     """``service_account.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The service account ID."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The service account ID."""
 
 
 class WorkloadIdentityProviderCreatedPayload(AuditLogPayload):
     """``workload_identity_provider.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
 
-    def __init__(
-        self, *, id: Optional[str] = None, data: Optional[Dict[str, Any]] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The workload identity provider ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The workload identity provider ID."""
-        return self._data.get("id")
-
-    @property
-    def data(self) -> Optional[Dict[str, Any]]:
-        """The payload used to create the workload identity provider."""
-        return self._data.get("data")
+    data: Optional[Dict[str, Any]] = None
+    """The payload used to create the workload identity provider."""
 
 
 class WorkloadIdentityProviderUpdatedPayload(AuditLogPayload):
     """``workload_identity_provider.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
 
-    def __init__(
-        self, *, id: Optional[str] = None, changes_requested: Optional[Dict[str, Any]] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The workload identity provider ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The workload identity provider ID."""
-        return self._data.get("id")
-
-    @property
-    def changes_requested(self) -> Optional[Dict[str, Any]]:
-        """The payload used to update the workload identity provider."""
-        return self._data.get("changes_requested")
+    changes_requested: Optional[Dict[str, Any]] = None
+    """The payload used to update the workload identity provider."""
 
 
 class WorkloadIdentityProviderDeletedPayload(AuditLogPayload):
     """``workload_identity_provider.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The workload identity provider ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The workload identity provider ID."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The workload identity provider name."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The workload identity provider name."""
 
 
 class WorkloadIdentityProviderMappingCreatedPayload(AuditLogPayload):
     """``workload_identity_provider_mapping.created``: The details for events with this `type`."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
@@ -1752,36 +1060,18 @@ class WorkloadIdentityProviderMappingCreatedPayload(AuditLogPayload):
         "data": "data",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        identity_provider_id: Optional[str] = None,
-        data: Optional[Dict[str, Any]] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, identity_provider_id=identity_provider_id, data=data, **extra)
+    id: Optional[str] = None
+    """The workload identity provider mapping ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The workload identity provider mapping ID."""
-        return self._data.get("id")
+    identity_provider_id: Optional[str] = None
+    """The workload identity provider ID."""
 
-    @property
-    def identity_provider_id(self) -> Optional[str]:
-        """The workload identity provider ID."""
-        return self._data.get("identity_provider_id")
-
-    @property
-    def data(self) -> Optional[Dict[str, Any]]:
-        """The payload used to create the workload identity provider mapping."""
-        return self._data.get("data")
+    data: Optional[Dict[str, Any]] = None
+    """The payload used to create the workload identity provider mapping."""
 
 
 class WorkloadIdentityProviderMappingUpdatedPayload(AuditLogPayload):
     """``workload_identity_provider_mapping.updated``: The details for events with this `type`."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
@@ -1789,38 +1079,18 @@ class WorkloadIdentityProviderMappingUpdatedPayload(AuditLogPayload):
         "changes_requested": "changes_requested",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        identity_provider_id: Optional[str] = None,
-        changes_requested: Optional[Dict[str, Any]] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            id=id, identity_provider_id=identity_provider_id, changes_requested=changes_requested, **extra
-        )
+    id: Optional[str] = None
+    """The workload identity provider mapping ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The workload identity provider mapping ID."""
-        return self._data.get("id")
+    identity_provider_id: Optional[str] = None
+    """The workload identity provider ID."""
 
-    @property
-    def identity_provider_id(self) -> Optional[str]:
-        """The workload identity provider ID."""
-        return self._data.get("identity_provider_id")
-
-    @property
-    def changes_requested(self) -> Optional[Dict[str, Any]]:
-        """The payload used to update the workload identity provider mapping."""
-        return self._data.get("changes_requested")
+    changes_requested: Optional[Dict[str, Any]] = None
+    """The payload used to update the workload identity provider mapping."""
 
 
 class WorkloadIdentityProviderMappingDeletedPayload(AuditLogPayload):
     """``workload_identity_provider_mapping.deleted``: The details for events with this `type`."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {
         "id": "id",
@@ -1829,298 +1099,182 @@ class WorkloadIdentityProviderMappingDeletedPayload(AuditLogPayload):
         "service_account_id": "service_account_id",
     }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        identity_provider_id: Optional[str] = None,
-        project_id: Optional[str] = None,
-        service_account_id: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(
-            id=id,
-            identity_provider_id=identity_provider_id,
-            project_id=project_id,
-            service_account_id=service_account_id,
-            **extra,
-        )
+    id: Optional[str] = None
+    """The workload identity provider mapping ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The workload identity provider mapping ID."""
-        return self._data.get("id")
+    identity_provider_id: Optional[str] = None
+    """The workload identity provider ID."""
 
-    @property
-    def identity_provider_id(self) -> Optional[str]:
-        """The workload identity provider ID."""
-        return self._data.get("identity_provider_id")
+    project_id: Optional[str] = None
+    """The project ID."""
 
-    @property
-    def project_id(self) -> Optional[str]:
-        """The project ID."""
-        return self._data.get("project_id")
-
-    @property
-    def service_account_id(self) -> Optional[str]:
-        """The mapped service account ID."""
-        return self._data.get("service_account_id")
+    service_account_id: Optional[str] = None
+    """The mapped service account ID."""
 
 
-class UserAddedPayloadData(Model):
+class UserAddedPayloadData(StructModel):
     """The payload used to add the user to the project."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
 
-    def __init__(self, *, role: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(role=role, **extra)
-
-    @property
-    def role(self) -> Optional[str]:
-        """The role of the user. Is either `owner` or `member`."""
-        return self._data.get("role")
+    role: Optional[str] = None
+    """The role of the user. Is either `owner` or `member`."""
 
 
 class UserAddedPayload(AuditLogPayload):
     """``user.added``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    __links__: ClassVar[Dict[str, Any]] = {"data": ("data", UserAddedPayloadData, False)}
 
-    def __init__(
-        self, *, id: Optional[str] = None, data: Optional[UserAddedPayloadData] = None, **extra: Any
-    ) -> None:
-        super().__init__(id=id, data=data, **extra)
+    id: Optional[str] = None
+    """The user ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The user ID."""
-        return self._data.get("id")
+    data: Optional[UserAddedPayloadData] = None
+    """The payload used to add the user to the project."""
 
-    @property
-    def data(self) -> Optional[UserAddedPayloadData]:
-        """The payload used to add the user to the project."""
-        v = self._data.get("data")
-        return wrap(UserAddedPayloadData, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_data := self.data) is not None:
+            _data._src = src
+            _data._path = path + ("data",)
 
 
-class UserUpdatedPayloadChangesRequested(Model):
+class UserUpdatedPayloadChangesRequested(StructModel):
     """The payload used to update the user."""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
 
-    def __init__(self, *, role: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(role=role, **extra)
-
-    @property
-    def role(self) -> Optional[str]:
-        """The role of the user. Is either `owner` or `member`."""
-        return self._data.get("role")
+    role: Optional[str] = None
+    """The role of the user. Is either `owner` or `member`."""
 
 
 class UserUpdatedPayload(AuditLogPayload):
     """``user.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "changes_requested": ("changes_requested", UserUpdatedPayloadChangesRequested, False)
+    }
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        changes_requested: Optional[UserUpdatedPayloadChangesRequested] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, changes_requested=changes_requested, **extra)
+    id: Optional[str] = None
+    """The project ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The project ID."""
-        return self._data.get("id")
+    changes_requested: Optional[UserUpdatedPayloadChangesRequested] = None
+    """The payload used to update the user."""
 
-    @property
-    def changes_requested(self) -> Optional[UserUpdatedPayloadChangesRequested]:
-        """The payload used to update the user."""
-        v = self._data.get("changes_requested")
-        return wrap(UserUpdatedPayloadChangesRequested, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_changes_requested := self.changes_requested) is not None:
+            _changes_requested._src = src
+            _changes_requested._path = path + ("changes_requested",)
 
 
 class UserDeletedPayload(AuditLogPayload):
     """``user.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
 
-    def __init__(self, *, id: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, **extra)
-
-    @property
-    def id(self) -> Optional[str]:
-        """The user ID."""
-        return self._data.get("id")
+    id: Optional[str] = None
+    """The user ID."""
 
 
 class CertificateCreatedPayload(AuditLogPayload):
     """``certificate.created``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The certificate ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The certificate ID."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the certificate."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The name of the certificate."""
 
 
 class CertificateUpdatedPayload(AuditLogPayload):
     """``certificate.updated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The certificate ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The certificate ID."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the certificate."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The name of the certificate."""
 
 
 class CertificateDeletedPayload(AuditLogPayload):
     """``certificate.deleted``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "certificate": "certificate"}
 
-    def __init__(
-        self,
-        *,
-        id: Optional[str] = None,
-        name: Optional[str] = None,
-        certificate: Optional[str] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(id=id, name=name, certificate=certificate, **extra)
+    id: Optional[str] = None
+    """The certificate ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The certificate ID."""
-        return self._data.get("id")
+    name: Optional[str] = None
+    """The name of the certificate."""
 
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the certificate."""
-        return self._data.get("name")
-
-    @property
-    def certificate(self) -> Optional[str]:
-        """The certificate content in PEM format."""
-        return self._data.get("certificate")
+    certificate: Optional[str] = None
+    """The certificate content in PEM format."""
 
 
-class CertificatesActivatedPayloadCertificatesItem(Model):
+class CertificatesActivatedPayloadCertificatesItem(StructModel):
     """CertificatesActivatedPayloadCertificatesItem"""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The certificate ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The certificate ID."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the certificate."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The name of the certificate."""
 
 
 class CertificatesActivatedPayload(AuditLogPayload):
     """``certificates.activated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"certificates": "certificates"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "certificates": ("certificates", CertificatesActivatedPayloadCertificatesItem, True)
+    }
 
-    def __init__(
-        self,
-        *,
-        certificates: Optional[List[CertificatesActivatedPayloadCertificatesItem]] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(certificates=certificates, **extra)
+    certificates: Optional[List[CertificatesActivatedPayloadCertificatesItem]] = None
 
-    @property
-    def certificates(self) -> Optional[List[CertificatesActivatedPayloadCertificatesItem]]:
-        v = self._data.get("certificates")
-        return wrap_list(CertificatesActivatedPayloadCertificatesItem, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_certificates := self.certificates) is not None:
+            for i, item in enumerate(_certificates):
+                item._link(src, path + ("certificates", i))
 
 
-class CertificatesDeactivatedPayloadCertificatesItem(Model):
+class CertificatesDeactivatedPayloadCertificatesItem(StructModel):
     """CertificatesDeactivatedPayloadCertificatesItem"""
-
-    __slots__ = ()
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
 
-    def __init__(self, *, id: Optional[str] = None, name: Optional[str] = None, **extra: Any) -> None:
-        super().__init__(id=id, name=name, **extra)
+    id: Optional[str] = None
+    """The certificate ID."""
 
-    @property
-    def id(self) -> Optional[str]:
-        """The certificate ID."""
-        return self._data.get("id")
-
-    @property
-    def name(self) -> Optional[str]:
-        """The name of the certificate."""
-        return self._data.get("name")
+    name: Optional[str] = None
+    """The name of the certificate."""
 
 
 class CertificatesDeactivatedPayload(AuditLogPayload):
     """``certificates.deactivated``: The details for events with this `type`."""
 
-    __slots__ = ()
-
     __fields__: ClassVar[Dict[str, str]] = {"certificates": "certificates"}
+    __links__: ClassVar[Dict[str, Any]] = {
+        "certificates": ("certificates", CertificatesDeactivatedPayloadCertificatesItem, True)
+    }
 
-    def __init__(
-        self,
-        *,
-        certificates: Optional[List[CertificatesDeactivatedPayloadCertificatesItem]] = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(certificates=certificates, **extra)
+    certificates: Optional[List[CertificatesDeactivatedPayloadCertificatesItem]] = None
 
-    @property
-    def certificates(self) -> Optional[List[CertificatesDeactivatedPayloadCertificatesItem]]:
-        v = self._data.get("certificates")
-        return wrap_list(CertificatesDeactivatedPayloadCertificatesItem, v)
+    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
+        self._src = src
+        self._path = path
+        if (_certificates := self.certificates) is not None:
+            for i, item in enumerate(_certificates):
+                item._link(src, path + ("certificates", i))

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 from .error import Error
 
 __all__ = ["ErrorResponse"]
 
 
-class ErrorResponse(Model):
+class ErrorResponse(ViewModel):
     """ErrorResponse"""
 
     __slots__ = ()

@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401
+import msgspec  # noqa: F401
+
+from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 
 __all__ = ["ListAuditLogsEffectiveAtParameter"]
 
 
-class ListAuditLogsEffectiveAtParameter(Model):
+class ListAuditLogsEffectiveAtParameter(ViewModel):
     """Return only events whose `effective_at` (Unix seconds) is in this range."""
 
     __slots__ = ()

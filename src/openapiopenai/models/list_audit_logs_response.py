@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
-from openapiopenai._model import Model, PageModel, wrap, wrap_list  # noqa: F401
+from openapiopenai._model import PageModel, wrap, wrap_list  # noqa: F401
 from .audit_log import AuditLog
 
 __all__ = ["ListAuditLogsResponse"]
