@@ -14,6 +14,11 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from msgspec.structs import astuple
+
+# At module level: an import statement inside the per-event loop of `materialise` costs microseconds.
+from openapiopenai._model import Model, StructModel
+
 __all__ = ["CONTENDERS", "LABELS", "materialise", "typed_reader"]
 
 CONTENDERS = ("ours", "generated", "sdk", "floor")
@@ -177,23 +182,26 @@ def typed_reader(name: str) -> Callable[[Any], list[tuple[Any, ...]]]:
 
 #: The event keys every event may carry as a typed attribute, besides its own type's payload.
 _EVENT_KEYS = ("id", "type", "effective_at", "actor", "project")
-_ATTRS: dict[type, list[str]] = {}
+_ATTRS: dict[type, list[str] | None] = {}
 
 
-def _typed_attrs(cls: type) -> list[str]:
-    """The typed attributes to read from an instance of ``cls``: every declared field of a record
-    (``None`` exactly when its key is absent), an event's head, body, ``payload`` and its own type's
-    attribute (``login_failed``), and a view's declared fields."""
-    attrs = _ATTRS.get(cls)
-    if attrs is None:
-        fields: dict[str, str] = cls.__fields__  # type: ignore[attr-defined]
+def _typed_attrs(cls: type) -> list[str] | None:
+    """The typed attributes to read from an instance of ``cls``: an event's head, body, ``payload``
+    and its own type's attribute (``login_failed``), and a view's declared fields; ``None`` for a
+    typed record (see `materialise`)."""
+    if cls in _ATTRS:
+        return _ATTRS[cls]
+    fields: dict[str, str] = cls.__fields__  # type: ignore[attr-defined]
+    attrs: list[str] | None
+    if issubclass(cls, StructModel):
+        attrs = None
+    elif isinstance(getattr(cls, "payload", None), property):
         event_type = getattr(cls, "event_type", None)
-        if isinstance(getattr(cls, "payload", None), property):
-            own = {_EVENT_KEYS[1], *_EVENT_KEYS, str(event_type) if event_type is not None else ""}
-            attrs = [attr for attr, key in fields.items() if key in own] + ["payload"]
-        else:
-            attrs = list(fields)
-        _ATTRS[cls] = attrs
+        own = {*_EVENT_KEYS, str(event_type) if event_type is not None else ""}
+        attrs = [attr for attr, key in fields.items() if key in own] + ["payload"]
+    else:
+        attrs = list(fields)
+    _ATTRS[cls] = attrs
     return attrs
 
 
@@ -202,14 +210,23 @@ def materialise(model: Any) -> int:
     the work a pydantic client does eagerly at parse time. Returns the number of attributes built.
 
     Only keys present in the JSON count: an absent optional field costs pydantic a default, not a
-    model, and an event's 70-odd per-type attributes of other types are never read."""
-    from openapiopenai._model import Model
-
+    model, and an event's 70-odd per-type attributes of other types are never read. A typed record
+    (``StructModel``) is built whole by the decode that made it: its fields are read in one call
+    (``msgspec.structs.astuple``; the count is then of all its fields) and its nested records are
+    followed through its ``__links__``."""
     count = 0
     stack = [model]
     while stack:
         obj = stack.pop()
-        for attr in _typed_attrs(type(obj)):
+        attrs = _typed_attrs(type(obj))
+        if attrs is None:  # a typed record
+            count += len(astuple(obj)) - 2  # every field, present or not; less the two link fields
+            for attr, (_key, _cls, many) in type(obj).__links__.items():
+                value = getattr(obj, attr)
+                if value is not None:
+                    stack.extend(value) if many else stack.append(value)
+            continue
+        for attr in attrs:
             value = getattr(obj, attr)
             if value is None:
                 continue

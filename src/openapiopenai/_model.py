@@ -457,8 +457,9 @@ class EventModel(Model):
     def _payload_under(self, key: str, cls: type[StructModel]) -> Any:
         """The record under a payload key: the typed payload for the event's own type, else (a key
         of another type, present on this event) built from the dict."""
-        if key == self._event_type() and issubclass(self._payload_cls, cls):
-            return self._body().payload
+        h = self._head
+        if (h[1] if h is not None else self._data.get("type")) == key and self._payload_cls is cls:
+            return (self._typed or self._body()).payload
         raw = self._raw
         return _build(cls, self._data.get(key), raw if raw is not None else self._data, (key,))
 
