@@ -182,27 +182,25 @@ def typed_reader(name: str) -> Callable[[Any], list[tuple[Any, ...]]]:
 
 #: The event keys every event may carry as a typed attribute, besides its own type's payload.
 _EVENT_KEYS = ("id", "type", "effective_at", "actor", "project")
-_ATTRS: dict[type, list[str] | None] = {}
+#: model class -> (is a typed record, the attributes to read: a record's struct-valued ones with
+#: whether each is a list, or the typed attributes of an event or a view).
+_PLANS: dict[type, tuple[bool, list[tuple[str, bool]]]] = {}
 
 
-def _typed_attrs(cls: type) -> list[str] | None:
-    """The typed attributes to read from an instance of ``cls``: an event's head, body, ``payload``
-    and its own type's attribute (``login_failed``), and a view's declared fields; ``None`` for a
-    typed record (see `materialise`)."""
-    if cls in _ATTRS:
-        return _ATTRS[cls]
-    fields: dict[str, str] = cls.__fields__  # type: ignore[attr-defined]
-    attrs: list[str] | None
-    if issubclass(cls, StructModel):
-        attrs = None
-    elif isinstance(getattr(cls, "payload", None), property):
-        event_type = getattr(cls, "event_type", None)
-        own = {*_EVENT_KEYS, str(event_type) if event_type is not None else ""}
-        attrs = [attr for attr, key in fields.items() if key in own] + ["payload"]
-    else:
-        attrs = list(fields)
-    _ATTRS[cls] = attrs
-    return attrs
+def _plan(cls: type) -> tuple[bool, list[tuple[str, bool]]]:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        fields: dict[str, str] = cls.__fields__  # type: ignore[attr-defined]
+        if issubclass(cls, StructModel):
+            plan = (True, [(attr, many) for attr, (_key, _cls, many) in cls.__links__.items()])
+        elif isinstance(getattr(cls, "payload", None), property):  # an event: head, body, payload
+            event_type = getattr(cls, "event_type", None)
+            own = {*_EVENT_KEYS, str(event_type) if event_type is not None else ""}
+            plan = (False, [(attr, False) for attr, key in fields.items() if key in own] + [("payload", False)])
+        else:
+            plan = (False, [(attr, False) for attr in fields])
+        _PLANS[cls] = plan
+    return plan
 
 
 def materialise(model: Any) -> int:
@@ -216,25 +214,26 @@ def materialise(model: Any) -> int:
     followed through its ``__links__``."""
     count = 0
     stack = [model]
+    pop, push, extend = stack.pop, stack.append, stack.extend
     while stack:
-        obj = stack.pop()
-        attrs = _typed_attrs(type(obj))
-        if attrs is None:  # a typed record
+        obj = pop()
+        record, attrs = _PLANS.get(type(obj)) or _plan(type(obj))
+        if record:
             count += len(astuple(obj)) - 2  # every field, present or not; less the two link fields
-            for attr, (_key, _cls, many) in type(obj).__links__.items():
+            for attr, many in attrs:
                 value = getattr(obj, attr)
                 if value is not None:
-                    stack.extend(value) if many else stack.append(value)
+                    extend(value) if many else push(value)
             continue
-        for attr in attrs:
+        for attr, _many in attrs:
             value = getattr(obj, attr)
             if value is None:
                 continue
             count += 1
             if isinstance(value, Model):
-                stack.append(value)
+                push(value)
             elif type(value) is list:
-                stack.extend(v for v in value if isinstance(v, Model))
+                extend(v for v in value if isinstance(v, Model))
     return count
 
 

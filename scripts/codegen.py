@@ -275,7 +275,7 @@ class Generator:
                f'        """``_link(src, {path!r})`` unrolled."""']
 
         def visit(obj: str, model: ModelDef, at: tuple[str, ...], indent: str, depth: int) -> None:
-            out.extend([f"{indent}{obj}._src = src", f"{indent}{obj}._path = {at!r}"])
+            out.extend([f'{indent}_set({obj}, "_src", src)', f'{indent}_set({obj}, "_path", {at!r})'])
             for attr, key, target, many in self.struct_links(model):
                 var = f"_{attr}{depth}"  # one name per field: mypy types each
                 out.append(f"{indent}if ({var} := {obj}.{attr}) is not None:")
@@ -292,7 +292,7 @@ class Generator:
         """``_link`` spelled out for this record's struct-valued fields: it runs for every part of
         every event decoded, so no loop over metadata and no call for a leaf record."""
         out = ["    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:",
-               "        self._src = src", "        self._path = path"]
+               '        _set(self, "_src", src)', '        _set(self, "_path", path)']
         for attr, key, ann, expr, _doc in m.fields:
             if not expr.startswith(("wrap(", "wrap_list(")):
                 continue
@@ -306,7 +306,7 @@ class Generator:
                         f"                item._link(src, path + ({key!r}, i))"]
             elif leaf:
                 out += [f"        if ({v} := self.{attr}) is not None:",
-                        f"            {v}._src = src", f"            {v}._path = path + ({key!r},)"]
+                        f'            _set({v}, "_src", src)', f'            _set({v}, "_path", path + ({key!r},))']
             else:
                 out += [f"        if ({v} := self.{attr}) is not None:", f"            {v}._link(src, path + ({key!r},))"]
         return [*out, ""]
@@ -448,7 +448,8 @@ class {cls}(AuditLog):
         files: dict[str, str] = {}
         files["audit_log_event_type.py"] = self.event_types_module(digest)
         base_imp = ("import msgspec  # noqa: F401\n\n"
-                    "from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401")
+                    "from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401\n"
+                    "from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)")
         for mod, imps in {
             "audit_log_actor_user": [],
             "audit_log_actor_service_account": [],
@@ -466,6 +467,7 @@ class {cls}(AuditLog):
         audit_src = self.emit_module("audit_log", digest, [
             "import msgspec  # noqa: F401\n",
             "from openapiopenai._model import EventModel, StructModel, wrap, wrap_list  # noqa: F401",
+            "from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)",
             "from .audit_log_actor import AuditLogActor",
             "from .audit_log_event_type import AuditLogEventType",
             "from .audit_log_payloads import *  # noqa: F403",

@@ -228,10 +228,15 @@ class ViewModel(Model):
 
 
 Path = tuple[Any, ...]
+#: Sets a field of a frozen record: only `_link` and `_build` do, right after the record is made.
+_set = msgspec.structs.force_setattr
 
 
-class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=False):
+class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=False, frozen=True):
     """A part of an event as a typed record: declared fields are msgspec ``Struct`` fields.
+
+    Read-only (``frozen``), like the object it was decoded from: assigning a field would leave
+    ``to_dict()`` reporting what was sent, so it raises instead.
 
     ``_src`` and ``_path`` say where its JSON object lives: ``_src`` is the event's raw bytes (or the
     dict a model was built from) and ``_path`` the keys and list positions down to the object. They
@@ -262,8 +267,8 @@ class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=Fa
     def _link(self, src: Any, path: Path) -> None:
         """Record where this record lives in ``src`` after a typed decode; a generated record with
         struct-valued fields overrides this to link them too."""
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
 
     def _link_in_event(self, src: Any) -> None:
         """``_link`` at the record's fixed place in an event (generated for the actor)."""
@@ -318,8 +323,8 @@ def _build(cls: type[StructModel], value: Any, src: Any, path: Path) -> StructMo
                 v = _build(sub, v, src, (*path, key))
         fields[attr] = v
     obj = cls(**fields)
-    obj._src = src
-    obj._path = path
+    _set(obj, "_src", src)
+    _set(obj, "_path", path)
     return obj
 
 
@@ -412,10 +417,6 @@ class EventModel(Model):
 
     def _json(self) -> JsonObject:
         return self._data
-
-    def _event_type(self) -> Any:
-        h = self._head
-        return h[1] if h is not None else self._data.get("type")
 
     def _body(self) -> EventBody:
         """The typed body: one msgspec decode of the event's bytes into its type's records, linked

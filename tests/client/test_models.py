@@ -243,6 +243,14 @@ def test_records_pickle_and_compare_by_their_json() -> None:
         hash(session)
 
 
+def test_records_are_read_only_like_what_was_sent() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    with pytest.raises(AttributeError):
+        e.actor.session.ja3 = "changed"  # type: ignore[misc]
+    assert e.actor.session.ja3 == "a497151ce4338a12c4418c44d375173e"
+    assert e.to_dict() == RICH_EVENT
+
+
 def test_events_built_from_dicts_read_the_same_typed_parts() -> None:
     result = ListAuditLogsResponse.from_dict(page([RICH_EVENT, event(2)]))
     first, second = result.data

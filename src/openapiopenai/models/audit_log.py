@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 import msgspec  # noqa: F401
 
 from openapiopenai._model import EventModel, StructModel, wrap, wrap_list  # noqa: F401
+from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)
 from .audit_log_actor import AuditLogActor
 from .audit_log_event_type import AuditLogEventType
 from .audit_log_payloads import *  # noqa: F403

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 import msgspec  # noqa: F401
 
 from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
+from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)
 from .audit_log_actor_session import AuditLogActorSession
 from .audit_log_actor_api_key import AuditLogActorApiKey
 
@@ -31,8 +32,8 @@ class AuditLogActor(StructModel):
     api_key: Optional[AuditLogActorApiKey] = None
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_session := self.session) is not None:
             _session._link(src, path + ("session",))
         if (_api_key := self.api_key) is not None:
@@ -40,23 +41,23 @@ class AuditLogActor(StructModel):
 
     def _link_in_event(self, src: Any) -> None:
         """``_link(src, ('actor',))`` unrolled."""
-        self._src = src
-        self._path = ("actor",)
+        _set(self, "_src", src)
+        _set(self, "_path", ("actor",))
         if (_session0 := self.session) is not None:
-            _session0._src = src
-            _session0._path = ("actor", "session")
+            _set(_session0, "_src", src)
+            _set(_session0, "_path", ("actor", "session"))
             if (_user1 := _session0.user) is not None:
-                _user1._src = src
-                _user1._path = ("actor", "session", "user")
+                _set(_user1, "_src", src)
+                _set(_user1, "_path", ("actor", "session", "user"))
             if (_ip_address_details1 := _session0.ip_address_details) is not None:
-                _ip_address_details1._src = src
-                _ip_address_details1._path = ("actor", "session", "ip_address_details")
+                _set(_ip_address_details1, "_src", src)
+                _set(_ip_address_details1, "_path", ("actor", "session", "ip_address_details"))
         if (_api_key0 := self.api_key) is not None:
-            _api_key0._src = src
-            _api_key0._path = ("actor", "api_key")
+            _set(_api_key0, "_src", src)
+            _set(_api_key0, "_path", ("actor", "api_key"))
             if (_user1 := _api_key0.user) is not None:
-                _user1._src = src
-                _user1._path = ("actor", "api_key", "user")
+                _set(_user1, "_src", src)
+                _set(_user1, "_path", ("actor", "api_key", "user"))
             if (_service_account1 := _api_key0.service_account) is not None:
-                _service_account1._src = src
-                _service_account1._path = ("actor", "api_key", "service_account")
+                _set(_service_account1, "_src", src)
+                _set(_service_account1, "_path", ("actor", "api_key", "service_account"))

@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 import msgspec  # noqa: F401
 
 from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
+from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)
 from .audit_log_actor_user import AuditLogActorUser
 from .audit_log_actor_service_account import AuditLogActorServiceAccount
 
@@ -39,11 +40,11 @@ class AuditLogActorApiKey(StructModel):
     service_account: Optional[AuditLogActorServiceAccount] = None
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_user := self.user) is not None:
-            _user._src = src
-            _user._path = path + ("user",)
+            _set(_user, "_src", src)
+            _set(_user, "_path", path + ("user",))
         if (_service_account := self.service_account) is not None:
-            _service_account._src = src
-            _service_account._path = path + ("service_account",)
+            _set(_service_account, "_src", src)
+            _set(_service_account, "_path", path + ("service_account",))

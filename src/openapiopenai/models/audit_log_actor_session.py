@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 import msgspec  # noqa: F401
 
 from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
+from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)
 from .audit_log_actor_user import AuditLogActorUser
 
 __all__ = ["AuditLogActorSession", "AuditLogActorSessionIpAddressDetails"]
@@ -79,11 +80,11 @@ class AuditLogActorSession(StructModel):
     """Where the IP address is, as the service geolocates it."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_user := self.user) is not None:
-            _user._src = src
-            _user._path = path + ("user",)
+            _set(_user, "_src", src)
+            _set(_user, "_path", path + ("user",))
         if (_ip_address_details := self.ip_address_details) is not None:
-            _ip_address_details._src = src
-            _ip_address_details._path = path + ("ip_address_details",)
+            _set(_ip_address_details, "_src", src)
+            _set(_ip_address_details, "_path", path + ("ip_address_details",))

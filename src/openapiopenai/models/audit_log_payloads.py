@@ -8,6 +8,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 import msgspec  # noqa: F401
 
 from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401
+from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)
 
 __all__ = [
     "ApiKeyCreatedPayload",
@@ -116,11 +117,11 @@ class ApiKeyCreatedPayload(AuditLogPayload):
     """The payload used to create the API key."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_data := self.data) is not None:
-            _data._src = src
-            _data._path = path + ("data",)
+            _set(_data, "_src", src)
+            _set(_data, "_path", path + ("data",))
 
 
 class ApiKeyUpdatedPayloadChangesRequested(StructModel):
@@ -147,11 +148,11 @@ class ApiKeyUpdatedPayload(AuditLogPayload):
     """The payload used to update the API key."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class ApiKeyDeletedPayload(AuditLogPayload):
@@ -191,11 +192,11 @@ class CheckpointPermissionCreatedPayload(AuditLogPayload):
     """The payload used to create the checkpoint permission."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_data := self.data) is not None:
-            _data._src = src
-            _data._path = path + ("data",)
+            _set(_data, "_src", src)
+            _set(_data, "_path", path + ("data",))
 
 
 class CheckpointPermissionDeletedPayload(AuditLogPayload):
@@ -250,11 +251,11 @@ class GroupCreatedPayload(AuditLogPayload):
     """Information about the created group."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_data := self.data) is not None:
-            _data._src = src
-            _data._path = path + ("data",)
+            _set(_data, "_src", src)
+            _set(_data, "_path", path + ("data",))
 
 
 class GroupUpdatedPayloadChangesRequested(StructModel):
@@ -281,11 +282,11 @@ class GroupUpdatedPayload(AuditLogPayload):
     """The payload used to update the group."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class GroupDeletedPayload(AuditLogPayload):
@@ -340,11 +341,11 @@ class InviteSentPayload(AuditLogPayload):
     """The payload used to create the invite."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_data := self.data) is not None:
-            _data._src = src
-            _data._path = path + ("data",)
+            _set(_data, "_src", src)
+            _set(_data, "_path", path + ("data",))
 
 
 class InviteAcceptedPayload(AuditLogPayload):
@@ -431,8 +432,8 @@ class IpAllowlistConfigActivatedPayload(AuditLogPayload):
     """The configurations that were activated."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_configs := self.configs) is not None:
             for i, item in enumerate(_configs):
                 item._link(src, path + ("configs", i))
@@ -462,8 +463,8 @@ class IpAllowlistConfigDeactivatedPayload(AuditLogPayload):
     """The configurations that were deactivated."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_configs := self.configs) is not None:
             for i, item in enumerate(_configs):
                 item._link(src, path + ("configs", i))
@@ -555,11 +556,11 @@ class OrganizationUpdatedPayload(AuditLogPayload):
     """The payload used to update the organization settings."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class ProjectCreatedPayloadData(StructModel):
@@ -587,11 +588,11 @@ class ProjectCreatedPayload(AuditLogPayload):
     """The payload used to create the project."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_data := self.data) is not None:
-            _data._src = src
-            _data._path = path + ("data",)
+            _set(_data, "_src", src)
+            _set(_data, "_path", path + ("data",))
 
 
 class ProjectUpdatedPayloadChangesRequested(StructModel):
@@ -618,11 +619,11 @@ class ProjectUpdatedPayload(AuditLogPayload):
     """The payload used to update the project."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class ProjectArchivedPayload(AuditLogPayload):
@@ -689,11 +690,11 @@ class RateLimitUpdatedPayload(AuditLogPayload):
     """The payload used to update the rate limits."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class RateLimitDeletedPayload(AuditLogPayload):
@@ -782,11 +783,11 @@ class RoleUpdatedPayload(AuditLogPayload):
     """The payload used to update the role."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class RoleDeletedPayload(AuditLogPayload):
@@ -968,11 +969,11 @@ class ServiceAccountCreatedPayload(AuditLogPayload):
     """The payload used to create the service account."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_data := self.data) is not None:
-            _data._src = src
-            _data._path = path + ("data",)
+            _set(_data, "_src", src)
+            _set(_data, "_path", path + ("data",))
 
 
 class ServiceAccountUpdatedPayloadChangesRequested(StructModel):
@@ -999,11 +1000,11 @@ class ServiceAccountUpdatedPayload(AuditLogPayload):
     """The payload used to updated the service account."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class ServiceAccountDeletedPayload(AuditLogPayload):
@@ -1134,11 +1135,11 @@ class UserAddedPayload(AuditLogPayload):
     """The payload used to add the user to the project."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_data := self.data) is not None:
-            _data._src = src
-            _data._path = path + ("data",)
+            _set(_data, "_src", src)
+            _set(_data, "_path", path + ("data",))
 
 
 class UserUpdatedPayloadChangesRequested(StructModel):
@@ -1165,11 +1166,11 @@ class UserUpdatedPayload(AuditLogPayload):
     """The payload used to update the user."""
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_changes_requested := self.changes_requested) is not None:
-            _changes_requested._src = src
-            _changes_requested._path = path + ("changes_requested",)
+            _set(_changes_requested, "_src", src)
+            _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
 class UserDeletedPayload(AuditLogPayload):
@@ -1243,8 +1244,8 @@ class CertificatesActivatedPayload(AuditLogPayload):
     certificates: Optional[List[CertificatesActivatedPayloadCertificatesItem]] = None
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_certificates := self.certificates) is not None:
             for i, item in enumerate(_certificates):
                 item._link(src, path + ("certificates", i))
@@ -1273,8 +1274,8 @@ class CertificatesDeactivatedPayload(AuditLogPayload):
     certificates: Optional[List[CertificatesDeactivatedPayloadCertificatesItem]] = None
 
     def _link(self, src: Any, path: Tuple[Any, ...]) -> None:
-        self._src = src
-        self._path = path
+        _set(self, "_src", src)
+        _set(self, "_path", path)
         if (_certificates := self.certificates) is not None:
             for i, item in enumerate(_certificates):
                 item._link(src, path + ("certificates", i))
