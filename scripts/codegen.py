@@ -239,7 +239,8 @@ class Generator:
 
     def emit_struct(self, m: ModelDef) -> str:
         """A typed record: one msgspec field per declared property, read without any Python code."""
-        lines = [f"class {m.name}({m.base}):", f'    """{oneline(m.doc) or m.name}"""', ""]
+        # `frozen` is inherited at run time; spelled out for the type checker's dataclass rules.
+        lines = [f"class {m.name}({m.base}, frozen=True):", f'    """{oneline(m.doc) or m.name}"""', ""]
         mapping = {attr: key for attr, key, *_ in m.fields}
         links = {}
         for attr, key, ann, expr, _doc in m.fields:

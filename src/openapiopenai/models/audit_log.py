@@ -168,7 +168,7 @@ __all__ = [
 ]
 
 
-class AuditLogProject(StructModel):
+class AuditLogProject(StructModel, frozen=True):
     """The project that the action was scoped to. Absent for actions not scoped to projects. Note that any admin actions taken via Admin API keys are associated with the default project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}

@@ -15,7 +15,7 @@ from .audit_log_actor_api_key import AuditLogActorApiKey
 __all__ = ["AuditLogActor"]
 
 
-class AuditLogActor(StructModel):
+class AuditLogActor(StructModel, frozen=True):
     """The actor who performed the audit logged action."""
 
     __fields__: ClassVar[Dict[str, str]] = {"type": "type", "session": "session", "api_key": "api_key"}

@@ -15,7 +15,7 @@ from .audit_log_actor_service_account import AuditLogActorServiceAccount
 __all__ = ["AuditLogActorApiKey"]
 
 
-class AuditLogActorApiKey(StructModel):
+class AuditLogActorApiKey(StructModel, frozen=True):
     """The API Key used to perform the audit logged action."""
 
     __fields__: ClassVar[Dict[str, str]] = {

@@ -13,7 +13,7 @@ from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's lin
 __all__ = ["AuditLogActorServiceAccount"]
 
 
-class AuditLogActorServiceAccount(StructModel):
+class AuditLogActorServiceAccount(StructModel, frozen=True):
     """The service account that performed the audit logged action."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}

@@ -14,7 +14,7 @@ from .audit_log_actor_user import AuditLogActorUser
 __all__ = ["AuditLogActorSession", "AuditLogActorSessionIpAddressDetails"]
 
 
-class AuditLogActorSessionIpAddressDetails(StructModel):
+class AuditLogActorSessionIpAddressDetails(StructModel, frozen=True):
     """Where the IP address is, as the service geolocates it."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -46,7 +46,7 @@ class AuditLogActorSessionIpAddressDetails(StructModel):
     """Longitude, as a decimal string."""
 
 
-class AuditLogActorSession(StructModel):
+class AuditLogActorSession(StructModel, frozen=True):
     """The session in which the audit logged action was performed."""
 
     __fields__: ClassVar[Dict[str, str]] = {

@@ -13,7 +13,7 @@ from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's lin
 __all__ = ["AuditLogActorUser"]
 
 
-class AuditLogActorUser(StructModel):
+class AuditLogActorUser(StructModel, frozen=True):
     """The user who performed the audit logged action."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "email": "email"}

@@ -89,13 +89,13 @@ __all__ = [
 ]
 
 
-class AuditLogPayload(StructModel):
+class AuditLogPayload(StructModel, frozen=True):
     """The type-specific details of an event (the object under the key named by its type)."""
 
     __fields__: ClassVar[Dict[str, str]] = {}
 
 
-class ApiKeyCreatedPayloadData(StructModel):
+class ApiKeyCreatedPayloadData(StructModel, frozen=True):
     """The payload used to create the API key."""
 
     __fields__: ClassVar[Dict[str, str]] = {"scopes": "scopes"}
@@ -104,7 +104,7 @@ class ApiKeyCreatedPayloadData(StructModel):
     """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
 
 
-class ApiKeyCreatedPayload(AuditLogPayload):
+class ApiKeyCreatedPayload(AuditLogPayload, frozen=True):
     """``api_key.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -124,7 +124,7 @@ class ApiKeyCreatedPayload(AuditLogPayload):
             _set(_data, "_path", path + ("data",))
 
 
-class ApiKeyUpdatedPayloadChangesRequested(StructModel):
+class ApiKeyUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the API key."""
 
     __fields__: ClassVar[Dict[str, str]] = {"scopes": "scopes"}
@@ -133,7 +133,7 @@ class ApiKeyUpdatedPayloadChangesRequested(StructModel):
     """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
 
 
-class ApiKeyUpdatedPayload(AuditLogPayload):
+class ApiKeyUpdatedPayload(AuditLogPayload, frozen=True):
     """``api_key.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -155,7 +155,7 @@ class ApiKeyUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class ApiKeyDeletedPayload(AuditLogPayload):
+class ApiKeyDeletedPayload(AuditLogPayload, frozen=True):
     """``api_key.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -164,7 +164,7 @@ class ApiKeyDeletedPayload(AuditLogPayload):
     """The tracking ID of the API key."""
 
 
-class CheckpointPermissionCreatedPayloadData(StructModel):
+class CheckpointPermissionCreatedPayloadData(StructModel, frozen=True):
     """The payload used to create the checkpoint permission."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -179,7 +179,7 @@ class CheckpointPermissionCreatedPayloadData(StructModel):
     """The ID of the fine-tuned model checkpoint."""
 
 
-class CheckpointPermissionCreatedPayload(AuditLogPayload):
+class CheckpointPermissionCreatedPayload(AuditLogPayload, frozen=True):
     """``checkpoint.permission.created``: The project and fine-tuned model checkpoint that the checkpoint permission was created for."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -199,7 +199,7 @@ class CheckpointPermissionCreatedPayload(AuditLogPayload):
             _set(_data, "_path", path + ("data",))
 
 
-class CheckpointPermissionDeletedPayload(AuditLogPayload):
+class CheckpointPermissionDeletedPayload(AuditLogPayload, frozen=True):
     """``checkpoint.permission.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -208,7 +208,7 @@ class CheckpointPermissionDeletedPayload(AuditLogPayload):
     """The ID of the checkpoint permission."""
 
 
-class ExternalKeyRegisteredPayload(AuditLogPayload):
+class ExternalKeyRegisteredPayload(AuditLogPayload, frozen=True):
     """``external_key.registered``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -220,7 +220,7 @@ class ExternalKeyRegisteredPayload(AuditLogPayload):
     """The configuration for the external key."""
 
 
-class ExternalKeyRemovedPayload(AuditLogPayload):
+class ExternalKeyRemovedPayload(AuditLogPayload, frozen=True):
     """``external_key.removed``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -229,7 +229,7 @@ class ExternalKeyRemovedPayload(AuditLogPayload):
     """The ID of the external key configuration."""
 
 
-class GroupCreatedPayloadData(StructModel):
+class GroupCreatedPayloadData(StructModel, frozen=True):
     """Information about the created group."""
 
     __fields__: ClassVar[Dict[str, str]] = {"group_name": "group_name"}
@@ -238,7 +238,7 @@ class GroupCreatedPayloadData(StructModel):
     """The group name."""
 
 
-class GroupCreatedPayload(AuditLogPayload):
+class GroupCreatedPayload(AuditLogPayload, frozen=True):
     """``group.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -258,7 +258,7 @@ class GroupCreatedPayload(AuditLogPayload):
             _set(_data, "_path", path + ("data",))
 
 
-class GroupUpdatedPayloadChangesRequested(StructModel):
+class GroupUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the group."""
 
     __fields__: ClassVar[Dict[str, str]] = {"group_name": "group_name"}
@@ -267,7 +267,7 @@ class GroupUpdatedPayloadChangesRequested(StructModel):
     """The updated group name."""
 
 
-class GroupUpdatedPayload(AuditLogPayload):
+class GroupUpdatedPayload(AuditLogPayload, frozen=True):
     """``group.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -289,7 +289,7 @@ class GroupUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class GroupDeletedPayload(AuditLogPayload):
+class GroupDeletedPayload(AuditLogPayload, frozen=True):
     """``group.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -298,7 +298,7 @@ class GroupDeletedPayload(AuditLogPayload):
     """The ID of the group."""
 
 
-class ScimEnabledPayload(AuditLogPayload):
+class ScimEnabledPayload(AuditLogPayload, frozen=True):
     """``scim.enabled``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -307,7 +307,7 @@ class ScimEnabledPayload(AuditLogPayload):
     """The ID of the SCIM was enabled for."""
 
 
-class ScimDisabledPayload(AuditLogPayload):
+class ScimDisabledPayload(AuditLogPayload, frozen=True):
     """``scim.disabled``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -316,7 +316,7 @@ class ScimDisabledPayload(AuditLogPayload):
     """The ID of the SCIM was disabled for."""
 
 
-class InviteSentPayloadData(StructModel):
+class InviteSentPayloadData(StructModel, frozen=True):
     """The payload used to create the invite."""
 
     __fields__: ClassVar[Dict[str, str]] = {"email": "email", "role": "role"}
@@ -328,7 +328,7 @@ class InviteSentPayloadData(StructModel):
     """The role the email was invited to be. Is either `owner` or `member`."""
 
 
-class InviteSentPayload(AuditLogPayload):
+class InviteSentPayload(AuditLogPayload, frozen=True):
     """``invite.sent``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -348,7 +348,7 @@ class InviteSentPayload(AuditLogPayload):
             _set(_data, "_path", path + ("data",))
 
 
-class InviteAcceptedPayload(AuditLogPayload):
+class InviteAcceptedPayload(AuditLogPayload, frozen=True):
     """``invite.accepted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -357,7 +357,7 @@ class InviteAcceptedPayload(AuditLogPayload):
     """The ID of the invite."""
 
 
-class InviteDeletedPayload(AuditLogPayload):
+class InviteDeletedPayload(AuditLogPayload, frozen=True):
     """``invite.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -366,7 +366,7 @@ class InviteDeletedPayload(AuditLogPayload):
     """The ID of the invite."""
 
 
-class IpAllowlistCreatedPayload(AuditLogPayload):
+class IpAllowlistCreatedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "allowed_ips": "allowed_ips"}
@@ -381,7 +381,7 @@ class IpAllowlistCreatedPayload(AuditLogPayload):
     """The IP addresses or CIDR ranges included in the configuration."""
 
 
-class IpAllowlistUpdatedPayload(AuditLogPayload):
+class IpAllowlistUpdatedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "allowed_ips": "allowed_ips"}
@@ -393,7 +393,7 @@ class IpAllowlistUpdatedPayload(AuditLogPayload):
     """The updated set of IP addresses or CIDR ranges in the configuration."""
 
 
-class IpAllowlistDeletedPayload(AuditLogPayload):
+class IpAllowlistDeletedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "allowed_ips": "allowed_ips"}
@@ -408,7 +408,7 @@ class IpAllowlistDeletedPayload(AuditLogPayload):
     """The IP addresses or CIDR ranges that were in the configuration."""
 
 
-class IpAllowlistConfigActivatedPayloadConfigsItem(StructModel):
+class IpAllowlistConfigActivatedPayloadConfigsItem(StructModel, frozen=True):
     """IpAllowlistConfigActivatedPayloadConfigsItem"""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
@@ -420,7 +420,7 @@ class IpAllowlistConfigActivatedPayloadConfigsItem(StructModel):
     """The name of the IP allowlist configuration."""
 
 
-class IpAllowlistConfigActivatedPayload(AuditLogPayload):
+class IpAllowlistConfigActivatedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.config.activated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"configs": "configs"}
@@ -439,7 +439,7 @@ class IpAllowlistConfigActivatedPayload(AuditLogPayload):
                 item._link(src, path + ("configs", i))
 
 
-class IpAllowlistConfigDeactivatedPayloadConfigsItem(StructModel):
+class IpAllowlistConfigDeactivatedPayloadConfigsItem(StructModel, frozen=True):
     """IpAllowlistConfigDeactivatedPayloadConfigsItem"""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
@@ -451,7 +451,7 @@ class IpAllowlistConfigDeactivatedPayloadConfigsItem(StructModel):
     """The name of the IP allowlist configuration."""
 
 
-class IpAllowlistConfigDeactivatedPayload(AuditLogPayload):
+class IpAllowlistConfigDeactivatedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.config.deactivated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"configs": "configs"}
@@ -470,13 +470,13 @@ class IpAllowlistConfigDeactivatedPayload(AuditLogPayload):
                 item._link(src, path + ("configs", i))
 
 
-class LoginSucceededPayload(AuditLogPayload):
+class LoginSucceededPayload(AuditLogPayload, frozen=True):
     """``login.succeeded``: This event has no additional fields beyond the standard audit log attributes."""
 
     __fields__: ClassVar[Dict[str, str]] = {}
 
 
-class LoginFailedPayload(AuditLogPayload):
+class LoginFailedPayload(AuditLogPayload, frozen=True):
     """``login.failed``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"error_code": "error_code", "error_message": "error_message"}
@@ -488,13 +488,13 @@ class LoginFailedPayload(AuditLogPayload):
     """The error message of the failure."""
 
 
-class LogoutSucceededPayload(AuditLogPayload):
+class LogoutSucceededPayload(AuditLogPayload, frozen=True):
     """``logout.succeeded``: This event has no additional fields beyond the standard audit log attributes."""
 
     __fields__: ClassVar[Dict[str, str]] = {}
 
 
-class LogoutFailedPayload(AuditLogPayload):
+class LogoutFailedPayload(AuditLogPayload, frozen=True):
     """``logout.failed``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"error_code": "error_code", "error_message": "error_message"}
@@ -506,7 +506,7 @@ class LogoutFailedPayload(AuditLogPayload):
     """The error message of the failure."""
 
 
-class OrganizationUpdatedPayloadChangesRequested(StructModel):
+class OrganizationUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the organization settings."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -541,7 +541,7 @@ class OrganizationUpdatedPayloadChangesRequested(StructModel):
     """The list of project ids if api_call_logging is set to `enabled_for_selected_projects`"""
 
 
-class OrganizationUpdatedPayload(AuditLogPayload):
+class OrganizationUpdatedPayload(AuditLogPayload, frozen=True):
     """``organization.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -563,7 +563,7 @@ class OrganizationUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class ProjectCreatedPayloadData(StructModel):
+class ProjectCreatedPayloadData(StructModel, frozen=True):
     """The payload used to create the project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"name": "name", "title": "title"}
@@ -575,7 +575,7 @@ class ProjectCreatedPayloadData(StructModel):
     """The title of the project as seen on the dashboard."""
 
 
-class ProjectCreatedPayload(AuditLogPayload):
+class ProjectCreatedPayload(AuditLogPayload, frozen=True):
     """``project.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -595,7 +595,7 @@ class ProjectCreatedPayload(AuditLogPayload):
             _set(_data, "_path", path + ("data",))
 
 
-class ProjectUpdatedPayloadChangesRequested(StructModel):
+class ProjectUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"title": "title"}
@@ -604,7 +604,7 @@ class ProjectUpdatedPayloadChangesRequested(StructModel):
     """The title of the project as seen on the dashboard."""
 
 
-class ProjectUpdatedPayload(AuditLogPayload):
+class ProjectUpdatedPayload(AuditLogPayload, frozen=True):
     """``project.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -626,7 +626,7 @@ class ProjectUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class ProjectArchivedPayload(AuditLogPayload):
+class ProjectArchivedPayload(AuditLogPayload, frozen=True):
     """``project.archived``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -635,7 +635,7 @@ class ProjectArchivedPayload(AuditLogPayload):
     """The project ID."""
 
 
-class ProjectDeletedPayload(AuditLogPayload):
+class ProjectDeletedPayload(AuditLogPayload, frozen=True):
     """``project.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -644,7 +644,7 @@ class ProjectDeletedPayload(AuditLogPayload):
     """The project ID."""
 
 
-class RateLimitUpdatedPayloadChangesRequested(StructModel):
+class RateLimitUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the rate limits."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -675,7 +675,7 @@ class RateLimitUpdatedPayloadChangesRequested(StructModel):
     """The maximum batch input tokens per day. Only relevant for certain models."""
 
 
-class RateLimitUpdatedPayload(AuditLogPayload):
+class RateLimitUpdatedPayload(AuditLogPayload, frozen=True):
     """``rate_limit.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -697,7 +697,7 @@ class RateLimitUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class RateLimitDeletedPayload(AuditLogPayload):
+class RateLimitDeletedPayload(AuditLogPayload, frozen=True):
     """``rate_limit.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -706,7 +706,7 @@ class RateLimitDeletedPayload(AuditLogPayload):
     """The rate limit ID"""
 
 
-class RoleCreatedPayload(AuditLogPayload):
+class RoleCreatedPayload(AuditLogPayload, frozen=True):
     """``role.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -733,7 +733,7 @@ class RoleCreatedPayload(AuditLogPayload):
     """The resource the role is scoped to."""
 
 
-class RoleUpdatedPayloadChangesRequested(StructModel):
+class RoleUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the role."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -768,7 +768,7 @@ class RoleUpdatedPayloadChangesRequested(StructModel):
     """Additional metadata stored on the role."""
 
 
-class RoleUpdatedPayload(AuditLogPayload):
+class RoleUpdatedPayload(AuditLogPayload, frozen=True):
     """``role.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -790,7 +790,7 @@ class RoleUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class RoleDeletedPayload(AuditLogPayload):
+class RoleDeletedPayload(AuditLogPayload, frozen=True):
     """``role.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -799,7 +799,7 @@ class RoleDeletedPayload(AuditLogPayload):
     """The role ID."""
 
 
-class RoleAssignmentCreatedPayload(AuditLogPayload):
+class RoleAssignmentCreatedPayload(AuditLogPayload, frozen=True):
     """``role.assignment.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -826,7 +826,7 @@ class RoleAssignmentCreatedPayload(AuditLogPayload):
     """The type of resource the role assignment is scoped to."""
 
 
-class RoleAssignmentDeletedPayload(AuditLogPayload):
+class RoleAssignmentDeletedPayload(AuditLogPayload, frozen=True):
     """``role.assignment.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -853,7 +853,7 @@ class RoleAssignmentDeletedPayload(AuditLogPayload):
     """The type of resource the role assignment was scoped to."""
 
 
-class RoleBoundToResourcePayload(AuditLogPayload):
+class RoleBoundToResourcePayload(AuditLogPayload, frozen=True):
     """``role.bound_to_resource``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -900,7 +900,7 @@ class RoleBoundToResourcePayload(AuditLogPayload):
     """The connector role mutation path that produced the event."""
 
 
-class RoleUnboundFromResourcePayload(AuditLogPayload):
+class RoleUnboundFromResourcePayload(AuditLogPayload, frozen=True):
     """``role.unbound_from_resource``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -947,7 +947,7 @@ class RoleUnboundFromResourcePayload(AuditLogPayload):
     """The connector role mutation path that produced the event."""
 
 
-class ServiceAccountCreatedPayloadData(StructModel):
+class ServiceAccountCreatedPayloadData(StructModel, frozen=True):
     """The payload used to create the service account."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
@@ -956,7 +956,7 @@ class ServiceAccountCreatedPayloadData(StructModel):
     """The role of the service account. Is either `owner` or `member`."""
 
 
-class ServiceAccountCreatedPayload(AuditLogPayload):
+class ServiceAccountCreatedPayload(AuditLogPayload, frozen=True):
     """``service_account.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -976,7 +976,7 @@ class ServiceAccountCreatedPayload(AuditLogPayload):
             _set(_data, "_path", path + ("data",))
 
 
-class ServiceAccountUpdatedPayloadChangesRequested(StructModel):
+class ServiceAccountUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to updated the service account."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
@@ -985,7 +985,7 @@ class ServiceAccountUpdatedPayloadChangesRequested(StructModel):
     """The role of the service account. Is either `owner` or `member`."""
 
 
-class ServiceAccountUpdatedPayload(AuditLogPayload):
+class ServiceAccountUpdatedPayload(AuditLogPayload, frozen=True):
     """``service_account.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -1007,7 +1007,7 @@ class ServiceAccountUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class ServiceAccountDeletedPayload(AuditLogPayload):
+class ServiceAccountDeletedPayload(AuditLogPayload, frozen=True):
     """``service_account.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -1016,7 +1016,7 @@ class ServiceAccountDeletedPayload(AuditLogPayload):
     """The service account ID."""
 
 
-class WorkloadIdentityProviderCreatedPayload(AuditLogPayload):
+class WorkloadIdentityProviderCreatedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -1028,7 +1028,7 @@ class WorkloadIdentityProviderCreatedPayload(AuditLogPayload):
     """The payload used to create the workload identity provider."""
 
 
-class WorkloadIdentityProviderUpdatedPayload(AuditLogPayload):
+class WorkloadIdentityProviderUpdatedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -1040,7 +1040,7 @@ class WorkloadIdentityProviderUpdatedPayload(AuditLogPayload):
     """The payload used to update the workload identity provider."""
 
 
-class WorkloadIdentityProviderDeletedPayload(AuditLogPayload):
+class WorkloadIdentityProviderDeletedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
@@ -1052,7 +1052,7 @@ class WorkloadIdentityProviderDeletedPayload(AuditLogPayload):
     """The workload identity provider name."""
 
 
-class WorkloadIdentityProviderMappingCreatedPayload(AuditLogPayload):
+class WorkloadIdentityProviderMappingCreatedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider_mapping.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -1071,7 +1071,7 @@ class WorkloadIdentityProviderMappingCreatedPayload(AuditLogPayload):
     """The payload used to create the workload identity provider mapping."""
 
 
-class WorkloadIdentityProviderMappingUpdatedPayload(AuditLogPayload):
+class WorkloadIdentityProviderMappingUpdatedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider_mapping.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -1090,7 +1090,7 @@ class WorkloadIdentityProviderMappingUpdatedPayload(AuditLogPayload):
     """The payload used to update the workload identity provider mapping."""
 
 
-class WorkloadIdentityProviderMappingDeletedPayload(AuditLogPayload):
+class WorkloadIdentityProviderMappingDeletedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider_mapping.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {
@@ -1113,7 +1113,7 @@ class WorkloadIdentityProviderMappingDeletedPayload(AuditLogPayload):
     """The mapped service account ID."""
 
 
-class UserAddedPayloadData(StructModel):
+class UserAddedPayloadData(StructModel, frozen=True):
     """The payload used to add the user to the project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
@@ -1122,7 +1122,7 @@ class UserAddedPayloadData(StructModel):
     """The role of the user. Is either `owner` or `member`."""
 
 
-class UserAddedPayload(AuditLogPayload):
+class UserAddedPayload(AuditLogPayload, frozen=True):
     """``user.added``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
@@ -1142,7 +1142,7 @@ class UserAddedPayload(AuditLogPayload):
             _set(_data, "_path", path + ("data",))
 
 
-class UserUpdatedPayloadChangesRequested(StructModel):
+class UserUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the user."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
@@ -1151,7 +1151,7 @@ class UserUpdatedPayloadChangesRequested(StructModel):
     """The role of the user. Is either `owner` or `member`."""
 
 
-class UserUpdatedPayload(AuditLogPayload):
+class UserUpdatedPayload(AuditLogPayload, frozen=True):
     """``user.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
@@ -1173,7 +1173,7 @@ class UserUpdatedPayload(AuditLogPayload):
             _set(_changes_requested, "_path", path + ("changes_requested",))
 
 
-class UserDeletedPayload(AuditLogPayload):
+class UserDeletedPayload(AuditLogPayload, frozen=True):
     """``user.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
@@ -1182,7 +1182,7 @@ class UserDeletedPayload(AuditLogPayload):
     """The user ID."""
 
 
-class CertificateCreatedPayload(AuditLogPayload):
+class CertificateCreatedPayload(AuditLogPayload, frozen=True):
     """``certificate.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
@@ -1194,7 +1194,7 @@ class CertificateCreatedPayload(AuditLogPayload):
     """The name of the certificate."""
 
 
-class CertificateUpdatedPayload(AuditLogPayload):
+class CertificateUpdatedPayload(AuditLogPayload, frozen=True):
     """``certificate.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
@@ -1206,7 +1206,7 @@ class CertificateUpdatedPayload(AuditLogPayload):
     """The name of the certificate."""
 
 
-class CertificateDeletedPayload(AuditLogPayload):
+class CertificateDeletedPayload(AuditLogPayload, frozen=True):
     """``certificate.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "certificate": "certificate"}
@@ -1221,7 +1221,7 @@ class CertificateDeletedPayload(AuditLogPayload):
     """The certificate content in PEM format."""
 
 
-class CertificatesActivatedPayloadCertificatesItem(StructModel):
+class CertificatesActivatedPayloadCertificatesItem(StructModel, frozen=True):
     """CertificatesActivatedPayloadCertificatesItem"""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
@@ -1233,7 +1233,7 @@ class CertificatesActivatedPayloadCertificatesItem(StructModel):
     """The name of the certificate."""
 
 
-class CertificatesActivatedPayload(AuditLogPayload):
+class CertificatesActivatedPayload(AuditLogPayload, frozen=True):
     """``certificates.activated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"certificates": "certificates"}
@@ -1251,7 +1251,7 @@ class CertificatesActivatedPayload(AuditLogPayload):
                 item._link(src, path + ("certificates", i))
 
 
-class CertificatesDeactivatedPayloadCertificatesItem(StructModel):
+class CertificatesDeactivatedPayloadCertificatesItem(StructModel, frozen=True):
     """CertificatesDeactivatedPayloadCertificatesItem"""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
@@ -1263,7 +1263,7 @@ class CertificatesDeactivatedPayloadCertificatesItem(StructModel):
     """The name of the certificate."""
 
 
-class CertificatesDeactivatedPayload(AuditLogPayload):
+class CertificatesDeactivatedPayload(AuditLogPayload, frozen=True):
     """``certificates.deactivated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"certificates": "certificates"}
