@@ -36,6 +36,8 @@ CORE_EVENT_FIELDS = ("id", "type", "effective_at", "project", "actor")
 #: Bases whose models are typed records (msgspec structs) rather than views over a dict: the parts of
 #: an event, which the event decodes from its bytes in one go.
 STRUCT_BASES = ("StructModel", PAYLOAD_BASE)
+#: The records at a fixed key of every event (the payload's key is the event's type): record -> key.
+EVENT_PARTS = {"AuditLogActor": "actor", "AuditLogProject": "project"}
 
 
 def camel(text: str) -> str:
@@ -251,6 +253,9 @@ class Generator:
         if links:
             body = ", ".join(f"{a!r}: {v}" for a, v in links.items())
             lines.append(f"    __links__: ClassVar[Dict[str, Any]] = {{{body}}}")
+        place = self.fixed_place(m)
+        if place is not None:
+            lines.append(f"    _event_path: ClassVar[Tuple[str, ...]] = {place!r}")
         lines.append("")
         for attr, key, ann, _expr, doc in m.fields:
             default = "None" if attr == key else f"msgspec.field(default=None, name={key!r})"
@@ -260,8 +265,8 @@ class Generator:
             lines.append("")
         if links:
             lines += self.emit_link(m)
-        if m.name == "AuditLogActor":
-            lines += self.emit_link_in_event(m, ("actor",))
+        if m.name in EVENT_PARTS:
+            lines += self.emit_link_in_event(m, (EVENT_PARTS[m.name],))
         return "\n".join(lines).rstrip() + "\n"
 
     def struct_links(self, m: ModelDef) -> list[tuple[str, str, ModelDef, bool]]:
@@ -269,14 +274,34 @@ class Generator:
         return [(attr, key, self.models[re.sub(r"List\[(.*)\]", r"\1", ann)], expr.startswith("wrap_list("))
                 for attr, key, ann, expr, _doc in m.fields if expr.startswith(("wrap(", "wrap_list("))]
 
-    def emit_link_in_event(self, m: ModelDef, path: tuple[str, ...]) -> list[str]:
-        """``_link`` for the one place this record has in every event, every path a constant: the
-        actor tree is linked for each event decoded, so this saves building a tuple per record."""
-        out = ["    def _link_in_event(self, src: Any) -> None:",
-               f'        """``_link(src, {path!r})`` unrolled."""']
+    def event_places(self) -> dict[str, list[tuple[tuple[Any, ...], bool]]]:
+        """Every place a record class has in an event's actor and project: (path, under a list)."""
+        places: dict[str, list[tuple[tuple[Any, ...], bool]]] = {}
 
-        def visit(obj: str, model: ModelDef, at: tuple[str, ...], indent: str, depth: int) -> None:
-            out.extend([f'{indent}_set({obj}, "_src", src)', f'{indent}_set({obj}, "_path", {at!r})'])
+        def visit(model: ModelDef, at: tuple[Any, ...], listed: bool) -> None:
+            places.setdefault(model.name, []).append((at, listed))
+            for _attr, key, target, many in self.struct_links(model):
+                visit(target, (*at, key), listed or many)
+
+        for name, key in EVENT_PARTS.items():
+            visit(self.models[name], (key,), False)
+        return places
+
+    def fixed_place(self, m: ModelDef) -> tuple[Any, ...] | None:
+        """The path of the one place a record class has in every event, if it has exactly one."""
+        places = self.event_places().get(m.name, [])
+        return places[0][0] if len(places) == 1 and not places[0][1] else None
+
+    def emit_link_in_event(self, m: ModelDef, path: tuple[Any, ...]) -> list[str]:
+        """``_link(src, path)`` unrolled for the record's one place in every event: its parts run
+        once per event decoded, so every path is a constant, and a record whose class has one place
+        (``_event_path``) gets no path at all."""
+        out = ["    def _link_in_event(self, src: Any) -> None:"]
+
+        def visit(obj: str, model: ModelDef, at: tuple[Any, ...], indent: str, depth: int) -> None:
+            out.append(f'{indent}_set({obj}, "_src", src)')
+            if self.fixed_place(model) != at:
+                out.append(f'{indent}_set({obj}, "_path", {at!r})')
             for attr, key, target, many in self.struct_links(model):
                 var = f"_{attr}{depth}"  # one name per field: mypy types each
                 out.append(f"{indent}if ({var} := {obj}.{attr}) is not None:")

@@ -232,6 +232,13 @@ Path = tuple[Any, ...]
 _set = msgspec.structs.force_setattr
 
 
+class _Source:
+    """The declared type of a record's link fields. No JSON value is one, so a JSON key naming one
+    of them fails the typed decode (and the lenient path builds that event) instead of filling it."""
+
+    __slots__ = ()
+
+
 class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=False, frozen=True):
     """A part of an event as a typed record: declared fields are msgspec ``Struct`` fields.
 
@@ -247,19 +254,25 @@ class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=Fa
 
     #: struct-valued fields, for building and linking: attribute -> (JSON key, model class, is a list).
     __links__: ClassVar[dict[str, tuple[str, type[StructModel], bool]]] = {}
+    #: where a record of this class sits in an event, when that is one place (generated): linked
+    #: there by `_link_in_event`, it stores no `_path` of its own.
+    _event_path: ClassVar[Path | None] = None
 
     # Named with an invisible separator (U+2063) so that no JSON key a service plausibly sends lands
-    # here; `_link` overwrites both after every decode anyway.
-    _src: Any = msgspec.field(default=None, name="\u2063src")
-    _path: Any = msgspec.field(default=None, name="\u2063path")
+    # here, and typed (`_Source`) so that one which does cannot fill them.
+    _src: _Source | None = msgspec.field(default=None, name="\u2063src")
+    _path: _Source | None = msgspec.field(default=None, name="\u2063path")
 
     def _json(self) -> JsonObject:
-        src = self._src
+        src: Any = self._src
         if src is None:
             return {key: dump_value(v) for attr, key in type(self).__fields__.items()
                     if (v := getattr(self, attr)) is not None}
         obj = src if type(src) is dict else _decode(src)
-        for step in self._path:
+        path: Any = self._path
+        if path is None:  # linked at its class's one place in an event
+            path = type(self)._event_path
+        for step in path:
             obj = obj[step]
         result: JsonObject = obj
         return result
@@ -271,7 +284,7 @@ class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=Fa
         _set(self, "_path", path)
 
     def _link_in_event(self, src: Any) -> None:
-        """``_link`` at the record's fixed place in an event (generated for the actor)."""
+        """``_link`` at the record's fixed place in an event (generated for the actor and project)."""
         raise NotImplementedError
 
     @classmethod
@@ -439,7 +452,7 @@ class EventModel(Model):
                     if (v := body.actor) is not None:
                         v._link_in_event(raw)
                     if (v := body.project) is not None:
-                        v._link(raw, ("project",))
+                        v._link_in_event(raw)
                     if (v := body.payload) is not None:
                         v._link(raw, (etype,))
         if body is None:

@@ -217,10 +217,26 @@ def test_a_part_that_does_not_fit_its_type_is_built_as_sent() -> None:
     assert e.actor.to_dict() == sent["actor"] and e.to_dict() == sent
 
 
+def test_every_part_of_an_api_key_actor_reads_back_as_sent() -> None:
+    # The user sits under the session or under the API key: the one record class with two places.
+    actor = {"type": "api_key", "api_key": {"id": "key_1", "type": "user", "k": 1,
+                                            "user": {"id": "user-2", "email": "b@example.com", "u": 2},
+                                            "service_account": {"id": "svc_1", "s": 3}}}
+    (e,) = fetch(page([event(1, actor=actor, project={"id": "proj_1", "p": 4})])).data
+    key = e.actor.api_key
+    assert key.user.email == "b@example.com" and key.user.u == 2 and key.user.to_dict() == actor["api_key"]["user"]
+    assert key.service_account.s == 3 and key.k == 1 and e.actor.to_dict() == actor
+    assert e.project.p == 4 and e.project.to_dict() == {"id": "proj_1", "p": 4}
+    (s,) = fetch(page([RICH_EVENT])).data
+    assert s.actor.session.user.to_dict() == RICH_EVENT["actor"]["session"]["user"]
+
+
 def test_a_key_named_like_the_hidden_link_does_not_break_the_record() -> None:
-    sent = event(1, actor={"type": "session", "\u2063src": "junk", "\u2063path": [9]})
+    sent = event(1, actor={"type": "session", "\u2063src": "junk", "\u2063path": [9],
+                           "session": {"\u2063path": ["x"], "ja3": "j"}})
     (e,) = fetch(page([sent])).data
     assert e.actor.to_dict() == sent["actor"] and e.actor.type == "session"
+    assert e.actor.session.to_dict() == sent["actor"]["session"] and e.actor.session.ja3 == "j"
 
 
 def test_constructed_record_holding_a_parsed_one_keeps_its_extras() -> None:

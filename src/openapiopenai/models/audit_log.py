@@ -172,12 +172,16 @@ class AuditLogProject(StructModel, frozen=True):
     """The project that the action was scoped to. Absent for actions not scoped to projects. Note that any admin actions taken via Admin API keys are associated with the default project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("project",)
 
     id: Optional[str] = None
     """The project ID."""
 
     name: Optional[str] = None
     """The project title."""
+
+    def _link_in_event(self, src: Any) -> None:
+        _set(self, "_src", src)
 
 
 class AuditLog(EventModel):

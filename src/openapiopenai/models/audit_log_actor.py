@@ -23,6 +23,7 @@ class AuditLogActor(StructModel, frozen=True):
         "session": ("session", AuditLogActorSession, False),
         "api_key": ("api_key", AuditLogActorApiKey, False),
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("actor",)
 
     type: Optional[str] = None
     """The type of actor. Is either `session` or `api_key`."""
@@ -40,24 +41,18 @@ class AuditLogActor(StructModel, frozen=True):
             _api_key._link(src, path + ("api_key",))
 
     def _link_in_event(self, src: Any) -> None:
-        """``_link(src, ('actor',))`` unrolled."""
         _set(self, "_src", src)
-        _set(self, "_path", ("actor",))
         if (_session0 := self.session) is not None:
             _set(_session0, "_src", src)
-            _set(_session0, "_path", ("actor", "session"))
             if (_user1 := _session0.user) is not None:
                 _set(_user1, "_src", src)
                 _set(_user1, "_path", ("actor", "session", "user"))
             if (_ip_address_details1 := _session0.ip_address_details) is not None:
                 _set(_ip_address_details1, "_src", src)
-                _set(_ip_address_details1, "_path", ("actor", "session", "ip_address_details"))
         if (_api_key0 := self.api_key) is not None:
             _set(_api_key0, "_src", src)
-            _set(_api_key0, "_path", ("actor", "api_key"))
             if (_user1 := _api_key0.user) is not None:
                 _set(_user1, "_src", src)
                 _set(_user1, "_path", ("actor", "api_key", "user"))
             if (_service_account1 := _api_key0.service_account) is not None:
                 _set(_service_account1, "_src", src)
-                _set(_service_account1, "_path", ("actor", "api_key", "service_account"))

@@ -28,6 +28,7 @@ class AuditLogActorApiKey(StructModel, frozen=True):
         "user": ("user", AuditLogActorUser, False),
         "service_account": ("service_account", AuditLogActorServiceAccount, False),
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("actor", "api_key")
 
     id: Optional[str] = None
     """The tracking id of the API key."""

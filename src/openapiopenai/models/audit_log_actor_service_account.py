@@ -17,6 +17,7 @@ class AuditLogActorServiceAccount(StructModel, frozen=True):
     """The service account that performed the audit logged action."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("actor", "api_key", "service_account")
 
     id: Optional[str] = None
     """The service account id."""

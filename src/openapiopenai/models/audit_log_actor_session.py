@@ -26,6 +26,7 @@ class AuditLogActorSessionIpAddressDetails(StructModel, frozen=True):
         "latitude": "latitude",
         "longitude": "longitude",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("actor", "session", "ip_address_details")
 
     country: Optional[str] = None
     """ISO 3166-1 alpha-2 country code."""
@@ -61,6 +62,7 @@ class AuditLogActorSession(StructModel, frozen=True):
         "user": ("user", AuditLogActorUser, False),
         "ip_address_details": ("ip_address_details", AuditLogActorSessionIpAddressDetails, False),
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("actor", "session")
 
     user: Optional[AuditLogActorUser] = None
 
