@@ -138,7 +138,8 @@ the openapi-generator {GENERATOR_VERSION} Python client generated from the same 
 `openai` SDK (`client.admin.organization.audit_logs`), and the floor (bare `httpx` + `orjson`).
 
 - Date: {machine['date']}
-- Machine: {machine['cores']} cores, {machine['cpu']}, {machine['os']}, {machine['python']}
+- Machine: {machine['cores']} cores, {machine['cpu']}, {machine['os']}, {machine['python']}; 1-minute load
+  average {machine['load']} at the start and {_machine.load_average()} at the end (others' work on this shared machine)
 - Command: `{command}` ({plan.name} mode, {seconds / 60:.1f} minutes from start to table)
 - Versions: {_versions()}{partial}
 

@@ -71,7 +71,7 @@ def _typed_goals(row: Row) -> str:
             parts.append(f"{label} n/a")
             continue
         ok &= r_c >= need
-        parts.append(f"{label} {r_c:.1f}x")
+        parts.append(f"{label} {r_c:.2f}x")  # two decimals: 2.46x must not print as 2.5x
     return ("met: " if ok else "NOT met: ") + ", ".join(parts)
 
 
