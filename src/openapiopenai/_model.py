@@ -228,7 +228,8 @@ class ViewModel(Model):
 
 
 Path = tuple[Any, ...]
-#: Sets a field of a frozen record: only `_link` and `_build` do, right after the record is made.
+#: Sets a field of a frozen record: only the linking (`_link`, `_link_in_event`) and `_build` do, right
+#: after the record is made.
 _set = msgspec.structs.force_setattr
 
 
@@ -246,10 +247,12 @@ class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=Fa
     ``to_dict()`` reporting what was sent, so it raises instead.
 
     ``_src`` and ``_path`` say where its JSON object lives: ``_src`` is the event's raw bytes (or the
-    dict a model was built from) and ``_path`` the keys and list positions down to the object. They
-    reference nothing that references the record back, so instances need no cycle collection
-    (``gc=False``: decoding a page allocates nothing the garbage collector has to walk). Built by its
-    constructor, a record has no source and its JSON object is made from its fields.
+    dict a model was built from) and ``_path`` the keys and list positions down to the object (left
+    unset for a record at the one place its class has in an event: ``_event_path``). They reference
+    nothing that references the record back, so instances need no cycle collection (``gc=False``:
+    decoding a page allocates nothing the garbage collector has to walk); a record does keep its
+    event's bytes, and so the page body they are a slice of, alive. Built by its constructor, a
+    record has no source and its JSON object is made from its fields.
     """
 
     #: struct-valued fields, for building and linking: attribute -> (JSON key, model class, is a list).
