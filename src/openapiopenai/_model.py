@@ -435,16 +435,14 @@ class EventModel(Model):
         return self._data
 
     def _body(self) -> EventBody:
-        """The typed body: one msgspec decode of the event's bytes into its type's records, linked
-        to those bytes; or, for an event built from a dict or whose body does not fit, the same
-        records built leniently from the dict."""
-        body = self._typed
-        if body is not None:
-            return body
+        """The typed body (callers ask ``self._typed or self._body()``): one msgspec decode of the
+        event's bytes into its type's records, linked to those bytes; or, for an event built from a
+        dict or whose body does not fit, the same records built leniently from the dict."""
         h = self._head
-        etype = h[1] if h is not None else self._data.get("type")
         raw = self._raw
-        if raw is not None and type(etype) is str:
+        body = None
+        if h is not None and raw is not None:  # parsed from a page: the usual case, kept short
+            etype = h[1]
             decode = type(self)._decoders.get(etype) or _body_decoder(type(self), etype)
             if decode is not None:
                 try:
@@ -457,19 +455,29 @@ class EventModel(Model):
                     if (v := body.project) is not None:
                         v._link_in_event(raw)
                     if (v := body.payload) is not None:
-                        v._link(raw, (etype,))
+                        if type(v).__links__:
+                            v._link(raw, (etype,))
+                        else:  # a payload with no records inside: no call
+                            _set(v, "_src", raw)
+                            _set(v, "_path", (etype,))
         if body is None:
-            data = self._data
-            src = raw if raw is not None else data
-            # Built by hand from the dict, tolerating any shape.
-            body = EventBody(
-                actor=_build(self._actor_cls, data.get("actor"), src, ("actor",)),
-                project=_build(self._project_cls, data.get("project"), src, ("project",)),
-                payload=(_build(self._payload_cls, data.get(etype), src, (etype,))
-                         if type(etype) is str and etype not in _BODY_KEYS else None),
-            )
+            body = self._lenient_body()
         self._typed = body
         return body
+
+    def _lenient_body(self) -> EventBody:
+        """The body built by hand from the dict, tolerating any shape."""
+        data = self._data
+        h = self._head
+        etype = h[1] if h is not None else data.get("type")
+        raw = self._raw
+        src = raw if raw is not None else data
+        return EventBody(
+            actor=_build(self._actor_cls, data.get("actor"), src, ("actor",)),
+            project=_build(self._project_cls, data.get("project"), src, ("project",)),
+            payload=(_build(self._payload_cls, data.get(etype), src, (etype,))
+                     if type(etype) is str and etype not in _BODY_KEYS else None),
+        )
 
     def _payload_under(self, key: str, cls: type[StructModel]) -> Any:
         """The record under a payload key: the typed payload for the event's own type, else (a key
