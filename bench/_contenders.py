@@ -17,7 +17,8 @@ from typing import Any
 from msgspec.structs import astuple
 
 # At module level: an import statement inside the per-event loop of `materialise` costs microseconds.
-from openapiopenai._model import Model, StructModel
+from openapiopenai._model import Model
+from openapiopenai._record import StructModel
 
 __all__ = ["CONTENDERS", "LABELS", "materialise", "typed_reader"]
 

@@ -355,7 +355,8 @@ class Generator:
             else:
                 raise SystemExit(f"codegen: cannot order models in {module}")
         body = "\n\n".join(self.emit_model(m) for m in emitted)
-        head = self.header(digest) + '"""Generated models; see ``openapiopenai._model`` for how they work."""\n\n'
+        head = self.header(digest) + ('"""Generated models; see ``openapiopenai._model`` (and ``_record``, ``_event``) '
+                                      'for how they work."""\n\n')
         head += "from __future__ import annotations\n\n"
         head += "from typing import Any, ClassVar, Dict, List, Optional, Tuple\n\n"
         head += "\n".join(imports) + "\n\n"
@@ -474,8 +475,8 @@ class {cls}(AuditLog):
         files: dict[str, str] = {}
         files["audit_log_event_type.py"] = self.event_types_module(digest)
         base_imp = ("import msgspec  # noqa: F401\n\n"
-                    "from openapiopenai._model import StructModel, ViewModel, dump_value, wrap, wrap_list  # noqa: F401\n"
-                    "from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)")
+                    "from openapiopenai._model import ViewModel, dump_value, wrap, wrap_list  # noqa: F401\n"
+                    "from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)")
         for mod, imps in {
             "audit_log_actor_user": [],
             "audit_log_actor_service_account": [],
@@ -492,8 +493,9 @@ class {cls}(AuditLog):
             files[f"{mod}.py"] = self.emit_module(mod, digest, [base_imp, *imps])
         audit_src = self.emit_module("audit_log", digest, [
             "import msgspec  # noqa: F401\n",
-            "from openapiopenai._model import EventModel, StructModel, wrap, wrap_list  # noqa: F401",
-            "from openapiopenai._model import _set  # noqa: F401  (sets a frozen record's link)",
+            "from openapiopenai._event import EventModel  # noqa: F401",
+            "from openapiopenai._model import wrap, wrap_list  # noqa: F401",
+            "from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)",
             "from .audit_log_actor import AuditLogActor",
             "from .audit_log_event_type import AuditLogEventType",
             "from .audit_log_payloads import *  # noqa: F403",
@@ -504,7 +506,8 @@ class {cls}(AuditLog):
         # The generic payload accessor sits on AuditLog itself, after its declared fields.
         files["audit_log.py"] = audit_src
         files["list_audit_logs_response.py"] = self.emit_module("list_audit_logs_response", digest, [
-            "from openapiopenai._model import PageModel, wrap, wrap_list  # noqa: F401",
+            "from openapiopenai._event import PageModel  # noqa: F401",
+            "from openapiopenai._model import wrap, wrap_list  # noqa: F401",
             "from .audit_log import AuditLog"])
         files["_schemas.py"] = self.schemas_module(digest)
         files["__init__.py"] = self.init_module(digest, files)

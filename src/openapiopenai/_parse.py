@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from ._model import EventModel, PageModel
+from ._event import EventModel, PageModel
 from .api_client import BodyError
 
 __all__ = ["ParseError", "parse_page"]
