@@ -19,6 +19,7 @@ __all__ = ["EventModel", "PageModel"]
 
 M = TypeVar("M", bound=Model)
 
+
 class EventBody(msgspec.Struct, kw_only=True, gc=False):
     """What an event holds besides its head, typed; decoded from its bytes per event type."""
 
