@@ -29,7 +29,7 @@ def load_average() -> str:
 def describe() -> dict[str, str]:
     return {
         "load": load_average(),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": str(os.cpu_count() or "?"),
         "cpu": cpu_model(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
