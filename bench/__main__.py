@@ -7,6 +7,7 @@ nothing unless ``--doc`` says where, so a smoke run never replaces a real table.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from importlib import metadata
@@ -102,10 +103,28 @@ def _table_lines(markdown: str) -> dict[str, str]:
             if line.startswith("| ") and not line.startswith("| # ")}
 
 
+_KEPT = re.compile(r"^- Rows [\d, ]+ are from this run; (?P<older>.*), kept as they were$")
+_OLDER = re.compile(r"rows (?P<rows>[\d, ]+) from the run of (?P<date>[^;]+)")
+
+
+def _row_dates(report: str) -> dict[int, str]:
+    """Row number -> the date of the run each row of a report is from (a partial run's report says
+    which rows it kept from which earlier run)."""
+    date = next((line.split(":", 1)[1].strip() for line in report.splitlines() if line.startswith("- Date:")), "?")
+    dates = {_row_number(k): date for k in _table_lines(report)}
+    for line in report.splitlines():
+        match = _KEPT.match(line)
+        if match:
+            for older in _OLDER.finditer(match["older"]):
+                dates.update({int(n): older["date"].strip() for n in older["rows"].split(",")})
+    return dates
+
+
 def keep_previous(table: str, previous: str, ran: set[int]) -> tuple[str, list[str], str]:
     """A partial run's table with the rows it did not run taken from the previous report as they were.
 
-    Returns the merged table, the kept rows' "below goal" lines, and the previous report's date."""
+    Returns the merged table, the kept rows' "below goal" lines, and where the kept rows are from
+    ("rows 4, 5 from the run of <date>", one part per earlier run)."""
     old = {k: line for k, line in _table_lines(previous).items() if _row_number(k) not in ran}
     if not old:
         return table, [], ""
@@ -118,19 +137,23 @@ def keep_previous(table: str, previous: str, ran: set[int]) -> tuple[str, list[s
         cells = [c.strip() for c in old[key].strip().strip("|").split(" | ")]
         if cells[-1].startswith("NOT met"):
             below.append(f"- row {key} ({cells[1]}): {cells[-1]}")
-    date = next((line.split(":", 1)[1].strip() for line in previous.splitlines() if line.startswith("- Date:")), "?")
-    return "\n".join(head + lines), below, date
+    dates = _row_dates(previous)
+    by_date: dict[str, list[int]] = {}
+    for number in sorted({_row_number(k) for k in old}):
+        by_date.setdefault(dates.get(number, "?"), []).append(number)
+    origin = "; ".join(f"rows {', '.join(map(str, rows))} from the run of {date}" for date, rows in by_date.items())
+    return "\n".join(head + lines), below, origin
 
 
 def document(table: str, rows: list[Row], machine: dict[str, str], command: str, seconds: float, plan: Plan,
              kept: tuple[list[str], str] = ([], "")) -> str:
     """The report. ``kept``: a partial run's rows taken from the previous report (their "below goal"
-    lines and that report's date)."""
+    lines and where they are from)."""
     below = [f"- row {r.key} ({r.title}): {r.verdict}" for r in rows if r.verdict.startswith("NOT met")]
     below += kept[0]
     ran = sorted({_row_number(r.key) for r in rows})
-    partial = (f"\n- Rows {', '.join(map(str, ran))} are from this run; the others are from the run of {kept[1]}, "
-               "kept as they were") if kept[1] else ""
+    partial = (f"\n- Rows {', '.join(map(str, ran))} are from this run; {kept[1]}, kept as they were"
+               if kept[1] else "")
     return f"""# Benchmarks
 
 This project against what a user would pick instead, measured on the same work in the same run:
@@ -215,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         kept: tuple[list[str], str] = ([], "")
         if wanted != set(ALL_ROWS) and doc.exists():
             # A partial run replaces its own rows and keeps the others' figures from the last report.
-            table, below, date = keep_previous(table, doc.read_text(encoding="utf-8"), wanted)
-            kept = (below, date)
+            table, below, origin = keep_previous(table, doc.read_text(encoding="utf-8"), wanted)
+            kept = (below, origin)
         doc.write_text(document(table, rows, machine, command, seconds, plan, kept), encoding="utf-8")
         _log(start, f"wrote {doc}")
     _log(start, "done")

@@ -37,6 +37,12 @@ def test_partial_run_replaces_its_rows_and_keeps_the_others(tmp_path: Path) -> N
     assert keys == ["#", "1", "3", "5"]
     assert "| 1 | old list |" in text and "| 5 | sync |" in text  # kept as they were
     assert "old start-up" not in text and "start-up: new process" in text  # row 3 is this run's
-    assert "the others are from the run of 2026-11-26 06:46 UTC" in text
+    assert "rows 1, 5 from the run of 2026-11-26 06:46 UTC, kept as they were" in text
+    # Run again: the rows kept the first time still say the run they are from.
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--rows", "3", "--doc", str(doc)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    again = doc.read_text(encoding="utf-8")
+    assert "rows 1, 5 from the run of 2026-11-26 06:46 UTC, kept as they were" in again
     below = text.split("## Below goal in this run", 1)[1]
     assert "- row 5 (sync): NOT met: 41% of floor" in below and "old 3" not in below
