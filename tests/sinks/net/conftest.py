@@ -1,0 +1,44 @@
+"""Fixtures of the network sinks' tests: a throw-away TLS authority, and the HTTP stand-ins on free
+loopback ports (stopped at teardown).
+
+- `tls_ca`: a `trustme.CA`; `ca_file` its certificate as a PEM file (``?ca_file=`` of a sink URL).
+- `make_search(flavour="elasticsearch", **kwargs)`: a started `SearchStandIn` (TLS unless ``tls=None``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from _net_search import SearchStandIn
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+@pytest.fixture
+def make_search(tls_ca: trustme.CA) -> Iterator[Callable[..., SearchStandIn]]:
+    started: list[SearchStandIn] = []
+
+    def make(flavour: str = "elasticsearch", **kwargs: Any) -> SearchStandIn:
+        kwargs.setdefault("tls", tls_ca)
+        standin = SearchStandIn(flavour, **kwargs)
+        standin.start()
+        started.append(standin)
+        return standin
+
+    yield make
+    for standin in started:
+        standin.stop()
