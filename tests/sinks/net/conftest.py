@@ -3,6 +3,7 @@ loopback ports (stopped at teardown).
 
 - `tls_ca`: a `trustme.CA`; `ca_file` its certificate as a PEM file (``?ca_file=`` of a sink URL).
 - `make_search(flavour="elasticsearch", **kwargs)`: a started `SearchStandIn` (TLS unless ``tls=None``).
+- `make_hec(**kwargs)`: a started `HecStandIn` (TLS unless ``tls=None``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import trustme
+from _net_hec import HecStandIn
 from _net_search import SearchStandIn
 
 
@@ -42,3 +44,20 @@ def make_search(tls_ca: trustme.CA) -> Iterator[Callable[..., SearchStandIn]]:
     yield make
     for standin in started:
         standin.stop()
+
+
+@pytest.fixture
+def make_hec(tls_ca: trustme.CA) -> Iterator[Callable[..., HecStandIn]]:
+    started: list[HecStandIn] = []
+
+    def make(**kwargs: Any) -> HecStandIn:
+        kwargs.setdefault("tls", tls_ca)
+        standin = HecStandIn(**kwargs)
+        standin.start()
+        started.append(standin)
+        return standin
+
+    yield make
+    for standin in started:
+        standin.stop()
+
