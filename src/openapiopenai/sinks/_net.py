@@ -58,13 +58,16 @@ def one_line(text: object, limit: int = 300) -> str:
 class Settings:
     """A sink's non-secret settings: the caller's options over the URL's query."""
 
-    def __init__(self, url: SinkURL, options: Mapping[str, str], known: frozenset[str]) -> None:
+    def __init__(self, url: SinkURL, options: Mapping[str, str], known: frozenset[str], *,
+                 strict: bool = True) -> None:
+        """`strict`: any other query parameter is a mistake (not so for a webhook, whose URL may carry the
+        receiver's own parameters)."""
         self._values = {**url.query, **options}
         self._url = url
         # A typo in the URL is caught here; the caller's options may hold settings meant for other sinks.
         # The `_env`/`_file` forms of secrets stay in the query (they name a source); they are not settings.
         unknown = sorted(k for k in url.query if k not in known and not k.endswith(("_env", "_file")))
-        if unknown:
+        if unknown and strict:
             raise SinkConfigError(f"{url.scheme}:// sink: unknown setting {unknown[0]!r}; "
                                   f"known: {', '.join(sorted(known))}")
 

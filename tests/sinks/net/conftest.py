@@ -4,6 +4,7 @@ loopback ports (stopped at teardown).
 - `tls_ca`: a `trustme.CA`; `ca_file` its certificate as a PEM file (``?ca_file=`` of a sink URL).
 - `make_search(flavour="elasticsearch", **kwargs)`: a started `SearchStandIn` (TLS unless ``tls=None``).
 - `make_hec(**kwargs)`: a started `HecStandIn` (TLS unless ``tls=None``).
+- `make_receiver(**kwargs)`: a started `WebhookReceiver` (TLS unless ``tls=None``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 import trustme
 from _net_hec import HecStandIn
 from _net_search import SearchStandIn
+from _net_webhook import WebhookReceiver
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +63,19 @@ def make_hec(tls_ca: trustme.CA) -> Iterator[Callable[..., HecStandIn]]:
     for standin in started:
         standin.stop()
 
+
+
+@pytest.fixture
+def make_receiver(tls_ca: trustme.CA) -> Iterator[Callable[..., WebhookReceiver]]:
+    started: list[WebhookReceiver] = []
+
+    def make(**kwargs: Any) -> WebhookReceiver:
+        kwargs.setdefault("tls", tls_ca)
+        standin = WebhookReceiver(**kwargs)
+        standin.start()
+        started.append(standin)
+        return standin
+
+    yield make
+    for standin in started:
+        standin.stop()
