@@ -5,6 +5,7 @@ loopback ports (stopped at teardown).
 - `make_search(flavour="elasticsearch", **kwargs)`: a started `SearchStandIn` (TLS unless ``tls=None``).
 - `make_hec(**kwargs)`: a started `HecStandIn` (TLS unless ``tls=None``).
 - `make_receiver(**kwargs)`: a started `WebhookReceiver` (TLS unless ``tls=None``).
+- `make_rsyslog(tls=False, **kwargs)`: a started real `Rsyslog` in a temporary folder (killed at teardown).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import trustme
 from _net_hec import HecStandIn
+from _net_rsyslog import Rsyslog
 from _net_search import SearchStandIn
 from _net_webhook import WebhookReceiver
 
@@ -79,3 +81,17 @@ def make_receiver(tls_ca: trustme.CA) -> Iterator[Callable[..., WebhookReceiver]
     yield make
     for standin in started:
         standin.stop()
+
+
+@pytest.fixture
+def make_rsyslog(tls_ca: trustme.CA, tmp_path: Path) -> Iterator[Callable[..., Rsyslog]]:
+    started: list[Rsyslog] = []
+
+    def make(tls: bool = False, **kwargs: Any) -> Rsyslog:
+        server = Rsyslog(tmp_path / f"rsyslog{len(started)}", tls=tls_ca if tls else None, **kwargs)
+        started.append(server)
+        return server.start()
+
+    yield make
+    for server in started:
+        server.kill()
