@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 __all__ = [
+    "LOOKUP_COLUMNS",
     "SECRET_PARAMETERS",
     "BatchResult",
     "Item",
@@ -42,6 +43,10 @@ __all__ = [
     "import_extra",
     "parse_sink_url",
 ]
+
+#: The archive's lookup columns an `Item` carries (`Item.columns`), in this order.
+LOOKUP_COLUMNS = ("tenant", "actor_type", "actor_id", "actor_email", "api_key_id", "project_id", "ip_address",
+                  "resource_id")
 
 #: Query parameters whose value is a secret: taken out of the query (so never shown), and each may instead
 #: be given as ``<name>_env=VAR`` (read from the environment) or ``<name>_file=PATH`` (read from a file).
@@ -92,6 +97,9 @@ class Item:
     """The event in the chosen schema; ``None`` for raw (the sink then sends `raw` as it is)."""
     schema: str
     """``"raw"``, ``"ocsf"`` or ``"ecs"``."""
+    columns: tuple[Any, ...] = ()
+    """The archive's lookup columns, in `LOOKUP_COLUMNS` order (empty when the item was not read from an
+    archive); a sink with columns of its own (PostgreSQL) copies them instead of decoding `raw` again."""
 
 
 @dataclass(frozen=True)
@@ -218,9 +226,12 @@ def parse_sink_url(url: str) -> SinkURL:
         if "password" in secrets:
             raise SinkConfigError("give password one way only (in the URL, password, password_env or password_file)")
         secrets["password"] = Secret(url_password)
+    scheme = parts.scheme.lower()
+    # A file URL's "host" may be a relative directory, whose case matters.
+    host = parts.netloc.rpartition("@")[2] or None if scheme == "file" else parts.hostname
     return SinkURL(
-        scheme=parts.scheme.lower(),
-        host=parts.hostname,
+        scheme=scheme,
+        host=host,
         port=port,
         path=unquote(parts.path),
         query=query,
