@@ -47,8 +47,13 @@ class HecStandIn(StandIn):
         self._pending: dict[tuple[str, int], list[dict[str, Any]]] = {}
         self._polls: dict[tuple[str, int], int] = {}
 
-    def forget_acks(self) -> None:
+    def forget_acks(self, *, indexed: bool = False) -> None:
+        """An indexer restart: pending acks are gone; `indexed` says whether their events made it anyway
+        (then a re-send stores them twice, as at-least-once allows)."""
         with self._lock:
+            if indexed:
+                for events in self._pending.values():
+                    self.indexed.extend(events)
             self._pending.clear()
 
     def new_channel(self) -> str:

@@ -13,6 +13,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,6 +110,7 @@ class StandIn:
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[Response | str]] = {}
         self.requests: list[Request] = []
+        self.latency = 0.0
         self.port = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -122,7 +124,13 @@ class StandIn:
         with self._lock:
             self._scripts.setdefault(path, deque()).extend(answers)
 
+    def clear_scripts(self) -> None:
+        with self._lock:
+            self._scripts.clear()
+
     def _answer(self, request: Request) -> Response | str:
+        if self.latency:
+            time.sleep(self.latency)  # a slower server, so that a chaos test's kills land mid-run
         with self._lock:
             self.requests.append(request)
             queued = self._scripts.get(request.path)

@@ -47,6 +47,9 @@ class SearchStandIn(StandIn):
         self.item_faults: dict[str, deque[int]] = {}
         self.reject: Callable[[Mapping[str, Any]], bool] = lambda doc: False
         self.bulk_items = 0
+        self.created = 0
+        """Items stored (a 201): more than the stored documents would mean an event stored twice."""
+        self.conflicts = 0
         self._data_lock = threading.Lock()
 
     def stored(self, target: str) -> dict[str, Mapping[str, Any]]:
@@ -130,8 +133,10 @@ class SearchStandIn(StandIn):
                               f"'{doc_id}'. Preview of field's value: '{{}}'")
             docs = self.indices.setdefault(str(target), {})
             if doc_id in docs:
+                self.conflicts += 1
                 return failed(409, "version_conflict_engine_exception",
                               f"[{doc_id}]: version conflict, document already exists (current version [1])")
             docs[str(doc_id)] = source
+            self.created += 1
         return {**result, "_version": 1, "result": "created", "status": 201, "_seq_no": len(docs) - 1,
                 "_primary_term": 1, "_shards": {"total": 2, "successful": 1, "failed": 0}}
