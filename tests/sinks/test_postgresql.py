@@ -83,6 +83,21 @@ def test_every_event_once_with_raw_byte_identical_and_lookup_columns(
             c[1], c[2], bool(c[3]), c[4], c[5], c[6], c[7], c[8])
 
 
+def test_a_password_in_the_url_is_in_no_output_and_not_in_the_archive(postgres: PostgresServer,
+                                                                       make_archive: Callable[[], Path]) -> None:
+    db = make_archive()
+    url = postgres.url("ship", SINK_PASSWORD, "audit", table="t_secret")
+    proc = _ship_cli(db, url, "--json")   # _ship_cli checks stdout and stderr
+    assert proc.returncode == 0, proc.stderr
+    status = subprocess.run([_script(), "audit-logs", "status", "--db", str(db), "--json"], capture_output=True,
+                            text=True, timeout=60)
+    assert SINK_PASSWORD not in status.stdout + status.stderr
+    assert json.loads(status.stdout)["sinks"][0]["name"] == f"postgresql://ship@127.0.0.1:{postgres.port}/audit?table=t_secret"
+    for suffix in ("", "-wal"):
+        if Path(f"{db}{suffix}").exists():
+            assert SINK_PASSWORD.encode() not in Path(f"{db}{suffix}").read_bytes()
+
+
 def test_a_resent_batch_counts_as_duplicates(postgres: PostgresServer, make_archive: Callable[[], Path],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SINK_PW", SINK_PASSWORD)

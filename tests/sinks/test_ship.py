@@ -110,6 +110,36 @@ def test_delivers_every_event_once_in_archiving_order(archive: Archive) -> None:
     assert ship(archive, sink).delivered == 0 and len(sink.batches) == 5
 
 
+def test_follow_delivers_what_a_later_sync_adds(archive: Archive) -> None:
+    clock = FakeTime()
+    sink = ScriptedSink()
+    rounds = {"n": 0}
+
+    def sleep(seconds: float) -> None:   # while ship waits, a sync archives two more events
+        clock.sleep(seconds)
+        rounds["n"] += 1
+        event = {"id": f"audit_log-follow{rounds['n']}", "type": "login.failed", "effective_at": 7}
+        archive.connection.execute(INSERT_SQL, event_row(event, f'{{"n": {rounds["n"]}}}', tenant=False))
+
+    result = ship(archive, sink, follow=True, interval=30, stop=lambda: "audit_log-follow2" in sink.held,
+                  clock=clock.clock,
+                  sleep=sleep)
+    assert clock.slept == [30, 30] and {"audit_log-follow1", "audit_log-follow2"} <= set(sink.held)
+    assert result.backlog == 0 and result.delivered == archive.count()
+
+
+def test_the_sink_chooses_the_batch_size_unless_told(archive: Archive) -> None:
+    class Big(ScriptedSink):
+        preferred_batch = 2000
+
+    big = Big()
+    ship(archive, big)
+    assert [len(b) for b in big.batches] == [2000, archive.count() - 2000]
+    small = ScriptedSink()
+    ship(archive, small, name="another")
+    assert max(len(b) for b in small.batches) == 1000
+
+
 def test_late_and_back_filled_events_are_shipped_too(archive: Archive) -> None:
     sink = ScriptedSink()
     ship(archive, sink)

@@ -70,8 +70,8 @@ def _sink(url: str, allow_insecure_http: bool) -> Sink:
 @click.option("--name", help="Ledger name (default: the URL without credentials).")
 @click.option("--schema", type=click.Choice(["raw", "ocsf", "ecs"]),
               help="What to send: the archived JSON (raw), or mapped to OCSF or ECS (default: the sink's).")
-@click.option("--batch", type=click.IntRange(1, 50_000), default=_DEFAULT_BATCH, show_default=True,
-              help="Events per batch.")
+@click.option("--batch", type=click.IntRange(1, 50_000),
+              help=f"Events per batch (default: the sink's, else {_DEFAULT_BATCH}).")
 @click.option("--follow", is_flag=True, help="Keep delivering what later syncs add, until Ctrl-C.")
 @click.option("--interval", type=Duration(minimum=1), default="30s", show_default=True,
               help="With --follow: how often to look for new events.")
@@ -80,7 +80,7 @@ def _sink(url: str, allow_insecure_http: bool) -> Sink:
 @click.option("--retry-dead", is_flag=True, help="First send again the events the sink rejected before.")
 @click.option("--allow-insecure-http", is_flag=True, help="Allow plain http:// sinks beyond loopback.")
 @click.option("--json", "as_json", is_flag=True, help="Also print the result as JSON on stdout.")
-def ship_command(db: str, url: str, name: str | None, schema: str | None, batch: int, follow: bool,
+def ship_command(db: str, url: str, name: str | None, schema: str | None, batch: int | None, follow: bool,
                  interval: float, give_up_after: float, retry_dead: bool, allow_insecure_http: bool,
                  as_json: bool) -> None:
     """Deliver the archive to a sink; the ledger in the archive moves only when the sink acknowledged."""

@@ -261,6 +261,9 @@ class Sink(abc.ABC):
     """``"exactly-once"`` or ``"at-least-once"``."""
     default_schema: ClassVar[str] = "raw"
     """The schema shipped when the user names none."""
+    preferred_batch: ClassVar[int | None] = None
+    """Events per batch when the user names no ``--batch`` (None: the shipper's default). A sink whose
+    acknowledgement costs a flush to disk (a file, a commit) does better with larger batches."""
 
     def __init__(self, url: SinkURL, *, options: Mapping[str, str]) -> None:
         self.url = url

@@ -227,19 +227,22 @@ class _Shipper:
 
 
 def ship(archive: Archive, sink: Sink, *, name: str | None = None, schema: str | None = None,
-         batch: int = DEFAULT_BATCH, follow: bool = False, interval: float = 30.0,
+         batch: int | None = None, follow: bool = False, interval: float = 30.0,
          give_up_after: float = DEFAULT_GIVE_UP_AFTER, retry_dead: bool = False,
          stop: Callable[[], bool] = lambda: False, clock: Callable[[], float] = time.monotonic,
          sleep: Callable[[float], None] = time.sleep, progress: Callable[[int], None] | None = None) -> ShipResult:
     """Deliver `archive` to `sink` (opened and closed here) under the ledger `name` (default: the sink's URL
     without credentials). With `follow`, keep delivering what a concurrent sync adds, polling every
-    `interval` seconds until `stop()` is true. `progress(n)` is called after each batch.
+    `interval` seconds until `stop()` is true. `batch` defaults to the sink's `Sink.preferred_batch`, else
+    `DEFAULT_BATCH`. `progress(n)` is called after each batch.
 
     Raises `ValueError` for bad arguments (nothing opened or written), the sink's `SinkConfigError` or
     `SinkUnavailable` when it cannot be opened (the ledger untouched), `ShipError` or `SinkFailed` when
     delivery stops part-way (everything acknowledged stays recorded).
     """
     schema = schema or sink.default_schema
+    if batch is None:
+        batch = sink.preferred_batch or DEFAULT_BATCH
     if schema not in SCHEMAS:
         raise ValueError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
     if not 1 <= batch <= MAX_BATCH:

@@ -37,6 +37,8 @@ _TEMP_PREFIX = ".tmp-"
 class FileSink(Sink):
     scheme: ClassVar[tuple[str, ...]] = ("file",)
     guarantee: ClassVar[str] = "exactly-once"
+    # Fewer, larger files: each costs a flush to disk (or a PUT), and readers prefer them.
+    preferred_batch: ClassVar[int | None] = 10_000
 
     def __init__(self, url: SinkURL, *, options: Mapping[str, str]) -> None:
         super().__init__(url, options=options)
@@ -74,9 +76,12 @@ class FileSink(Sink):
     def send(self, batch: Sequence[Item]) -> BatchResult:
         try:
             dirs: set[Path] = set()
+            new_day = False
             for file in batch_files(batch, self.format):
                 final = self.root / file.name
-                final.parent.mkdir(exist_ok=True)
+                if not final.parent.is_dir():
+                    final.parent.mkdir(exist_ok=True)
+                    new_day = True
                 temp = final.with_name(f"{_TEMP_PREFIX}{os.getpid()}-{final.name}")
                 with open(temp, "wb") as fh:
                     fh.write(file.data)
@@ -84,9 +89,10 @@ class FileSink(Sink):
                     os.fsync(fh.fileno())
                 os.replace(temp, final)
                 dirs.add(final.parent)
+            # The renames, and a new day's folder, last only once their folders are on disk too.
             for directory in sorted(dirs):
                 _fsync_dir(directory)
-            if dirs:
+            if new_day:
                 _fsync_dir(self.root)
         except OSError as exc:
             message = f"file sink: cannot write to {self.root} ({exc.strerror or exc})"
