@@ -231,7 +231,7 @@ class ElasticsearchSink(Sink):
                     continue
                 if status == 409:
                     duplicates += 1
-                elif status in _TRANSIENT:
+                elif status in _TRANSIENT or status == 0:  # no status: not a verdict on the event
                     again.append(item)
                     last_refusal = f"{status} {_kind(outcome)}"
                 else:
@@ -288,8 +288,8 @@ class OpenSearchSink(ElasticsearchSink):
 
 
 def _unavailable(where: str, exc: _Refused) -> SinkUnavailable:
-    return SinkUnavailable(f"{where} is busy or failing ({exc.status} {exc.kind})".replace(" )", ")"),
-                           retry_after=exc.retry_after)
+    said = f"{exc.status} {exc.kind}" if exc.kind else str(exc.status)
+    return SinkUnavailable(f"{where} is busy or failing ({said})", retry_after=exc.retry_after)
 
 
 def _kind(outcome: Mapping[str, Any]) -> str:

@@ -176,10 +176,11 @@ class SyslogSink(Sink):
     def _end_of_stream(self, sock: socket.socket) -> None:
         """Close our side and wait (bounded) for the receiver to close its side after reading everything."""
         if isinstance(sock, ssl.SSLSocket):
-            try:
-                sock = sock.unwrap()  # our close_notify, then the receiver's
-            except ssl.SSLEOFError:
-                return  # its TCP close without a close_notify: still after reading ours
+            # Our close_notify; the receiver answers with its own (or a plain TCP close) only after reading
+            # every record before it. A reset instead raises, and the batch is sent again.
+            with contextlib.suppress(ssl.SSLEOFError):
+                sock.unwrap()
+            return
         sock.shutdown(socket.SHUT_WR)
         deadline = self._clock() + self._timeout
         while sock.recv(4096):  # a syslog receiver sends nothing; whatever it does send is ignored

@@ -33,7 +33,7 @@ def ship_command(db: Path, url: str, *extra: str) -> list[str]:
 
 
 def run_chaos(db: Path, url: str, env: dict[str, str], disturb: Callable[[random.Random], str], *,
-              settle: Callable[[], None] = lambda: None, runs: int = 6) -> ChaosRun:
+              settle: Callable[[], None] = lambda: None, runs: int = 5) -> ChaosRun:
     """`runs` killed runs (each disturbed with probability 0.6), then, once `settle` has ended the faults
     still queued (a sink unreachable at start is exit 1 by design), one run to completion (asserted)."""
     seed = random.randrange(10**6)

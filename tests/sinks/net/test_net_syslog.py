@@ -146,9 +146,10 @@ def test_bad_urls_are_config_errors(url: str, message: str) -> None:
         open_sink(url)
 
 
-def test_rsyslog_restarted_while_batches_are_in_flight(make_rsyslog: MakeRsyslog) -> None:
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_rsyslog_restarted_while_batches_are_in_flight(make_rsyslog: MakeRsyslog, tls: bool) -> None:
     """A thread stops and starts rsyslog at random instants while the sink streams batches."""
-    server = make_rsyslog()
+    server = make_rsyslog(tls=tls)
     sink = sink_for(server)
     rng = random.Random(12)
     restarted = threading.Event()
