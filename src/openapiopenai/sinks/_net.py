@@ -19,7 +19,9 @@ __all__ = [
     "Settings",
     "backoff_delay",
     "is_loopback",
+    "not_trusted",
     "one_line",
+    "untrusted_certificate",
 ]
 
 #: How many times a sink re-sends the items its server refused for a moment (a per-item 429 or 5xx) before
@@ -47,6 +49,23 @@ def is_loopback(host: str | None) -> bool:
         return host is not None and ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def untrusted_certificate(exc: BaseException) -> str | None:
+    """Why the server's certificate failed verification, when that is what lies under a library's
+    connection error: a configuration mistake (a missing ``ca_file``), not an outage to wait out."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 16:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return str(current.verify_message or current.reason or "certificate verify failed")
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
+
+
+def not_trusted(where: str, why: str) -> SinkConfigError:
+    return SinkConfigError(f"{where}: the server's certificate is not trusted ({why}); give ca_file=PATH")
 
 
 def one_line(text: object, limit: int = 300) -> str:

@@ -47,7 +47,9 @@ from openapiopenai.sinks._net import (
     ITEM_RETRIES,
     Settings,
     backoff_delay,
+    not_trusted,
     one_line,
+    untrusted_certificate,
 )
 
 __all__ = ["ElasticsearchSink", "OpenSearchSink"]
@@ -120,6 +122,8 @@ class ElasticsearchSink(Sink):
         """Where the events go."""
         self._timeout = settings.number("timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
         self._ssl = settings.ssl_context() if self._tls else None
+        self._verify = settings.flag("verify", True)
+        self._client_cert = (settings.text("cert_file"), settings.text("key_file"))
         api_key = url.secret("api_key")
         if api_key is not None and url.password is not None:
             raise SinkConfigError(f"{url.scheme}:// sink: give a password or an api_key, not both")
@@ -144,11 +148,21 @@ class ElasticsearchSink(Sink):
             auth["api_key"] = api_key.reveal()
         elif self.url.username is not None and self.url.password is not None:
             auth["basic_auth"] = (self.url.username, self.url.password.reveal())
-        if self._ssl is not None:
-            auth["ssl_context"] = self._ssl
+        auth.update(self._tls_arguments())
         # The shipper owns waiting and retrying; the client's own retries would hide outages from it.
         return library.Elasticsearch(self._base_url(), request_timeout=self._timeout, max_retries=0,
                                      retry_on_timeout=False, **auth)
+
+    def _tls_arguments(self) -> dict[str, Any]:
+        """Both clients take our TLS context, except to skip verification: urllib3 then insists on its own
+        flags (and would warn on every request unless told the user chose this)."""
+        if self._ssl is None:
+            return {}
+        if self._verify:
+            return {"ssl_context": self._ssl}
+        cert, key = self._client_cert
+        return {"verify_certs": False, "ssl_show_warn": False, **({"client_cert": cert} if cert else {}),
+                **({"client_key": key} if key else {})}
 
     def _call(self, operation: Callable[[], Any]) -> Any:
         """Run one request, turning the library's errors into `_Refused` / `_Down`."""
@@ -165,6 +179,9 @@ class ElasticsearchSink(Sink):
             raise _Refused(exc.meta.status, one_line(kind, 80),
                            parse_retry_after(exc.meta.headers.get("retry-after"))) from None
         except library.TransportError as exc:
+            why = untrusted_certificate(exc)
+            if why is not None:
+                raise not_trusted(self.describe(), why) from None
             raise _Down(type(exc).__name__) from None
 
     # -- the contract --------------------------------------------------------------------------------------
@@ -263,9 +280,7 @@ class OpenSearchSink(ElasticsearchSink):
         host: dict[str, Any] = {"host": self.url.host, "port": self.url.port or 9200}
         if self.url.path.strip("/"):
             host["url_prefix"] = self.url.path.rstrip("/")
-        extra: dict[str, Any] = {}
-        if self._ssl is not None:
-            extra["ssl_context"] = self._ssl
+        extra = self._tls_arguments()
         assert self.url.username is not None and self.url.password is not None
         return library.OpenSearch(hosts=[host], use_ssl=self._tls, timeout=self._timeout, max_retries=0,
                                   retry_on_timeout=False,
@@ -276,6 +291,9 @@ class OpenSearchSink(ElasticsearchSink):
         try:
             return operation()
         except library.ConnectionError as exc:
+            why = untrusted_certificate(exc)
+            if why is not None:
+                raise not_trusted(self.describe(), why) from None
             raise _Down(type(exc).__name__) from None
         except library.TransportError as exc:
             if not isinstance(exc.status_code, int):

@@ -40,7 +40,14 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._net import COMMON_SETTINGS, DEFAULT_TIMEOUT, Settings, one_line
+from openapiopenai.sinks._net import (
+    COMMON_SETTINGS,
+    DEFAULT_TIMEOUT,
+    Settings,
+    not_trusted,
+    one_line,
+    untrusted_certificate,
+)
 
 __all__ = ["SplunkHecSink"]
 
@@ -116,6 +123,9 @@ class SplunkHecSink(Sink):
         try:
             return self._client.post(path, content=body)
         except httpx.TransportError as exc:
+            why = untrusted_certificate(exc)
+            if why is not None:
+                raise not_trusted(self.describe(), why) from None
             raise SinkUnavailable(f"{self.describe()} is unreachable ({type(exc).__name__})") from None
 
     def _refused(self, response: httpx.Response, *, opening: bool = False) -> SinkError:

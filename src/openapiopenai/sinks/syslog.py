@@ -46,7 +46,7 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._net import COMMON_SETTINGS, DEFAULT_TIMEOUT, Settings
+from openapiopenai.sinks._net import COMMON_SETTINGS, DEFAULT_TIMEOUT, Settings, not_trusted
 
 __all__ = ["FACILITIES", "SEVERITIES", "SyslogSink", "frame", "message"]
 
@@ -131,8 +131,7 @@ class SyslogSink(Sink):
             return self._ssl.wrap_socket(sock, server_hostname=self._server_name)
         except ssl.SSLCertVerificationError as exc:
             sock.close()
-            raise SinkConfigError(f"{self.describe()}: the server's certificate is not trusted "
-                                  f"({exc.verify_message})") from None
+            raise not_trusted(self.describe(), str(exc.verify_message)) from None
         except (OSError, ssl.SSLError) as exc:
             sock.close()
             raise SinkUnavailable(f"{self.describe()}: TLS handshake failed ({_why(exc)})") from None

@@ -37,7 +37,14 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._net import COMMON_SETTINGS, DEFAULT_TIMEOUT, Settings, one_line
+from openapiopenai.sinks._net import (
+    COMMON_SETTINGS,
+    DEFAULT_TIMEOUT,
+    Settings,
+    not_trusted,
+    one_line,
+    untrusted_certificate,
+)
 
 __all__ = ["WebhookSink", "idempotency_key", "ndjson", "signature"]
 
@@ -123,6 +130,9 @@ class WebhookSink(Sink):
         try:
             response = self._client.post(self._target, content=body, headers=headers)
         except httpx.TransportError as exc:
+            why = untrusted_certificate(exc)
+            if why is not None:
+                raise not_trusted(self.describe(), why) from None
             raise SinkUnavailable(f"{self.describe()} is unreachable ({type(exc).__name__})") from None
         if response.is_success:
             return BatchResult()

@@ -271,3 +271,21 @@ def test_plain_http_to_loopback_works(make_search: MakeSearch) -> None:
         sink.send(batch(0, 1))
     assert list(es.stored(STREAM)) == ["audit_log-000000"]
 
+
+
+@pytest.mark.parametrize("flavour", ["elasticsearch", "opensearch"])
+def test_verify_false_skips_certificate_checks_without_warnings(make_search: MakeSearch, flavour: str) -> None:
+    """A self-signed cluster the user chose not to verify: it works, and no library warns on every request
+    (warnings are errors in this suite)."""
+    es = make_search(flavour)
+    url = f"{flavour}+https://elastic@127.0.0.1:{es.port}?password_env=TEST_ES_PASSWORD&verify=false"
+    with opened(url) as sink:
+        sink.send(batch(0, 2))
+    assert len(es.stored(STREAM)) == 2
+
+
+@pytest.mark.parametrize("flavour", ["elasticsearch", "opensearch"])
+def test_an_untrusted_certificate_is_a_config_error_not_an_outage(make_search: MakeSearch, flavour: str) -> None:
+    es = make_search(flavour)
+    with pytest.raises(SinkConfigError, match=r"certificate is not trusted .*give ca_file"):
+        opened(f"{flavour}+https://elastic@127.0.0.1:{es.port}?password_env=TEST_ES_PASSWORD")

@@ -234,3 +234,16 @@ def test_plain_http_to_loopback(make_hec: MakeHec) -> None:
 def test_bad_urls_are_config_errors(url: str, message: str) -> None:
     with pytest.raises(SinkConfigError, match=message):
         open_sink(url)
+
+
+def test_verify_false_skips_certificate_checks(make_hec: MakeHec) -> None:
+    hec = make_hec()
+    with open_sink(f"splunk-hec+https://127.0.0.1:{hec.port}?token_env=TEST_HEC_TOKEN&verify=false") as sink:
+        sink.send(batch(0, 1))
+    assert len(hec.indexed) == 1
+
+
+def test_an_untrusted_certificate_is_a_config_error_at_open(make_hec: MakeHec) -> None:
+    hec = make_hec()
+    with pytest.raises(SinkConfigError, match="certificate is not trusted"):
+        open_sink(f"splunk-hec+https://127.0.0.1:{hec.port}?token_env=TEST_HEC_TOKEN").open()

@@ -190,3 +190,13 @@ def test_rsyslog_restarted_while_batches_are_in_flight(make_rsyslog: MakeRsyslog
           f"missing={len(missing)}")
     assert restarted.is_set() and unavailable >= 4
     assert not missing, f"{len(missing)} events lost"
+
+
+def test_verify_false_skips_certificate_checks(make_rsyslog: MakeRsyslog) -> None:
+    server = make_rsyslog(tls=True)
+    with open_sink(f"syslog+tls://127.0.0.1:{server.port}?verify=false") as sink:
+        sink.send(batch(0, 1))
+    with pytest.raises(SinkConfigError, match="certificate is not trusted"):
+        open_sink(f"syslog+tls://127.0.0.1:{server.port}").open()
+    server.stop()
+    assert [line.msg for line in server.lines()] == [item(0).raw]

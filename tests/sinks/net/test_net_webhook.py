@@ -182,3 +182,12 @@ def test_plain_http_only_to_loopback(make_receiver: MakeReceiver) -> None:
 def test_bad_urls_are_config_errors(url: str, message: str) -> None:
     with pytest.raises(SinkConfigError, match=message):
         open_sink(url)
+
+
+def test_verify_false_skips_certificate_checks_but_not_by_default(make_receiver: MakeReceiver) -> None:
+    hook = make_receiver()
+    with open_sink(f"{hook.url}/in?verify=false") as sink:
+        sink.send(batch(0, 1))
+    assert hook.stored() == [item(0).raw]
+    with open_sink(f"{hook.url}/in") as sink, pytest.raises(SinkConfigError, match="certificate is not trusted"):
+        sink.send(batch(1, 1))  # the stand-in's authority is not in the system's roots: a mistake, not an outage
