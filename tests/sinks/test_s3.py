@@ -7,6 +7,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -107,6 +108,25 @@ def test_start_failures(s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> None:
         open_sink("s3://b/p?acl=public")
     sink = open_sink(s3.url("lake", "p"))
     assert SECRET_KEY not in repr(sink) and SECRET_KEY not in sink.describe()
+
+
+def test_credentials_the_store_refuses_are_exit_2_one_line_ledger_untouched(
+        s3: MotoS3, make_archive: Callable[[], Path]) -> None:
+    from moto.core.authorization import enable_iam_authentication
+
+    s3.client().create_bucket(Bucket="guarded")
+    db = make_archive()
+    script = shutil.which("openapiopenai", path=os.path.dirname(sys.executable)) or "openapiopenai"
+    with enable_iam_authentication():   # the key id in the URL is unknown to the store's IAM
+        proc = subprocess.run([script, "audit-logs", "ship", "--db", str(db), "--to", s3.url("guarded", "p")],
+                              capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: s3://guarded: 403")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "check the credentials" in proc.stderr
+    assert SECRET_KEY not in proc.stdout + proc.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("SELECT count(*) FROM sink_ledger").fetchone()[0] == 0
+    conn.close()
 
 
 @pytest.mark.slow

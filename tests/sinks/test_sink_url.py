@@ -65,3 +65,14 @@ def test_every_scheme_of_the_contract_is_registered() -> None:
         "postgresql", "postgres", "elasticsearch+https", "elasticsearch+http", "opensearch+https",
         "opensearch+http", "splunk-hec+https", "splunk-hec+http", "syslog+tcp", "syslog+tls", "file", "s3",
         "https", "http"}
+
+
+def test_sink_libraries_load_only_when_their_scheme_is_used() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, openapiopenai.sinks as s; s.open_sink('file:///tmp/x'); "
+            "print(sorted(m for m in ('psycopg', 'boto3', 'pyarrow', 'openapiopenai.sinks.postgresql',"
+            " 'openapiopenai.sinks.s3') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

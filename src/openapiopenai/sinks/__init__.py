@@ -21,6 +21,7 @@ from openapiopenai.sinks._base import (
     parse_sink_url,
 )
 from openapiopenai.sinks._registry import KNOWN_SCHEMES, open_sink
+from openapiopenai.sinks._ship import ShipError, ShipResult, ship
 
 __all__ = [
     "KNOWN_SCHEMES",
@@ -28,6 +29,8 @@ __all__ = [
     "Item",
     "Rejected",
     "Secret",
+    "ShipError",
+    "ShipResult",
     "Sink",
     "SinkConfigError",
     "SinkError",
@@ -36,4 +39,5 @@ __all__ = [
     "SinkUnavailable",
     "open_sink",
     "parse_sink_url",
+    "ship",
 ]

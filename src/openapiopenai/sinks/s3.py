@@ -111,6 +111,8 @@ class S3Sink(Sink):
                                                 "SignatureDoesNotMatch"):
                 if status == 404 and not code.startswith("NoSuch"):
                     text = f"{where}: no such bucket"
+                elif status == 403:
+                    text += " (check the credentials and the bucket's policy)"
                 return SinkConfigError(text) if at_start else SinkFailed(text)
             return SinkFailed(text)
         if isinstance(exc, BotoCoreError):   # connection refused, reset, timed out
