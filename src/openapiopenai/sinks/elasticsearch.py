@@ -24,7 +24,6 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import msgspec
@@ -62,13 +61,14 @@ _TRANSIENT = frozenset({429}) | frozenset(range(500, 600))
 _encode = msgspec.json.Encoder().encode
 
 
-@dataclass(frozen=True)
 class _Refused(Exception):
     """The cluster answered the whole request with an error status."""
 
-    status: int
-    kind: str
-    retry_after: float | None = None
+    def __init__(self, status: int, kind: str, retry_after: float | None = None) -> None:
+        super().__init__(status, kind)
+        self.status = status
+        self.kind = kind
+        self.retry_after = retry_after
 
 
 class _Down(Exception):
