@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import ssl
+import time
 from collections.abc import Mapping
 
 from openapiopenai.sinks._base import SinkConfigError, SinkURL
@@ -22,6 +23,7 @@ __all__ = [
     "not_trusted",
     "one_line",
     "untrusted_certificate",
+    "utc_timestamp",
 ]
 
 #: How many times a sink re-sends the items its server refused for a moment (a per-item 429 or 5xx) before
@@ -49,6 +51,11 @@ def is_loopback(host: str | None) -> bool:
         return host is not None and ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def utc_timestamp(seconds: int) -> str:
+    """``2026-11-01T00:00:07Z``: RFC 3339 in UTC (a third of datetime's cost, per event)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def untrusted_certificate(exc: BaseException) -> str | None:

@@ -20,7 +20,6 @@ cluster has a data-stream template for it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +48,7 @@ from openapiopenai.sinks._net import (
     not_trusted,
     one_line,
     untrusted_certificate,
+    utc_timestamp,
 )
 
 __all__ = ["ElasticsearchSink", "OpenSearchSink"]
@@ -75,22 +75,18 @@ class _Down(Exception):
     """No answer: refused, reset, timed out, or TLS failed."""
 
 
-def _iso(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def document(item: Item) -> bytes:
     """The `_source` of `item`: its mapped document with a ``@timestamp`` (a data stream needs one), or for
     the raw schema the event's own bytes inside a minimal ECS envelope."""
     if item.doc is None:
         return _encode({
-            "@timestamp": _iso(item.effective_at),
+            "@timestamp": utc_timestamp(item.effective_at),
             "event": {"id": item.event_id, "action": item.event_type, "kind": "event",
                       "dataset": "openai.audit", "original": item.raw},
         })
     if "@timestamp" in item.doc:
         return _encode(item.doc)
-    return _encode({"@timestamp": _iso(item.effective_at), **item.doc})
+    return _encode({"@timestamp": utc_timestamp(item.effective_at), **item.doc})
 
 
 def bulk_body(items: Sequence[Item], documents: Mapping[str, bytes]) -> bytes:

@@ -27,7 +27,6 @@ enough: an rsyslog stopped between two batches dropped bytes its kernel had ackn
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import errno
 import socket
 import ssl
@@ -46,7 +45,7 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._net import COMMON_SETTINGS, DEFAULT_TIMEOUT, Settings, not_trusted
+from openapiopenai.sinks._net import COMMON_SETTINGS, DEFAULT_TIMEOUT, Settings, not_trusted, utc_timestamp
 
 __all__ = ["FACILITIES", "SEVERITIES", "SyslogSink", "frame", "message"]
 
@@ -79,8 +78,7 @@ def _sd_value(value: str) -> str:
 
 def message(item: Item, *, pri: int, hostname: str, app_name: str) -> bytes:
     """The RFC 5424 message of `item` (without the frame)."""
-    stamp = dt.datetime.fromtimestamp(item.effective_at, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    head = (f"<{pri}>1 {stamp} {hostname} {app_name} - {_header_field(item.event_type, 32)} "
+    head = (f"<{pri}>1 {utc_timestamp(item.effective_at)} {hostname} {app_name} - {_header_field(item.event_type, 32)} "
             f'[{SD_ID} event_id="{_sd_value(item.event_id)}" seq="{item.seq}"] ')
     body = item.raw.encode() if item.doc is None else _encode(item.doc)
     return head.encode() + body
