@@ -71,3 +71,24 @@ def test_a_wrong_hec_token_is_exit_2_and_an_unreachable_syslog_exit_1(
 ])
 def test_bad_sink_urls_are_exit_2_one_line(make_archive: Callable[[], Path], url: str, needle: str) -> None:
     one_line_error(run(ship_command(make_archive(), url)), 2, needle)
+
+
+def test_mapping_errors_become_dead_letters_that_retry_dead_delivers(
+        make_search: Callable[..., SearchStandIn], make_archive: Callable[[], Path], ca_file: Path) -> None:
+    es = make_search(password=PASSWORD)
+    db = make_archive()
+    events = archived(db)
+    refused = set(sorted(events)[:7])
+    es.reject = lambda doc: doc["event"]["id"] in refused
+    url = f"elasticsearch+https://elastic@127.0.0.1:{es.port}?password_env=CLI_ES_PW&ca_file={ca_file}"
+    first = run([*ship_command(db, url), "--batch", "500", "--json"], CLI_ES_PW=PASSWORD)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["dead_letters"] == 7 and "7 dead letters" in first.stderr
+    status = run([ship_command(db, url)[0], "audit-logs", "status", "--db", str(db), "--dead", "100"])
+    dead_lines = [line for line in status.stdout.splitlines() if line.strip().startswith("dead:")]
+    assert len(dead_lines) == 7 and all("document_parsing_exception" in line for line in dead_lines)
+    es.reject = lambda doc: False  # the mapping fixed on the cluster's side
+    again = run([*ship_command(db, url), "--retry-dead", "--json"], CLI_ES_PW=PASSWORD)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["revived"] == 7 and json.loads(again.stdout)["dead_letters"] == 0
+    assert set(es.stored("logs-openai.audit-default")) == set(events)
