@@ -18,6 +18,8 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,20 +58,26 @@ def build_archive(path: Path, events: int, seed: int = 1) -> int:
         return archive.count()
 
 
-def _archive(plan: Plan) -> tuple[Path, int]:
-    path = WORK / f"ship-archive-{plan.ship_events}.sqlite"
-    if not path.exists() or not plan.keep_sync_db:
-        path.unlink(missing_ok=True)
-        partial = path.with_suffix(".partial")
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{partial}{suffix}").unlink(missing_ok=True)
-        build_archive(partial, plan.ship_events)
-        partial.rename(path)
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return path, int(conn.execute("SELECT count(*) FROM audit_logs").fetchone()[0])
-    finally:
-        conn.close()
+@contextmanager
+def _archive(plan: Plan) -> Iterator[tuple[Path, int]]:
+    """The archive to ship: kept under bench/.work in full mode (built once, minutes for 1M events),
+    a folder of its own otherwise, so two quick runs on one machine never share a file."""
+    with tempfile.TemporaryDirectory(prefix="ship-archive-", dir=WORK) as folder:
+        if plan.keep_sync_db:
+            path = WORK / f"ship-archive-{plan.ship_events}.sqlite"
+            if not path.exists():
+                partial = Path(folder) / "partial.sqlite"
+                build_archive(partial, plan.ship_events)
+                partial.rename(path)
+        else:
+            path = Path(folder) / "audit.sqlite"
+            build_archive(path, plan.ship_events)
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            count = int(conn.execute("SELECT count(*) FROM audit_logs").fetchone()[0])
+        finally:
+            conn.close()
+        yield path, count
 
 
 def _postgres_server() -> Any:
@@ -104,7 +112,11 @@ def _verdict(cell: Cell, goal: float) -> str:
 
 
 def ship_rows(plan: Plan, budget: Budget) -> list[Row]:
-    archive, n = _archive(plan)
+    with _archive(plan) as (archive, n):
+        return _rows(plan, budget, archive, n)
+
+
+def _rows(plan: Plan, budget: Budget, archive: Path, n: int) -> list[Row]:
     ours_pg: list[Measured] = []
     floor_pg: list[Measured] = []
     ours_files: list[Measured] = []
