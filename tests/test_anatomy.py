@@ -8,17 +8,15 @@ from typing import Any
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
+from _event_shapes import DETAILS, EVENTS, UNKNOWN_TYPE, odd_events
 from openapiopenai import anatomy
 from openapiopenai.anatomy import EventFacts, facts, facts_from_json
 from openapiopenai.archive._rows import event_row as archive_row
 from openapiopenai.cli._output import event_row as csv_row
-from openapiopenai.emulator._generator import NEWER_TYPES, Generator
+from openapiopenai.emulator._generator import NEWER_TYPES
 from openapiopenai.emulator._store import index_row
 
-DETAILS = {"country": "US", "city": "San Francisco", "region": "California", "region_code": "CA",
-           "asn": "7922", "latitude": "37.77490", "longitude": "-122.41940"}
 SESSION = {"type": "session", "session": {
     "user": {"id": "user-1", "email": "a@example.com"}, "ip_address": "10.0.0.1", "user_agent": "curl/8",
     "ja3": "a497151ce4338a12c4418c44d375173e", "ja4": "q13d0313h3_55b375c5d22e_c7319ce65786",
@@ -100,19 +98,9 @@ def test_anything_at_all_reads_without_raising(event: Any) -> None:
     assert f.id is None and f.actor_id is None
 
 
-def _all_emulator_events() -> list[dict[str, Any]]:
-    generator = Generator(3, newer_types=True)
-    events = [e for batch in generator.events(1500) for e in batch]
-    events.append(generator.complete({"type": "brand_new.thing_happened"}, now=1_800_000_000))
-    return events
-
-
-EVENTS = _all_emulator_events()
-
-
 def test_the_emulator_covers_every_type() -> None:
     types = {e["type"] for e in EVENTS}
-    assert set(NEWER_TYPES) <= types and "brand_new.thing_happened" in types and len(types) >= 150
+    assert set(NEWER_TYPES) <= types and UNKNOWN_TYPE in types and len(types) >= 150
 
 
 def test_bytes_and_dicts_read_the_same_for_every_emulator_event(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,42 +138,8 @@ def test_bad_json_is_a_value_error() -> None:
         facts_from_json(b"{", "login.failed")
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-    max_leaves=8)
-_maybe = st.one_of(_json, st.just("absent"))
-_str_or_odd = st.one_of(st.text(max_size=4), _json)
-
-
-@st.composite
-def _odd_events(draw: st.DrawFn) -> dict[str, Any]:
-    """Events of every shape near the real one: parts missing, null, of the wrong type, or extra."""
-    user = draw(st.one_of(_json, st.fixed_dictionaries({}, optional={"id": _str_or_odd, "email": _str_or_odd})))
-    session = draw(st.one_of(_json, st.fixed_dictionaries({}, optional={
-        "user": st.just(user), "ip_address": _str_or_odd, "user_agent": _str_or_odd, "ja3": _str_or_odd,
-        "ip_address_details": st.one_of(_json, st.dictionaries(st.sampled_from(sorted(DETAILS)), _str_or_odd))})))
-    api_key = draw(st.one_of(_json, st.fixed_dictionaries({}, optional={
-        "id": _str_or_odd, "type": _str_or_odd, "user": st.just(user),
-        "service_account": st.one_of(_json, st.fixed_dictionaries({"id": _str_or_odd}))})))
-    actor = draw(st.one_of(_json, st.fixed_dictionaries({}, optional={
-        "type": st.sampled_from(["session", "api_key", "", "robot"]) | _json,
-        "session": st.just(session), "api_key": st.just(api_key)})))
-    event_type = draw(st.sampled_from(["login.failed", "api_key.created", "actor", "project", "x.y", "id"]))
-    payload = draw(st.one_of(_json, st.fixed_dictionaries({}, optional={
-        "id": _str_or_odd, "name": _str_or_odd, "error_code": _str_or_odd,
-        "data": st.one_of(_json, st.fixed_dictionaries({}, optional={"scopes": _json | st.lists(st.text())}))})))
-    event: dict[str, Any] = {"id": draw(_str_or_odd), "type": event_type, "effective_at": draw(st.integers() | _json)}
-    for key, value in (("actor", actor), ("project", draw(_json | st.fixed_dictionaries({"id": _str_or_odd}))),
-                       (event_type, payload)):
-        if draw(st.booleans()):
-            event[key] = value
-    event.update(draw(st.dictionaries(st.text(max_size=6).filter(lambda k: k != "type"), _maybe, max_size=2)))
-    return event
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_odd_events())
+@given(odd_events())
 def test_any_shape_reads_the_same_both_ways(event: dict[str, Any]) -> None:
     expected = facts(event)
     raw = json.dumps(event)
