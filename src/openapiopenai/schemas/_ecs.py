@@ -24,9 +24,11 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 def _timestamp(seconds: int) -> str | None:
     try:
-        return (_EPOCH + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        t = _EPOCH + datetime.timedelta(seconds=seconds)
     except OverflowError:   # beyond year 9999: no date ECS can hold; the seconds stay in openai.audit
         return None
+    # Formatted by hand: strftime's %Y does not pad years before 1000 on every platform.
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.000Z"
 
 
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
