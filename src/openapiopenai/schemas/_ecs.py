@@ -36,12 +36,9 @@ def _put(obj: dict[str, Any], key: str, value: Any) -> None:
         obj[key] = value
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def build_ecs(f: EventFacts, body: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ECS document from an event's facts and its payload (carried to ``openai.audit.payload``)."""
+def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:
+    """The ECS document from an event's facts and its payload, carried to ``openai.audit.payload`` as is
+    (a dict, or its JSON text as a ``msgspec.Raw``)."""
     rule = rule_for(f.type or "")
     doc: dict[str, Any] = {}
     audit: dict[str, Any] = {}
@@ -64,11 +61,10 @@ def build_ecs(f: EventFacts, body: Mapping[str, Any] | None) -> dict[str, Any]:
     user: dict[str, Any] = {}
     _put(user, "id", f.actor_id)
     _put(user, "email", f.user_email)
-    fields = body or {}
     if rule.schema_name == "account_change":
         target: dict[str, Any] = {}
-        _put(target, "id", f.target_id if rule.entity == "user" else _str(fields.get("user_id")))
-        _put(target, "email", _str(fields.get("email")))
+        _put(target, "id", f.target_id if rule.entity == "user" else f.subject_user_id)
+        _put(target, "email", f.target_email)
         if target:
             user["target"] = target
     if user:
