@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from _event_shapes import DETAILS, EVENTS, UNKNOWN_TYPE, odd_events
 from openapiopenai import anatomy
-from openapiopenai.anatomy import EventFacts, facts, facts_from_json
+from openapiopenai.anatomy import EventFacts, facts, facts_and_payload_from_json, facts_from_json
 from openapiopenai.archive._rows import event_row as archive_row
 from openapiopenai.cli._output import event_row as csv_row
 from openapiopenai.emulator._generator import NEWER_TYPES
@@ -41,7 +41,8 @@ def test_a_session_event_reads_every_fact() -> None:
         ja3="a497151ce4338a12c4418c44d375173e", ja4="q13d0313h3_55b375c5d22e_c7319ce65786",
         ip_country="US", ip_city="San Francisco", ip_region="California", ip_region_code="CA", ip_asn="7922",
         ip_latitude="37.77490", ip_longitude="-122.41940", project_id="proj_1", project_name="Default",
-        target_id="key_9", target_name=None, error_code=None, error_message=None,
+        target_id="key_9", target_name=None, target_email=None, subject_user_id=None, role=None,
+        resource_id=None, resource_type=None, error_code=None, error_message=None,
         scopes=("api.model.request",))
 
 
@@ -63,6 +64,14 @@ def test_login_failed_reads_the_error_and_updates_their_scopes() -> None:
     assert updated.scopes == ("a", "b")
     created = facts(_event(type="project.created", **{"project.created": {"id": "proj_2", "data": {"name": "X"}}}))
     assert (created.target_id, created.target_name) == ("proj_2", "X")
+    invite = facts(_event(type="invite.sent", **{"invite.sent": {
+        "id": "invite-1", "data": {"email": "c@example.com", "role": "owner"}}}))
+    assert (invite.target_id, invite.target_email, invite.role) == ("invite-1", "c@example.com", "owner")
+    grant = facts(_event(type="role.assignment.created", **{"role.assignment.created": {
+        "id": "ra_1", "principal_id": "user-3", "role_id": "role_1", "resource_id": "proj_1",
+        "resource_type": "project"}}))
+    assert (grant.subject_user_id, grant.role, grant.resource_id, grant.resource_type) == (
+        "user-3", "role_1", "proj_1", "project")
 
 
 # The three disagreements of the earlier copies, each pinned to the rule that won (module docstring).
@@ -113,6 +122,18 @@ def test_bytes_and_dicts_read_the_same_for_every_emulator_event(monkeypatch: pyt
     assert [facts_from_json(msgspec.json.encode(e), e["type"]) for e in EVENTS] == expected
 
 
+def test_the_payload_text_comes_with_the_facts(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = [(facts(e), anatomy.payload(e)) for e in EVENTS]
+
+    def no_general_reading(event: Any) -> EventFacts:
+        raise AssertionError("an ordinary event takes the fast path")
+
+    monkeypatch.setattr(anatomy, "facts", no_general_reading)
+    for (f, body), event in zip(expected, EVENTS, strict=True):
+        got, text = facts_and_payload_from_json(json.dumps(event, indent=1), event["type"])
+        assert got == f and (None if text is None else json.loads(bytes(text))) == body
+
+
 def test_agrees_with_the_emulators_own_reading() -> None:
     """The emulator's index is an independent oracle; the library must agree with it on every event."""
     for event in EVENTS:
@@ -144,10 +165,14 @@ def test_any_shape_reads_the_same_both_ways(event: dict[str, Any]) -> None:
     expected = facts(event)
     raw = json.dumps(event)
     assert facts_from_json(raw.encode(), event["type"]) == expected
+    got, text = facts_and_payload_from_json(raw, event["type"])
+    assert got == expected
+    assert (None if text is None else json.loads(bytes(text))) == anatomy.payload(event)
     assert facts(json.loads(raw)) == expected
 
 
 def test_the_public_names_are_pinned() -> None:
-    assert sorted(anatomy.__all__) == ["EventFacts", "SupportsGet", "facts", "facts_from_json", "payload"]
+    assert sorted(anatomy.__all__) == ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json",
+                                       "facts_from_json", "payload"]
     assert anatomy.payload(_event(**{"api_key.created": {"id": "k"}})) == {"id": "k"}
     assert anatomy.payload(_event(type="", **{"": {"id": "k"}})) is None

@@ -42,6 +42,10 @@ Where each field comes from (paths in the event's JSON; ``<type>`` is the key na
 ``project_id``/``_name`` ``project.id``, ``project.name``
 ``target_id``          ``<type>.id``: the key, user, project, ... the event is about
 ``target_name``        ``<type>.name`` (or ``<type>.data.name``)
+``target_email``       ``<type>.email`` (or ``<type>.data.email``: ``invite.sent``)
+``subject_user_id``    ``<type>.user_id`` (or ``<type>.principal_id``: ``role.assignment.*``)
+``role``               ``<type>.role_id`` (or ``<type>.data.role``: ``invite.sent``, ``user.added``)
+``resource_id``/``_type`` ``<type>.resource_id``, ``<type>.resource_type`` (``role.*``)
 ``error_code``/``_message`` ``<type>.error_code``, ``<type>.error_message`` (``login.failed``, ``logout.failed``)
 ``scopes``             ``<type>.data.scopes`` or ``<type>.changes_requested.scopes`` (``api_key.*``)
 =====================  ===========================================================================
@@ -58,7 +62,7 @@ from typing import Annotated, Any, Protocol
 
 import msgspec
 
-__all__ = ["EventFacts", "SupportsGet", "facts", "facts_from_json", "payload"]
+__all__ = ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json", "facts_from_json", "payload"]
 
 
 class SupportsGet(Protocol):
@@ -96,6 +100,15 @@ class EventFacts(msgspec.Struct, frozen=True, gc=False):
     project_name: str | None
     target_id: str | None
     target_name: str | None
+    target_email: str | None
+    """The address an invitation or a user event names."""
+    subject_user_id: str | None
+    """The user an event is about beside its target: a group's member, an assignment's principal."""
+    role: str | None
+    """The role granted or bound (its id), or the role an invitation offers (its name)."""
+    resource_id: str | None
+    resource_type: str | None
+    """What a role assignment or binding grants access to."""
     error_code: str | None
     error_message: str | None
     scopes: tuple[str, ...] | None
@@ -161,6 +174,8 @@ class _PayloadPart(msgspec.Struct, gc=False):
     """``data`` (what was created) or ``changes_requested`` (what an update asked for)."""
 
     name: _Text | None = None
+    email: _Text | None = None
+    role: _Text | None = None
     scopes: list[str] | None = None
 
 
@@ -169,6 +184,12 @@ class _Payload(msgspec.Struct, gc=False):
 
     id: _Text | None = None
     name: _Text | None = None
+    email: _Text | None = None
+    user_id: _Text | None = None
+    principal_id: _Text | None = None
+    role_id: _Text | None = None
+    resource_id: _Text | None = None
+    resource_type: _Text | None = None
     error_code: _Text | None = None
     error_message: _Text | None = None
     data: _PayloadPart | None = None
@@ -206,12 +227,16 @@ def _actor(value: Any) -> _Actor | None:
     return _Actor(_str(d.get("type")), session, api_key)
 
 
+# The payload's text fields (all but the two nested parts).
+_PAYLOAD_TEXTS = tuple(k for k in _Payload.__struct_fields__ if k not in ("data", "changes_requested"))
+
+
 def _part(value: Any) -> _PayloadPart | None:
     d = _dict(value)
     if d is None:
         return None
     scopes = d.get("scopes")
-    return _PayloadPart(_str(d.get("name")),
+    return _PayloadPart(_str(d.get("name")), _str(d.get("email")), _str(d.get("role")),
                         scopes if isinstance(scopes, list) and all(isinstance(x, str) for x in scopes) else None)
 
 
@@ -219,8 +244,8 @@ def _payload(value: Any) -> _Payload | None:
     d = _dict(value)
     if d is None:
         return None
-    return _Payload(_str(d.get("id")), _str(d.get("name")), _str(d.get("error_code")),
-                    _str(d.get("error_message")), _part(d.get("data")), _part(d.get("changes_requested")))
+    texts = {k: _str(d.get(k)) for k in _PAYLOAD_TEXTS}
+    return _Payload(**texts, data=_part(d.get("data")), changes_requested=_part(d.get("changes_requested")))
 
 
 _NO_SESSION = _Session()
@@ -259,8 +284,10 @@ def _derive(event_id: str | None, event_type: str | None, effective_at: int | No
         account_id, api_key.id, api_key.type,
         session.ip_address, session.user_agent, session.ja3, session.ja4,
         ip.country, ip.city, ip.region, ip.region_code, ip.asn, ip.latitude, ip.longitude,
-        project.id, project.name, payload.id, payload.name or data.name, payload.error_code,
-        payload.error_message, None if scopes is None else tuple(scopes),
+        project.id, project.name, payload.id, payload.name or data.name, payload.email or data.email,
+        payload.user_id or payload.principal_id, payload.role_id or data.role, payload.resource_id,
+        payload.resource_type, payload.error_code, payload.error_message,
+        None if scopes is None else tuple(scopes),
     )
 
 
@@ -289,20 +316,45 @@ _MAX_DECODERS = 512
 _HEAD_KEYS = frozenset({"id", "type", "effective_at", "actor", "project"})
 
 
-def _decoder(event_type: str) -> Callable[[Any], Any] | None:
-    decode = _decoders.get(event_type)
+def _decoder(event_type: str, cache: dict[str, Callable[[Any], Any]], payload: Any,
+             default: Any) -> Callable[[Any], Any] | None:
+    decode = cache.get(event_type)
     if decode is None:
-        if event_type in _HEAD_KEYS or len(_decoders) >= _MAX_DECODERS:
+        if event_type in _HEAD_KEYS or len(cache) >= _MAX_DECODERS:
             return None
         shape = msgspec.defstruct("_Parts", [
             ("id", _Text | None, None),
             ("effective_at", int | None, None),
             ("actor", _Actor | None, None),
             ("project", _Project | None, None),
-            ("payload", _Payload | None, msgspec.field(default=None, name=event_type)),
+            ("payload", payload, msgspec.field(default=default, name=event_type)),
         ], gc=False)
-        decode = _decoders[event_type] = msgspec.json.Decoder(shape).decode
+        decode = cache[event_type] = msgspec.json.Decoder(shape).decode
     return decode
+
+
+def _facts_decoder(event_type: str) -> Callable[[Any], Any] | None:
+    return _decoders.get(event_type) or _decoder(event_type, _decoders, _Payload | None, None)
+
+
+#: Decoders that keep the payload's bytes as they are (for writing them out again), per type.
+_raw_decoders: dict[str, Callable[[Any], Any]] = {}
+_ABSENT = msgspec.Raw(b"")
+_decode_payload = msgspec.json.Decoder(_Payload | None).decode
+
+
+def _raw_payload_decoder(event_type: str) -> Callable[[Any], Any] | None:
+    return _raw_decoders.get(event_type) or _decoder(event_type, _raw_decoders, msgspec.Raw, _ABSENT)
+
+
+def _decode_event(raw: bytes | bytearray | memoryview | str | msgspec.Raw) -> dict[str, Any]:
+    try:
+        event = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"not a JSON event: {exc}") from None
+    if not isinstance(event, dict):
+        raise ValueError(f"not a JSON event: a {type(event).__name__}")
+    return event
 
 
 def facts_from_json(raw: bytes | bytearray | memoryview | str | msgspec.Raw, event_type: str) -> EventFacts:
@@ -313,7 +365,7 @@ def facts_from_json(raw: bytes | bytearray | memoryview | str | msgspec.Raw, eve
     whole and read the lenient way, so the answer is always ``facts(json.loads(raw))``.
     ``ValueError`` if ``raw`` is not a JSON object.
     """
-    decode = _decoder(event_type)
+    decode = _facts_decoder(event_type) if event_type else None
     if decode is not None:
         try:
             parts = decode(raw)
@@ -321,13 +373,31 @@ def facts_from_json(raw: bytes | bytearray | memoryview | str | msgspec.Raw, eve
             pass
         else:
             return _derive(parts.id, event_type, parts.effective_at, parts.actor, parts.project, parts.payload)
-    try:
-        event = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"not a JSON event: {exc}") from None
-    if not isinstance(event, dict):
-        raise ValueError(f"not a JSON event: a {type(event).__name__}")
-    return facts(event)
+    return facts(_decode_event(raw))
+
+
+def facts_and_payload_from_json(
+    raw: bytes | bytearray | memoryview | str | msgspec.Raw, event_type: str
+) -> tuple[EventFacts, msgspec.Raw | None]:
+    """``facts_from_json`` plus the payload's JSON text, undecoded (None unless it is an object).
+
+    For writers that carry the payload along as it is (the OCSF/ECS exports): msgspec encodes a
+    ``msgspec.Raw`` by copying its bytes, so the payload is never decoded into dicts and encoded again.
+    """
+    decode = _raw_payload_decoder(event_type) if event_type else None
+    if decode is not None:
+        try:
+            parts = decode(raw)
+            body: msgspec.Raw | None = parts.payload
+            read = None if not len(body) else _decode_payload(body)  # type: ignore[arg-type]
+        except msgspec.DecodeError:   # as in facts_from_json: the general way copes with any shape
+            pass
+        else:
+            f = _derive(parts.id, event_type, parts.effective_at, parts.actor, parts.project, read)
+            return f, None if read is None else body
+    event = _decode_event(raw)
+    body_dict = payload(event)
+    return facts(event), None if body_dict is None else msgspec.Raw(msgspec.json.encode(body_dict))
 
 
 def payload(event: SupportsGet | Mapping[str, Any]) -> dict[str, Any] | None:

@@ -24,6 +24,7 @@ from ._output import (
     write_parquet,
 )
 from ._progress import event_progress
+from ._schema import in_schema, schema_option
 from ._time import Duration, format_time
 
 if TYPE_CHECKING:
@@ -83,15 +84,17 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
     default="table",
     show_default=True,
 )
+@schema_option
 @click.pass_context
 def list_command(
-    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str
+    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str, schema: str
 ) -> None:
     """Show the newest events from the service, newest first."""
     if all_ and ctx.get_parameter_source("limit") is not click.core.ParameterSource.DEFAULT:
         raise BadInput("--limit and --all cannot be used together")
+    convert = in_schema(schema, fmt)
     with connection.api() as api:
-        raws = _service_events(api, filters, None if all_ else limit)
+        raws = convert(_service_events(api, filters, None if all_ else limit))
         if fmt == "table":
             from ._terminal import print_table
 
@@ -118,8 +121,9 @@ _EXPORT_FORMATS = ("jsonl", "csv", "parquet")
     help="Output format [default: from --out's extension, else jsonl].",
 )
 @click.option("--db", type=click.Path(), help="Export from this archive instead of the service.")
+@schema_option
 def export_command(
-    filters: Filters, connection: Connection, out: str, fmt: str | None, db: str | None
+    filters: Filters, connection: Connection, out: str, fmt: str | None, db: str | None, schema: str
 ) -> None:
     """Write every matching event to a file, newest first.
 
@@ -128,6 +132,7 @@ def export_command(
     if fmt is None:
         extension = os.path.splitext(out)[1].lstrip(".").lower()
         fmt = extension if extension in _EXPORT_FORMATS else "jsonl"
+    convert = in_schema(schema, fmt)
     if fmt == "parquet":
         if out == "-":
             raise BadInput("parquet cannot be written to stdout; give --out FILE")
@@ -145,7 +150,7 @@ def export_command(
         else:
             api = stack.enter_context(connection.api())
             raws = _service_events(api, filters, None)
-        count = _write(fmt, raws, out)
+        count = _write(fmt, convert(raws), out)
     if out != "-":
         click.echo(f"exported {count} events to {out}", err=True)
 

@@ -20,6 +20,7 @@ import click
 from ._app import audit_logs
 from ._options import Connection, connection_options, filter_options
 from ._output import display_cells, jsonl_line
+from ._schema import in_schema, schema_option
 from ._time import Duration
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ def _line(raw: str, fmt: str) -> str:
 @click.option(
     "--max-polls", type=click.IntRange(1), hidden=True, help="Stop after N polls (for tests and scripts)."
 )
+@schema_option
 def tail_command(
     filters: Filters,
     connection: Connection,
@@ -98,11 +100,13 @@ def tail_command(
     lookback: float,
     fmt: str,
     max_polls: int | None,
+    schema: str,
 ) -> None:
     """Print new events as they appear, oldest first, until interrupted.
 
     With --since, events since then are printed first.
     """
+    convert = in_schema(schema, fmt)
     with connection.api() as api:
         follower = Follower(api, filters, int(lookback))
         try:
@@ -112,7 +116,7 @@ def tail_command(
                     _sleep(interval)
                 events = follower.poll()
                 if polls or filters.since is not None:
-                    for _, _, raw in events:
+                    for raw in convert(raw for _, _, raw in events):
                         sys.stdout.write(_line(raw, fmt) + "\n")
                     sys.stdout.flush()
                 if not polls:

@@ -24,9 +24,11 @@ _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 def _timestamp(seconds: int) -> str | None:
     try:
-        return (_EPOCH + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        t = _EPOCH + datetime.timedelta(seconds=seconds)
     except OverflowError:   # beyond year 9999: no date ECS can hold; the seconds stay in openai.audit
         return None
+    # Formatted by hand: strftime's %Y does not pad years before 1000 on every platform.
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.000Z"
 
 
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
@@ -34,12 +36,9 @@ def _put(obj: dict[str, Any], key: str, value: Any) -> None:
         obj[key] = value
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def build_ecs(f: EventFacts, body: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The ECS document from an event's facts and its payload (carried to ``openai.audit.payload``)."""
+def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:
+    """The ECS document from an event's facts and its payload, carried to ``openai.audit.payload`` as is
+    (a dict, or its JSON text as a ``msgspec.Raw``)."""
     rule = rule_for(f.type or "")
     doc: dict[str, Any] = {}
     audit: dict[str, Any] = {}
@@ -62,11 +61,10 @@ def build_ecs(f: EventFacts, body: Mapping[str, Any] | None) -> dict[str, Any]:
     user: dict[str, Any] = {}
     _put(user, "id", f.actor_id)
     _put(user, "email", f.user_email)
-    fields = body or {}
     if rule.schema_name == "account_change":
         target: dict[str, Any] = {}
-        _put(target, "id", f.target_id if rule.entity == "user" else _str(fields.get("user_id")))
-        _put(target, "email", _str(fields.get("email")))
+        _put(target, "id", f.target_id if rule.entity == "user" else f.subject_user_id)
+        _put(target, "email", f.target_email)
         if target:
             user["target"] = target
     if user:

@@ -9,6 +9,7 @@ which carries everything OCSF has no place for on these classes (JA3, JA4, the p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,32 +79,26 @@ def _src_endpoint(f: EventFacts) -> dict[str, Any]:
     return endpoint
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _target(rule: TypeRule, f: EventFacts, body: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The class's object for what the event is about, from the facts and the payload's known fields."""
-    body = body or {}
+def _target(rule: TypeRule, f: EventFacts) -> dict[str, Any]:
+    """The class's object for what the event is about."""
     cls = rule.schema_name
     if cls == "authentication":
         return {"user": _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}, "service": _SERVICE}
     if cls == "account_change":
-        uid = f.target_id if rule.entity == "user" else _str(body.get("user_id"))
-        return {"user": _user(uid, _str(body.get("email"))) or {"name": f.target_id or _UNKNOWN}}
+        uid = f.target_id if rule.entity == "user" else f.subject_user_id
+        return {"user": _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}}
     if cls == "user_access":
-        role = _str(body.get("role_id")) or _str(body.get("role_name")) or _str(body.get("role"))
-        out: dict[str, Any] = {"privileges": [role] if role else [],
-                               "user": _user(_str(body.get("principal_id")), None) or {"name": _UNKNOWN}}
-        if (resource_id := _str(body.get("resource_id"))) is not None:
-            out["resource"] = {"uid": resource_id, "type": _str(body.get("resource_type")) or "resource"}
+        out: dict[str, Any] = {"privileges": [] if f.role is None else [f.role],
+                               "user": _user(f.subject_user_id, None) or {"name": _UNKNOWN}}
+        if f.resource_id is not None:
+            out["resource"] = {"uid": f.resource_id, "type": f.resource_type or "resource"}
         return out
     if cls == "group_management":
         group: dict[str, Any] = {"name": f.target_name or f.target_id or _UNKNOWN}
         if f.target_id is not None:
             group["uid"] = f.target_id
         out = {"group": group}
-        if (member := _user(_str(body.get("user_id")) or _str(body.get("principal_id")), None)) is not None:
+        if (member := _user(f.subject_user_id, None)) is not None:
             out["user"] = member
         return out
     if cls == "entity_management":
@@ -116,7 +111,7 @@ def _target(rule: TypeRule, f: EventFacts, body: Mapping[str, Any] | None) -> di
     return {"api": {"operation": rule.event_type}, "resources": resources}
 
 
-def _unmapped(f: EventFacts, body: Mapping[str, Any] | None) -> dict[str, Any]:
+def _unmapped(f: EventFacts, body: Any) -> dict[str, Any]:
     unmapped: dict[str, Any] = {}
     for key, value in (("actor_type", f.actor_type), ("api_key_type", f.api_key_type), ("ja3", f.ja3),
                        ("ja4", f.ja4), ("ip_region_code", f.ip_region_code), ("project_name", f.project_name),
@@ -128,12 +123,11 @@ def _unmapped(f: EventFacts, body: Mapping[str, Any] | None) -> dict[str, Any]:
     return unmapped
 
 
-def build_ocsf(f: EventFacts, body: Mapping[str, Any] | None, *, raw_data: str | None = None) -> dict[str, Any]:
-    """The OCSF object from an event's facts and its payload (carried to ``unmapped.payload`` as is)."""
-    rule = rule_for(f.type or "")
-    time_ms = f.effective_at * 1000 if f.effective_at is not None else 0
+@functools.lru_cache(maxsize=1024)
+def _classification(rule: TypeRule) -> dict[str, Any]:
+    """The fields that follow from the type alone, worked out once per type (copied into each event)."""
     status_id, status = _STATUS[rule.failure]
-    out: dict[str, Any] = {
+    return {
         "activity_id": rule.activity_id,
         "activity_name": rule.activity_name,
         "category_uid": rule.category_uid,
@@ -146,6 +140,16 @@ def build_ocsf(f: EventFacts, body: Mapping[str, Any] | None, *, raw_data: str |
         "severity": "Informational",
         "status_id": status_id,
         "status": status,
+    }
+
+
+def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict[str, Any]:
+    """The OCSF object from an event's facts and its payload, carried to ``unmapped.payload`` as is (a
+    dict, or its JSON text as a ``msgspec.Raw`` for an encoder to copy)."""
+    rule = rule_for(f.type or "")
+    time_ms = f.effective_at * 1000 if f.effective_at is not None else 0
+    out: dict[str, Any] = {
+        **_classification(rule),
         "time": time_ms,
         "metadata": {"version": OCSF_VERSION, "product": PRODUCT, "profiles": _PROFILES,
                      "uid": f.id or _UNKNOWN, "event_code": f.type or _UNKNOWN, "logged_time": time_ms},
@@ -160,7 +164,7 @@ def build_ocsf(f: EventFacts, body: Mapping[str, Any] | None, *, raw_data: str |
         out["status_detail"] = f.error_message
     if f.user_agent is not None:
         out["http_request"] = {"user_agent": f.user_agent}
-    out.update(_target(rule, f, body))
+    out.update(_target(rule, f))
     out["unmapped"] = _unmapped(f, body)
     if raw_data is not None:
         out["raw_data"] = raw_data

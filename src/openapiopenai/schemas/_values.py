@@ -7,6 +7,7 @@ event's own text stays in the mapping's custom part.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import math
 import re
@@ -17,10 +18,14 @@ __all__ = ["email", "ip_address", "number"]
 _EMAIL = re.compile(r"^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$")
 
 
+# Cached: a log names the same few addresses, IPs and places again and again, and a million-event
+# export must not parse each one a million times.
+@functools.lru_cache(maxsize=4096)
 def email(value: str | None) -> str | None:
     return value if value is not None and _EMAIL.match(value) else None
 
 
+@functools.lru_cache(maxsize=4096)
 def ip_address(value: str | None) -> str | None:
     if value is None or len(value) > 40:
         return None
@@ -31,6 +36,7 @@ def ip_address(value: str | None) -> str | None:
     return value
 
 
+@functools.lru_cache(maxsize=4096)
 def number(value: str | None, kind: type[int] | type[float]) -> int | float | None:
     """The geo strings as numbers (``"37.77490"`` -> 37.7749, ``"7922"`` -> 7922), None if not one."""
     if value is None:
