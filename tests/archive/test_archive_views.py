@@ -70,7 +70,7 @@ def test_the_view_reads_every_emulator_event_as_anatomy_does(tmp_path: Path) -> 
     assert differing == []
     # The reading is not vacuous: the fields the detections rely on are filled somewhere.
     for name in ("user_email", "ip_address", "country", "service_account_id", "target_id", "scopes", "role",
-                 "invite_email", "error_code", "payload"):
+                 "target_email", "requested_role", "subject_user_id", "resource_type", "error_code", "payload"):
         assert any(r[name] is not None for r in rows.values()), name
 
 
