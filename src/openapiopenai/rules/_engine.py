@@ -210,8 +210,6 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
 
     Brings ``detect_fields`` up to date first (in the file when writable, else a TEMP table for this run).
     """
-    from sigma.backends.sqlite.runtime import execute_plan
-
     catch_up(conn, readonly=readonly, since=scope.since if scope.after_seq is None else None)
     found: list[tuple[RuleInfo, list[int]]] = []
     try:
@@ -219,14 +217,18 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
         for info, sql in compiled.events:
             found += [(info, [row[0]]) for row in conn.execute(sql)]
         new_ids: set[int] | None = None
+        new_types: set[str] = set()
         earliest: int | None = None
         if scope.after_seq is not None:
-            rows = conn.execute(f"SELECT seq, effective_at FROM {_SCOPE}").fetchall()
+            rows = conn.execute(f"SELECT seq, effective_at, type FROM {_SCOPE}").fetchall()
             new_ids = {r[0] for r in rows}
+            new_types = {r[2] for r in rows}
             earliest = min((r[1] for r in rows), default=None)
         for info, plan, types in compiled.correlations:
-            if new_ids is not None and earliest is None:
-                continue   # nothing new: no alert can include a new event
+            if new_ids is not None and (earliest is None or (types is not None and not new_types.intersection(types))):
+                continue   # no new event this correlation could count: no alert can include one
+            from sigma.backends.sqlite.runtime import execute_plan
+
             terms = [] if types is None else [_types_term(types)]
             if new_ids is not None and earliest is not None:
                 terms.append(f"effective_at >= {int(earliest) - info.timespan_s}")
