@@ -18,7 +18,7 @@ from openapiopenai.anatomy import facts_and_payload_from_json
 from openapiopenai.schemas._ecs import build_ecs
 from openapiopenai.schemas._ocsf import build_ocsf
 
-__all__ = ["SCHEMAS", "mapped_json", "mapper"]
+__all__ = ["SCHEMAS", "mapped_json", "mapper", "read_ecs", "read_ocsf"]
 
 #: The shapes an event can be written in: as the service sent it, or mapped.
 SCHEMAS = ("raw", "ocsf", "ecs")
@@ -44,16 +44,17 @@ def _reader(build: Callable[[Any, Any], dict[str, Any]]) -> Callable[[str | byte
     return read
 
 
-_ocsf = _reader(build_ocsf)
-_ecs = _reader(build_ecs)
+#: An event's JSON text -> its OCSF / ECS document (the payload as a ``msgspec.Raw`` of its own bytes).
+read_ocsf = _reader(build_ocsf)
+read_ecs = _reader(build_ecs)
 
 
 def mapper(schema: str) -> Callable[[str | bytes], dict[str, Any]]:
     """The function from an event's JSON text to its ``schema`` document (``ocsf`` or ``ecs``)."""
     if schema == "ocsf":
-        return _ocsf
+        return read_ocsf
     if schema == "ecs":
-        return _ecs
+        return read_ecs
     raise ValueError(f"unknown schema {schema!r}: choose one of ocsf, ecs")
 
 
