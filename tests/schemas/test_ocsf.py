@@ -148,3 +148,11 @@ def test_raw_data_on_request() -> None:
 @given(odd_events())
 def test_any_event_maps_to_a_valid_object(validate: Validate, event: dict[str, Any]) -> None:
     assert validate(to_ocsf(event, raw_data=True)) == []
+
+
+def test_each_result_is_the_callers_own() -> None:
+    first = to_ocsf(EVENTS[0])
+    first["metadata"]["product"]["name"] = "changed"
+    first["metadata"]["profiles"].append("host")
+    second = to_ocsf(EVENTS[0])
+    assert second["metadata"]["product"]["name"] == "Audit Logs" and second["metadata"]["profiles"] == ["cloud"]

@@ -17,14 +17,15 @@ from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
 from openapiopenai.schemas._table import OCSF_VERSION, TypeRule, rule_for
 from openapiopenai.schemas._values import email, ip_address, number
 
-__all__ = ["CATEGORY_NAMES", "PRODUCT", "build_ocsf", "to_ocsf"]
+__all__ = ["CATEGORY_NAMES", "build_ocsf", "to_ocsf"]
 
 #: OCSF category uid -> caption (a test checks them against the schema).
 CATEGORY_NAMES = {3: "Identity & Access Management", 6: "Application Activity"}
-PRODUCT = {"name": "Audit Logs", "vendor_name": "OpenAI", "feature": {"name": "Organization Audit Logs API"}}
-_PROFILES = ["cloud"]
+# The constant parts are written out per event (not shared objects): a caller may change what it gets.
+_PRODUCT_NAME, _VENDOR, _FEATURE = "Audit Logs", "OpenAI", "Organization Audit Logs API"
+_PROFILE = "cloud"
 _CLOUD_PROVIDER = "OpenAI"
-_SERVICE = {"name": "OpenAI Platform"}
+_SERVICE = "OpenAI Platform"
 _UNKNOWN = "unknown"
 _STATUS = {False: (1, "Success"), True: (2, "Failure")}
 
@@ -83,7 +84,7 @@ def _target(rule: TypeRule, f: EventFacts) -> dict[str, Any]:
     """The class's object for what the event is about."""
     cls = rule.schema_name
     if cls == "authentication":
-        return {"user": _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}, "service": _SERVICE}
+        return {"user": _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}, "service": {"name": _SERVICE}}
     if cls == "account_change":
         uid = f.target_id if rule.entity == "user" else f.subject_user_id
         return {"user": _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}}
@@ -151,7 +152,9 @@ def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict
     out: dict[str, Any] = {
         **_classification(rule),
         "time": time_ms,
-        "metadata": {"version": OCSF_VERSION, "product": PRODUCT, "profiles": _PROFILES,
+        "metadata": {"version": OCSF_VERSION,
+                     "product": {"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}},
+                     "profiles": [_PROFILE],
                      "uid": f.id or _UNKNOWN, "event_code": f.type or _UNKNOWN, "logged_time": time_ms},
         "actor": _actor(f),
         "src_endpoint": _src_endpoint(f),
