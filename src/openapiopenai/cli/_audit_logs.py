@@ -24,7 +24,7 @@ from ._output import (
     write_parquet,
 )
 from ._progress import event_progress
-from ._schema import in_schema, schema_option
+from ._schema import in_schema, lake_output, schema_option, write_lake
 from ._time import Duration, format_time
 
 if TYPE_CHECKING:
@@ -133,6 +133,7 @@ def export_command(
         extension = os.path.splitext(out)[1].lstrip(".").lower()
         fmt = extension if extension in _EXPORT_FORMATS else "jsonl"
     convert = in_schema(schema, fmt)
+    lake = lake_output(schema, fmt, out)   # OCSF Parquet: Security Lake datasets in the folder --out
     if fmt == "parquet":
         if out == "-":
             raise BadInput("parquet cannot be written to stdout; give --out FILE")
@@ -140,7 +141,7 @@ def export_command(
             import pyarrow  # noqa: F401
         except ImportError:
             raise BadInput("parquet needs pyarrow: install openapiopenai[parquet]") from None
-    if out != "-" and os.path.isdir(out):
+    if out != "-" and os.path.isdir(out) and not lake:
         raise BadInput(f"--out {out}: is a directory")
 
     with contextlib.ExitStack() as stack:
@@ -150,7 +151,7 @@ def export_command(
         else:
             api = stack.enter_context(connection.api())
             raws = _service_events(api, filters, None)
-        count = _write(fmt, convert(raws), out)
+        count = write_lake(raws, out) if lake else _write(fmt, convert(raws), out)
     if out != "-":
         click.echo(f"exported {count} events to {out}", err=True)
 
