@@ -26,7 +26,7 @@ __all__ = ["export_rows"]
 MAPPING_COST_GOAL = 3.0
 NO_EXPORT = "n/a: no archive export"
 SCHEMAS = ("raw", "ocsf", "ecs")
-_EXPORTED = re.compile(r"exported (\d+) events")
+_EXPORTED = re.compile(r"exported ([\d,]+) events")
 
 
 def _count(archive: Path) -> int:
@@ -65,7 +65,7 @@ def _export(archive: Path, schema: str, folder: Path) -> tuple[Measured, int]:
                         "--schema", schema])
     match = _EXPORTED.search(run.stderr)
     out.unlink(missing_ok=True)
-    return run, int(match[1]) if run.returncode == 0 and match else -1
+    return run, int(match[1].replace(",", "")) if run.returncode == 0 and match else -1
 
 
 def export_rows(plan: Plan, budget: Budget) -> list[Row]:

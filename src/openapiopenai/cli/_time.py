@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -25,6 +25,9 @@ else:
     # ParamType is generic only from click 8.2 on; the project supports 8.1.
     _IntParam = _FloatParam = click.ParamType
 
+#: 1e11 seconds is the year 5138, while 1e11 milliseconds is March 1973: a value this large is an
+#: epoch in milliseconds (JavaScript's Date.now(), many log tools), never one in seconds.
+_MILLISECONDS_FROM = 100_000_000_000
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
@@ -45,7 +48,13 @@ def parse_when(text: str, now: float | None = None) -> int:
     value = text.strip()
     if re.fullmatch(r"\d+", value) and len(value) != 8:
         # Eight digits read as a basic ISO date (20261101); no one means a 1970s timestamp.
-        return int(value)
+        seconds = int(value)
+        if seconds >= _MILLISECONDS_FROM:
+            raise ValueError(
+                f"{text!r} looks like milliseconds (as seconds it is past the year 5000); "
+                f"give unix seconds: {seconds // 1000}"
+            )
+        return seconds
     if _DURATION.fullmatch(value.lower()):
         current = time.time() if now is None else now
         return int(current - parse_duration(value))
@@ -57,7 +66,7 @@ def parse_when(text: str, now: float | None = None) -> int:
             f"{text!r} is not a time (examples: 2026-11-01, 2026-11-01T12:00:00Z, 7d, 12h, 1767225600)"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 
@@ -66,7 +75,7 @@ def format_time(unix: int | float | None) -> str:
     if unix is None:
         return ""
     try:
-        return datetime.fromtimestamp(int(unix), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(int(unix), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         # A timestamp outside the platform's range is still shown rather than failing the listing.
         return str(unix)
