@@ -29,6 +29,7 @@ from ._app import audit_logs
 from ._messages import note
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import DISPLAY_HEADERS, display_cells, jsonl_line
+from ._schema import event_in_schema, schema_option
 from ._time import Duration
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ def _is_outage(exc: Exception) -> bool:
 @click.option(
     "--max-polls", type=click.IntRange(1), hidden=True, help="Stop after N polls (for tests and scripts)."
 )
+@schema_option
 def tail_command(
     filters: Filters,
     connection: Connection,
@@ -186,11 +188,13 @@ def tail_command(
     fmt: str,
     state_file: str | None,
     max_polls: int | None,
+    schema: str,
 ) -> None:
     """Print new events as they appear, oldest first, until interrupted (Ctrl-C exits 130).
 
     With --since, or a --state-file from an earlier run, what is new since then is printed first.
     """
+    to_schema = event_in_schema(schema, fmt)
     state = None
     if state_file:
         folder = os.path.dirname(os.path.abspath(state_file))
@@ -229,7 +233,7 @@ def tail_command(
                 for effective_at, event_id, raw in events:
                     if line is None:
                         line = _formatter(fmt)
-                    sys.stdout.write(line(raw) + "\n")
+                    sys.stdout.write(line(to_schema(raw)) + "\n")
                     sys.stdout.flush()
                     follower.printed(effective_at, event_id)
             else:
