@@ -72,13 +72,21 @@ def _timeout(config: Configuration, override: RequestTimeout) -> httpx.Timeout:
 _TRANSIENT = (httpx.TransportError, httpx.DecodingError)
 
 
-def _trust_env(config: Configuration) -> bool:
-    """Whether httpx may take proxies from HTTP_PROXY and friends.
+def _trust_env(url: str) -> bool:
+    """Whether httpx may take proxies from HTTP_PROXY and friends for a request to ``url``.
 
     Not for plain ``http://``: the key would travel in clear text to whatever proxy the environment
-    names, which is exactly what the loopback-only rule for plain http is there to prevent.
+    names, which is exactly what the loopback-only rule for plain http is there to prevent. Decided
+    per request from the URL actually sent, because ``Configuration.host`` may change after the
+    client is built.
     """
-    return not config.host.startswith("http://")
+    return not url.startswith("http://")
+
+
+def _client_options(config: Configuration, transport: Any, trust_env: bool) -> dict[str, Any]:
+    verify: Any = config.ssl_ca_cert if (config.verify_ssl and config.ssl_ca_cert) else config.verify_ssl
+    return {"transport": transport, "verify": verify, "proxy": config.proxy, "timeout": _timeout(config, None),
+            "follow_redirects": False, "trust_env": trust_env}
 
 
 def _connection_error(exc: httpx.TransportError | httpx.DecodingError) -> ApiConnectionError:
@@ -153,12 +161,11 @@ class ApiClient(_BaseClient):
     ) -> None:
         super().__init__(configuration)
         self._owns_client = http_client is None
+        self._transport = transport
+        self._direct_client: httpx.Client | None = None
         if http_client is None:
             cfg = self.configuration
-            verify: Any = cfg.ssl_ca_cert if (cfg.verify_ssl and cfg.ssl_ca_cert) else cfg.verify_ssl
-            http_client = httpx.Client(transport=transport, verify=verify, proxy=cfg.proxy,
-                                       timeout=_timeout(cfg, None), follow_redirects=False,
-                                       trust_env=_trust_env(cfg))
+            http_client = httpx.Client(**_client_options(cfg, transport, _trust_env(cfg.host)))
         self.http_client = http_client
         #: openapi-generator's name for the pool; kept for code that reaches for it.
         self.rest_client = http_client
@@ -172,6 +179,16 @@ class ApiClient(_BaseClient):
     def close(self) -> None:
         if self._owns_client:
             self.http_client.close()
+        if self._direct_client is not None:
+            self._direct_client.close()
+
+    def _client_for(self, url: str) -> httpx.Client:
+        """The pool for ``url``: one that ignores environment proxies when the host became plain http."""
+        if not self._owns_client or _trust_env(url) or not self.http_client.trust_env:
+            return self.http_client
+        if self._direct_client is None:
+            self._direct_client = httpx.Client(**_client_options(self.configuration, self._transport, False))
+        return self._direct_client
 
     def call(
         self,
@@ -188,13 +205,15 @@ class ApiClient(_BaseClient):
         """Send one request with retries; return ``(parse(response), response)``."""
         retries = self._retries(max_retries)
         self.configuration.check_key_transport()
-        request = self.http_client.build_request(method, self._url(path, query), headers=self._headers(headers),
-                                                 timeout=_timeout(self.configuration, timeout))
+        url = self._url(path, query)
+        http_client = self._client_for(url)
+        request = http_client.build_request(method, url, headers=self._headers(headers),
+                                            timeout=_timeout(self.configuration, timeout))
         attempt = 0
         while True:
             response: httpx.Response | None = None
             try:
-                response = self.http_client.send(request)
+                response = http_client.send(request)
                 if not is_retryable_status(response.status_code) or attempt >= retries:
                     return self._outcome(response, parse, check_status), response
                 why = f"HTTP {response.status_code}"
@@ -228,12 +247,11 @@ class AsyncApiClient(_BaseClient):
     ) -> None:
         super().__init__(configuration)
         self._owns_client = http_client is None
+        self._transport = transport
+        self._direct_client: httpx.AsyncClient | None = None
         if http_client is None:
             cfg = self.configuration
-            verify: Any = cfg.ssl_ca_cert if (cfg.verify_ssl and cfg.ssl_ca_cert) else cfg.verify_ssl
-            http_client = httpx.AsyncClient(transport=transport, verify=verify, proxy=cfg.proxy,
-                                            timeout=_timeout(cfg, None), follow_redirects=False,
-                                            trust_env=_trust_env(cfg))
+            http_client = httpx.AsyncClient(**_client_options(cfg, transport, _trust_env(cfg.host)))
         self.http_client = http_client
 
     async def __aenter__(self) -> AsyncApiClient:
@@ -246,6 +264,15 @@ class AsyncApiClient(_BaseClient):
     async def close(self) -> None:
         if self._owns_client:
             await self.http_client.aclose()
+        if self._direct_client is not None:
+            await self._direct_client.aclose()
+
+    def _client_for(self, url: str) -> httpx.AsyncClient:
+        if not self._owns_client or _trust_env(url) or not self.http_client.trust_env:
+            return self.http_client
+        if self._direct_client is None:
+            self._direct_client = httpx.AsyncClient(**_client_options(self.configuration, self._transport, False))
+        return self._direct_client
 
     async def call(
         self,
@@ -261,13 +288,15 @@ class AsyncApiClient(_BaseClient):
     ) -> tuple[T, httpx.Response]:
         retries = self._retries(max_retries)
         self.configuration.check_key_transport()
-        request = self.http_client.build_request(method, self._url(path, query), headers=self._headers(headers),
-                                                 timeout=_timeout(self.configuration, timeout))
+        url = self._url(path, query)
+        http_client = self._client_for(url)
+        request = http_client.build_request(method, url, headers=self._headers(headers),
+                                            timeout=_timeout(self.configuration, timeout))
         attempt = 0
         while True:
             response: httpx.Response | None = None
             try:
-                response = await self.http_client.send(request)
+                response = await http_client.send(request)
                 if not is_retryable_status(response.status_code) or attempt >= retries:
                     return self._outcome(response, parse, check_status), response
                 why = f"HTTP {response.status_code}"

@@ -24,13 +24,35 @@ def console_script() -> str:
     return path
 
 
+def unprivileged() -> list[str]:
+    """A command prefix under which file permissions hold, as for a user (root ignores them).
+
+    As root (CI, this machine) the child drops the capabilities that override file modes; the files
+    stay root's own, so only their permission bits decide, as they would for their owner.
+    """
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to test permissions as root"
+    return [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
 def run_script(
-    *args: str, base_url: str | None = None, key: str | None = FAKE_KEY, timeout: float = 60
+    *args: str,
+    base_url: str | None = None,
+    key: str | None = FAKE_KEY,
+    timeout: float = 60,
+    prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The installed console script in a subprocess, as a user's shell runs it (stdout is a pipe)."""
     env = script_env(base_url, key)
     proc = subprocess.run(
-        [console_script(), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+        [*(prefix or []), console_script(), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
     )
     assert FAKE_KEY not in proc.stdout and FAKE_KEY not in proc.stderr
     return proc
@@ -109,3 +131,43 @@ def script_env(base_url: str | None = None, key: str | None = None) -> dict[str,
     if key:
         env["OPENAI_ADMIN_KEY"] = key
     return env
+
+
+def run_in_terminal(
+    args: list[str], env: dict[str, str], *, columns: int = 80, rows: int = 24, timeout: float = 60
+) -> tuple[int, str]:
+    """The console script with stdout on a real pseudo-terminal ``columns`` wide, as a person sees it.
+
+    Returns the exit status and what the terminal received (``\r\n`` read back as ``\n``); stderr
+    is a pipe, discarded unless the command fails.
+    """
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import time
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {**env, "COLUMNS": "", "LINES": ""}  # the terminal's own size, not an inherited override
+    env = {k: v for k, v in env.items() if v}
+    with subprocess.Popen(
+        [console_script(), *args], stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env
+    ) as proc:
+        os.close(follower)
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process is done
+                break
+            if not chunk:
+                break
+            seen += chunk
+        status = proc.wait(timeout=timeout)
+        err = proc.stderr.read().decode() if proc.stderr else ""
+    os.close(leader)
+    assert status == 0 or err, err
+    assert FAKE_KEY not in err and FAKE_KEY.encode() not in seen
+    return status, seen.decode("utf-8", errors="replace").replace("\r\n", "\n")

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from _cli_helpers import DEAD_URL, FAKE_KEY, assert_one_line_error, file_state, run_script
+from _cli_helpers import DEAD_URL, FAKE_KEY, assert_one_line_error, file_state, run_script, unprivileged
 
 from openapiopenai.cli import _audit_logs
 
@@ -137,13 +137,12 @@ def test_directory_and_missing_db(run_offline, tmp_path: Path) -> None:
     assert not (tmp_path / "nope.sqlite").exists()
 
 
-def test_unreadable_db(run_offline, archive: str) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads any file")
+def test_unreadable_db(archive: str) -> None:
     os.chmod(archive, 0)
     try:
-        result = run_offline("audit-logs", "export", "--db", archive, "--out", "-")
-        assert_one_line_error(result.stderr, result.exit_code, 2, "--db")
+        # Root reads any file; the script runs with that override dropped, as a user would.
+        proc = run_script("audit-logs", "export", "--db", archive, "--out", "-", prefix=unprivileged())
+        assert_one_line_error(proc.stderr, proc.returncode, 2, "--db")
     finally:
         os.chmod(archive, 0o600)
 

@@ -25,7 +25,7 @@ def test_jsonl_from_the_service(run, everything: list[str], tmp_path: Path) -> N
     result = run("audit-logs", "export", "--out", str(out))
     assert result.exit_code == 0, result.stderr
     assert out.read_text().splitlines() == everything
-    assert f"exported {len(everything)} events" in result.stderr
+    assert f"exported {len(everything):,} events" in result.stderr
     assert result.stdout == ""
 
 
@@ -103,3 +103,26 @@ def test_a_failed_export_leaves_no_partial_file(run, tmp_path: Path, monkeypatch
         assert "overloaded" in result.stderr and "req_123" in result.stderr
     assert out.read_text() == "the previous export\n"
     assert os.listdir(tmp_path) == ["events.jsonl"]  # no temporary file left behind
+
+
+def test_export_from_an_archive_includes_the_tenant_partition(run, org, tmp_path: Path) -> None:
+    db = str(tmp_path / "both.sqlite")
+    assert run("audit-logs", "sync", "--db", db).exit_code == 0
+    assert run("audit-logs", "sync", "--db", db, "--tenant-only").exit_code == 0
+    organisation = service_raws(org)
+    tenant = service_raws(org, tenant_only=True)
+    assert organisation and tenant  # the check below needs both partitions
+    out = tmp_path / "all.jsonl"
+    result = run("audit-logs", "export", "--db", db, "--out", str(out))
+    assert result.exit_code == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert sorted(lines) == sorted(organisation + tenant)
+    # Newest first across both partitions, as one listing would be.
+    keys = [(json.loads(raw)["effective_at"], json.loads(raw)["id"]) for raw in lines]
+    assert keys == sorted(keys, reverse=True)
+    assert (
+        f"exported {len(lines):,} events ({len(organisation):,} organisation-level, "
+        f"{len(tenant):,} tenant-scoped) to {out}"
+    ) in result.stderr
+    only = run("audit-logs", "export", "--db", db, "--tenant-only", "--out", "-")
+    assert sorted(only.stdout.splitlines()) == sorted(tenant)

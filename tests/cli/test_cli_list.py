@@ -8,7 +8,7 @@ import json
 import re
 
 import pytest
-from _cli_helpers import service_raws
+from _cli_helpers import FAKE_KEY, run_in_terminal, script_env, service_raws
 
 from openapiopenai.cli._output import COLUMNS
 from openapiopenai.cli._time import format_time
@@ -104,11 +104,12 @@ def test_service_values_cannot_drive_the_terminal_or_a_spreadsheet(run, fresh_or
     assert "\\x1b[2J@example.com" in table  # shown, escaped, rather than dropped
 
 
-def test_no_color_means_no_escape_codes(run) -> None:
-    coloured = run("audit-logs", "list", "--limit", "3", env={"FORCE_COLOR": "1"})
-    assert "\x1b[" in coloured.stdout  # the check below can fail
-    plain = run("audit-logs", "list", "--limit", "3", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
-    assert plain.exit_code == 0 and "\x1b[" not in plain.stdout
+def test_no_color_means_no_escape_codes(org) -> None:
+    env = script_env(org.base_url, FAKE_KEY)
+    _, coloured = run_in_terminal(["audit-logs", "list", "--limit", "3"], env)
+    assert "\x1b[" in coloured  # the check below can fail: a terminal gets a bold header
+    status, plain = run_in_terminal(["audit-logs", "list", "--limit", "3"], {**env, "NO_COLOR": "1"})
+    assert status == 0 and "\x1b[" not in plain
 
 
 def test_wrong_key_exits_1_with_the_service_message(run, org) -> None:

@@ -151,8 +151,13 @@ def _check_file(path: Path, *, create: bool, readonly: bool) -> bool:
 
 def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     target = f"file:{quote(str(path.absolute()))}?mode={'ro' if readonly else 'rw'}"
-    if not path.exists():
-        target = target.replace("mode=rw", "mode=rwc")
+    if readonly and not os.access(path.parent, os.W_OK):
+        # Read-only media: a WAL database cannot even be read without creating its -shm there, so
+        # read it as immutable (no locks, no -shm; only ever written by a sync elsewhere).
+        target += "&immutable=1"
+    if not path.exists() and not readonly:
+        # Created 0600 before SQLite sees it (its -wal/-shm take the same mode): emails and IPs.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT), never implicit.
     return sqlite3.connect(target, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
 
@@ -182,7 +187,7 @@ def open_archive_db(path: Path, *, create: bool, readonly: bool) -> sqlite3.Conn
     existed = _check_file(path, create=create, readonly=readonly)
     try:
         conn = _connect(path, readonly=readonly)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         raise ArchiveError(f"{path}: cannot open ({exc})") from None
     try:
         fresh = _inspect(conn, path, readonly=readonly)

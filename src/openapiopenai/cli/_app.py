@@ -15,8 +15,8 @@ from typing import Any
 
 import click
 
-from ._options import BadInput, redact
-from ._output import escape_control
+from ._messages import note, redact
+from ._options import BadInput
 
 __all__ = ["cli", "main"]
 
@@ -47,22 +47,37 @@ class _RootGroup(click.Group):
                 message += f" (see '{exc.ctx.command_path} --help')"
             _fail(message, exc.exit_code)
         except (click.Abort, KeyboardInterrupt):
-            _fail("interrupted", EXIT_INTERRUPTED)
+            # One convention for every command, the shell's own for a process ended by SIGINT
+            # (128 + 2): a script can tell "stopped by Ctrl-C" from success and from failure.
+            note("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
-            # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit
-            # when it flushes the dead pipe.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
+            _reader_went_away()
         except Exception as exc:
             if self.debug:
-                traceback.print_exc()
+                sys.stderr.write(redact(traceback.format_exc()))
             _fail(f"internal error: {type(exc).__name__}: {exc}; rerun with --debug for the traceback", 1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+    def invoke(self, ctx: click.Context) -> Any:
+        # Caught here, inside click: click's own handler would turn a broken pipe into exit 1.
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _reader_went_away()
+
+
+def _reader_went_away() -> None:
+    """The reader closed the pipe early (``| head``): a normal end, status 0, nothing on stderr."""
+    # Keep Python from complaining at exit when it flushes the dead pipe.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {escape_control(redact(message))}", err=True)
+    note(f"error: {message}")
     sys.exit(code)
 
 
@@ -94,10 +109,13 @@ def audit_logs() -> None:
 
 
 @cli.command("emulator", short_help="Serve an emulated audit-log API.")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, metavar="ADDRESS", help="Address to listen on."
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
+    metavar="PORT",
     default=8787,
     show_default=True,
     help="Port (0 picks a free one).",
@@ -105,16 +123,24 @@ def audit_logs() -> None:
 @click.option(
     "--events",
     type=click.IntRange(min=0),
+    metavar="N",
     default=20000,
     show_default=True,
     help="Events in the generated organisation.",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the generated organisation.")
-@click.option("--admin-key", default="sk-admin-demo", show_default=True, help="The key the emulator accepts.")
-@click.option("--db", type=click.Path(dir_okay=False), help="Keep the emulator's events in this SQLite file.")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, metavar="N", help="Seed for the generated organisation."
+)
+@click.option(
+    "--admin-key", default="sk-admin-demo", show_default=True, metavar="KEY", help="The key the emulator accepts."
+)
+@click.option(
+    "--db", type=click.Path(dir_okay=False), metavar="FILE", help="Keep the emulator's events in this SQLite file."
+)
 @click.option(
     "--latency-ms",
     type=click.IntRange(min=0),
+    metavar="MS",
     default=0,
     show_default=True,
     help="Added latency per request.",
@@ -122,6 +148,7 @@ def audit_logs() -> None:
 @click.option(
     "--fail-rate",
     type=click.FloatRange(0.0, 1.0),
+    metavar="SHARE",
     default=0.0,
     show_default=True,
     help="Share of requests answered 5xx.",
@@ -177,9 +204,10 @@ def emulator(
             live_rate=live_rate,
             newer_types=newer_types,
             allow_public=allow_public,
+            # The emulator's key is a made-up one it accepts, not a secret: printed so a new user
+            # can point a client at it (stdout, unredacted, on purpose).
+            echo=lambda url: click.echo(f"serving {url} with admin key {admin_key} (Ctrl-C stops)"),
         )
-    except KeyboardInterrupt:
-        pass
     except ValueError as exc:
         # serve() checks its arguments (a public host without --allow-public) before listening.
         raise BadInput(str(exc).replace("allow_public=True", "--allow-public")) from None

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import heapq
 import itertools
 import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._app import audit_logs
+from ._messages import note, plural
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import (
+    UnwritableOutput,
     atomic_output,
     write_csv,
-    write_json_array,
     write_jsonl,
     write_parquet,
 )
@@ -74,7 +76,12 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
 @filter_options
 @connection_options
 @click.option(
-    "--limit", type=click.IntRange(1), default=20, show_default=True, help="How many of the newest events."
+    "--limit",
+    type=click.IntRange(1),
+    metavar="N",
+    default=20,
+    show_default=True,
+    help="How many of the newest events.",
 )
 @click.option("--all", "all_", is_flag=True, help="Every matching event (pages through the whole range).")
 @click.option(
@@ -84,10 +91,18 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
     default="table",
     show_default=True,
 )
+@click.option("--wide", is_flag=True, help="Table: also show each event's id, however narrow the terminal.")
 @schema_option
 @click.pass_context
 def list_command(
-    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str, schema: str
+    ctx: click.Context,
+    filters: Filters,
+    connection: Connection,
+    limit: int,
+    all_: bool,
+    fmt: str,
+    wide: bool,
+    schema: str,
 ) -> None:
     """Show the newest events from the service, newest first."""
     if all_ and ctx.get_parameter_source("limit") is not click.core.ParameterSource.DEFAULT:
@@ -98,9 +113,11 @@ def list_command(
         if fmt == "table":
             from ._terminal import print_table
 
-            print_table([json.loads(raw) for raw in raws])
+            print_table(raws, wide=wide)
         elif fmt == "json":
-            write_json_array(raws, sys.stdout)
+            from ._terminal import print_events_json
+
+            print_events_json(raws)
         elif fmt == "jsonl":
             write_jsonl(raws, sys.stdout)
         else:
@@ -120,18 +137,19 @@ _EXPORT_FORMATS = ("jsonl", "csv", "parquet")
     type=click.Choice(_EXPORT_FORMATS),
     help="Output format [default: from --out's extension, else jsonl].",
 )
-@click.option("--db", type=click.Path(), help="Export from this archive instead of the service.")
+@click.option("--db", type=click.Path(), metavar="FILE", help="Export from this archive instead of the service.")
 @schema_option
 def export_command(
     filters: Filters, connection: Connection, out: str, fmt: str | None, db: str | None, schema: str
 ) -> None:
     """Write every matching event to a file, newest first.
 
-    The file appears only when the export is complete: a failure leaves no partial file behind.
+    From an archive (--db), both of the service's listings are exported, organisation-level and
+    tenant-scoped (--tenant-only: only the latter). The file appears only when the export is
+    complete: a failure leaves no partial file behind.
     """
     if fmt is None:
-        extension = os.path.splitext(out)[1].lstrip(".").lower()
-        fmt = extension if extension in _EXPORT_FORMATS else "jsonl"
+        fmt = _format_from_extension(out)
     convert = in_schema(schema, fmt)
     if fmt == "parquet":
         if out == "-":
@@ -139,20 +157,80 @@ def export_command(
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise BadInput("parquet needs pyarrow: install openapiopenai[parquet]") from None
+            raise BadInput("parquet needs pyarrow: pip install 'openapiopenai[parquet]'") from None
     if out != "-" and os.path.isdir(out):
         raise BadInput(f"--out {out}: is a directory")
 
     with contextlib.ExitStack() as stack:
         if db is not None:
             archive = stack.enter_context(open_archive(db, create=False))
-            raws: Iterable[str] = archive.iter_raw(filters, newest_first=True)
+            # Closed before the archive is: a reader that stops early (`| head`) must not leave the
+            # cursor to be finalised against a closed connection.
+            partitions = _archive_partitions(archive, filters)
+            for partition in partitions:
+                stack.callback(partition.close)
+            raws: Iterable[str] = _newest_first(partitions)
         else:
             api = stack.enter_context(connection.api())
+            partitions = []
             raws = _service_events(api, filters, None)
-        count = _write(fmt, convert(raws), out)
-    if out != "-":
-        click.echo(f"exported {count} events to {out}", err=True)
+        try:
+            count = _write(fmt, convert(raws), out)
+        except UnwritableOutput as exc:
+            raise BadInput(f"--out {exc}") from None
+    where = "stdout" if out == "-" else out
+    parts = ""
+    if len(partitions) > 1:
+        organisation, tenant = (p.count for p in partitions)
+        parts = f" ({organisation:,} organisation-level, {tenant:,} tenant-scoped)"
+    note(f"exported {count:,} events{parts} to {where}")
+
+
+class _Partition:
+    """One of an archive's two listings (organisation-level or tenant-scoped), newest first, counted."""
+
+    def __init__(self, archive: Archive, filters: Filters) -> None:
+        self._rows = archive.iter_rows(filters, newest_first=True)
+        self.count = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str, str]]:
+        for row in self._rows:
+            self.count += 1
+            yield row["effective_at"], row["id"], row["raw"]
+
+    def close(self) -> None:
+        # Before the archive closes: a reader that stops early (`| head`) must not leave a cursor
+        # to be finalised against a closed connection.
+        if isinstance(self._rows, Generator):
+            self._rows.close()
+
+
+def _archive_partitions(archive: Archive, filters: Filters) -> list[_Partition]:
+    """An archive holds both of the service's listings; an export takes both unless --tenant-only."""
+    if filters.tenant_only:
+        return [_Partition(archive, filters)]
+    return [_Partition(archive, filters), _Partition(archive, dataclasses.replace(filters, tenant_only=True))]
+
+
+def _newest_first(partitions: list[_Partition]) -> Iterator[str]:
+    for _, _, raw in heapq.merge(*partitions, reverse=True):
+        yield raw
+
+
+#: Extensions that name a format; ``.ndjson`` is JSON Lines by another name.
+_EXTENSIONS = {"jsonl": "jsonl", "ndjson": "jsonl", "csv": "csv", "parquet": "parquet"}
+
+
+def _format_from_extension(out: str) -> str:
+    """The format ``--out``'s extension names; JSON Lines without one; refused for any other."""
+    extension = os.path.splitext(out)[1].lstrip(".").lower()
+    if out == "-" or not extension:
+        return "jsonl"
+    if extension not in _EXTENSIONS:
+        raise BadInput(
+            f"--out {out}: .{extension} names no export format; give --format {'|'.join(_EXPORT_FORMATS)}"
+        )
+    return _EXTENSIONS[extension]
 
 
 def _write(fmt: str, raws: Iterable[str], out: str) -> int:
@@ -169,7 +247,9 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
 @audit_logs.command("sync")
 @filter_options
 @connection_options
-@click.option("--db", required=True, type=click.Path(), help="The archive (SQLite); created if missing.")
+@click.option(
+    "--db", required=True, type=click.Path(), metavar="FILE", help="The archive (SQLite); created if missing."
+)
 @click.option(
     "--lookback",
     type=Duration(),
@@ -180,6 +260,7 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
+    metavar="N",
     default=1,
     show_default=True,
     help="Parallel time slices for a back-fill.",
@@ -195,9 +276,12 @@ def sync_command(
         event_progress("syncing") as advance,
     ):
         result = run_sync(api, archive, filters, lookback=int(lookback), workers=workers, progress=advance)
-    click.echo(describe_sync(result, db), err=True)
+    note(describe_sync(result, db))
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(result)))
+        report = dataclasses.asdict(result)
+        # Milliseconds are all a reader of a sync's duration can use (0.10715433699999721 is noise).
+        report["elapsed"] = round(result.elapsed, 3)
+        click.echo(json.dumps(report))
 
 
 def run_sync(api: AuditLogsApi, archive: Archive, filters: Filters, **kwargs: Any) -> SyncResult:
@@ -213,7 +297,7 @@ def run_sync(api: AuditLogsApi, archive: Archive, filters: Filters, **kwargs: An
 def describe_sync(result: SyncResult, db: str) -> str:
     resumed = ", resumed an interrupted back-fill" if result.resumed else ""
     return (
-        f"synced {db}: {result.inserted} new, {result.duplicates} already archived, "
-        f"{result.fetched} fetched in {result.pages} pages by {result.workers} worker(s) "
+        f"synced {db}: {result.inserted:,} new, {result.duplicates:,} already archived, "
+        f"{result.fetched:,} fetched in {plural(result.pages, 'page')} by {plural(result.workers, 'worker')} "
         f"in {result.elapsed:.1f}s; complete up to {format_time(result.upper_bound)}{resumed}"
     )

@@ -17,7 +17,9 @@ import click
 
 from ._app import cli
 from ._audit_logs import open_archive, run_sync
-from ._options import Connection
+from ._findings import Findings, find
+from ._messages import note, plural
+from ._options import BadInput, Connection
 from ._output import escape_control
 from ._progress import event_progress
 from ._time import format_time
@@ -26,12 +28,28 @@ if TYPE_CHECKING:
     from openapiopenai.archive import ArchiveSummary
 
 
+#: A table only the demo creates: it marks an archive as one the demo may replace.
+DEMO_MARK = "openapiopenai_demo"
+
+
 def _remove_previous(db: str) -> None:
-    """Start each demo from an empty archive, but only ever delete a file that is an archive."""
+    """Start each demo from an empty archive, but only ever delete an archive a demo created.
+
+    Anything else (a real archive synced from the service, another program's file) is refused with
+    exit 2 and left byte for byte: an audit archive may be the only copy of events the service has
+    since dropped.
+    """
     if not os.path.exists(db):
         return
-    with open_archive(db, create=False):
-        pass  # raises a usage error (exit 2) if it is anything else
+    with open_archive(db, create=False) as archive:  # a usage error (exit 2) if it is not an archive
+        marked = archive.connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (DEMO_MARK,)
+        ).fetchone()
+    if not marked:
+        raise BadInput(
+            f"--db {db}: an archive the demo did not create; the demo replaces only its own "
+            "(give another --db)"
+        )
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
             os.remove(db + suffix)
@@ -41,6 +59,7 @@ def _remove_previous(db: str) -> None:
 @click.option(
     "--events",
     type=click.IntRange(1, 5_000_000),
+    metavar="N",
     default=50_000,
     show_default=True,
     help="Events in the emulated organisation.",
@@ -48,14 +67,18 @@ def _remove_previous(db: str) -> None:
 @click.option(
     "--db",
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     default="./demo-audit.sqlite",
     show_default=True,
     help="Archive to create (replaced if it is a previous demo's).",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed for the emulated organisation.")
+@click.option(
+    "--seed", type=int, default=1, show_default=True, metavar="N", help="Seed for the emulated organisation."
+)
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
+    metavar="N",
     default=4,
     show_default=True,
     help="Parallel time slices for the sync.",
@@ -66,9 +89,8 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
     from openapiopenai.emulator import Emulator
 
     _remove_previous(db)
-    click.echo(
-        f"starting an emulated organisation with {events:,} events over 90 days (seed {seed})", err=True
-    )
+    note(
+        f"starting an emulated organisation with {events:,} events over 90 days (seed {seed})")
     # A throwaway key: the demo's server listens on loopback only for as long as this command runs.
     with Emulator(events=events, seed=seed, admin_key="sk-admin-demo-" + secrets.token_hex(8)) as emu:
         connection = Connection(emu.base_url, emu.admin_key, None, None)
@@ -77,23 +99,28 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
             open_archive(db, create=True) as archive,
             event_progress("archiving", total=events) as advance,
         ):
+            archive.connection.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARK} (seed INTEGER, events INTEGER)")
+            archive.connection.execute(f"INSERT INTO {DEMO_MARK} VALUES (?, ?)", (seed, events))
             # The service keeps tenant-level events in a partition of their own; the demo archives
             # the whole organisation, so it syncs both.
             results = [
                 run_sync(api, archive, Filters(tenant_only=tenant_only), workers=workers, progress=advance)
                 for tenant_only in (False, True)
             ]
-    click.echo(
+            # Read through the writer's own connection, so closing it (the last one) checkpoints and
+            # removes the -wal/-shm files: the demo leaves one file behind.
+            summary = archive.summary(top=8)
+            findings = find(archive.connection)
+    pages = sum(r.pages for r in results)
+    note(
         f"archived {sum(r.inserted for r in results):,} events into {db} in "
-        f"{sum(r.elapsed for r in results):.1f}s ({sum(r.pages for r in results)} pages, {workers} workers)",
-        err=True,
+        f"{sum(r.elapsed for r in results):.1f}s ({plural(pages, 'page')}, {plural(workers, 'worker')})"
     )
-    with open_archive(db, create=False) as archive:
-        summary = archive.summary(top=8)
-    _print_summary(summary, db)
+    _print_summary(summary, findings, db)
 
 
-def _print_summary(summary: ArchiveSummary, db: str) -> None:
+def _print_summary(summary: ArchiveSummary, findings: Findings, db: str) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -102,12 +129,23 @@ def _print_summary(summary: ArchiveSummary, db: str) -> None:
     console = make_console()
 
     def table(title: str, headers: tuple[str, ...], rows: Iterable[tuple[object, ...]]) -> None:
-        t = Table(title=title, title_justify="left", title_style="bold")
+        # Names and emails come from the (emulated) service: shown literally, controls escaped.
+        cells = [[escape_control(cell) for cell in row] for row in rows]
+        # Light rules and no wrapping: at 80 columns every row stays one line; the first column (what
+        # the row is about) and times are never cut, the others are shortened with an ellipsis.
+        t = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD)
         for i, header in enumerate(headers):
-            t.add_column(header, justify="right" if i == len(headers) - 1 and header == "events" else "left")
-        for row in rows:
-            # Names and emails come from the (emulated) service: shown literally, controls escaped.
-            t.add_row(*(Text(escape_control(cell)) for cell in row))
+            keep = i == 0 or header in ("events", "ip", "country") or header.startswith(("time", "latest (UTC)"))
+            longest = max([len(header), *(len(row[i]) for row in cells)])
+            t.add_column(
+                header,
+                justify="right" if header == "events" else "left",
+                no_wrap=True,
+                overflow="ellipsis",
+                min_width=longest if keep else None,
+            )
+        for row in cells:
+            t.add_row(*(Text(cell) for cell in row))
         console.print(t)
 
     console.print(
@@ -118,19 +156,25 @@ def _print_summary(summary: ArchiveSummary, db: str) -> None:
             f" to {format_time(summary.last_effective_at)}\n",
         )
     )
+    # What a security engineer looks for first, ahead of the volume counts.
+    table(
+        "High-risk changes",
+        ("change", "events", "latest (UTC)", "latest by"),
+        (
+            (h.what, f"{h.count:,}", format_time(h.latest_at), h.latest_actor or "")
+            for h in findings.high_risk
+        ),
+    )
+    table(
+        f"Failed logins: {findings.failed_logins:,}, by user, IP and country",
+        ("user", "ip", "country", "events"),
+        ((user, ip, country, f"{n:,}") for user, ip, country, n in findings.failed_login_groups),
+    )
     table("Events by type", ("type", "events"), ((t, f"{n:,}") for t, n in summary.by_type))
     table(
         "Top actors",
         ("actor", "events"),
         ((a.actor_email or a.actor_id, f"{a.count:,}") for a in summary.top_actors),
-    )
-    table(
-        f"Failed logins: {summary.failed_logins:,} (latest)",
-        ("time (UTC)", "actor", "ip"),
-        (
-            (format_time(r["effective_at"]), r["actor_email"], r["ip_address"])
-            for r in summary.recent_failed_logins
-        ),
     )
     table(
         f"New API keys: {summary.new_api_keys:,} (latest)",
@@ -142,13 +186,15 @@ def _print_summary(summary: ArchiveSummary, db: str) -> None:
     )
 
     quoted = shlex.quote(db)
+    hints = [
+        f'sqlite3 {quoted} "SELECT type, count(*) FROM audit_logs GROUP BY type ORDER BY 2 DESC LIMIT 5"',
+        f"sqlite3 {quoted} \"SELECT datetime(effective_at, 'unixepoch'), actor_email, ip_address "
+        "FROM audit_logs WHERE type = 'login.failed' ORDER BY effective_at DESC LIMIT 10\"",
+        f"openapiopenai audit-logs export --db {quoted} --type login.failed --out failed-logins.csv",
+        f"openapiopenai audit-logs export --db {quoted} --since 2026-01-01 --out events.parquet",
+    ]
     console.print(Text("\nQuery the archive:", style="bold"))
-    console.print(
-        Text(
-            f'  sqlite3 {quoted} "SELECT type, count(*) FROM audit_logs GROUP BY type ORDER BY 2 DESC LIMIT 5"\n'
-            f"  sqlite3 {quoted} \"SELECT datetime(effective_at, 'unixepoch'), actor_email, ip_address "
-            "FROM audit_logs WHERE type = 'login.failed' ORDER BY effective_at DESC LIMIT 10\"\n"
-            f"  openapiopenai audit-logs export --db {quoted} --type login.failed --out failed-logins.csv\n"
-            f"  openapiopenai audit-logs export --db {quoted} --since 2026-01-01 --out events.parquet"
-        )
-    )
+    for hint in hints:
+        # soft_wrap: a long command stays one line (the terminal may fold it on screen, but copy and
+        # paste gets the command whole; a hard-wrapped one would run as two broken commands).
+        console.print(Text("  " + hint), soft_wrap=True)

@@ -23,6 +23,7 @@ from ._time import format_time
 __all__ = [
     "COLUMNS",
     "DISPLAY_HEADERS",
+    "UnwritableOutput",
     "atomic_output",
     "csv_cell",
     "display_cells",
@@ -99,8 +100,9 @@ def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-#: Headers of the human-readable views (terminal table, ``tail`` lines), matching ``display_cells``.
-DISPLAY_HEADERS = ("time (UTC)", "type", "actor", "ip", "project", "resource")
+#: Headers of the human-readable views (``list``'s table, ``tail`` lines), matching ``display_cells``:
+#: what a reader scans for first comes first, so a narrow terminal drops from the end.
+DISPLAY_HEADERS = ("time (UTC)", "type", "actor", "ip", "resource", "project", "id")
 
 
 def display_cells(event: Mapping[str, Any]) -> tuple[str, ...]:
@@ -112,8 +114,9 @@ def display_cells(event: Mapping[str, Any]) -> tuple[str, ...]:
         row["type"],
         actor,
         row["ip_address"],
-        row["project_id"],
         row["resource_id"],
+        row["project_id"],
+        row["id"],
     )
     return tuple(escape_control(cell) for cell in cells)
 
@@ -196,6 +199,10 @@ def write_parquet(raws: Iterable[str], path: str, batch_size: int = 10_000) -> i
     return count
 
 
+class UnwritableOutput(ValueError):
+    """The output file cannot be created where it was asked for (found before anything is written)."""
+
+
 @contextlib.contextmanager
 def atomic_output(path: str) -> Iterator[str]:
     """A temporary path beside ``path`` that replaces it only if the block finishes.
@@ -204,9 +211,14 @@ def atomic_output(path: str) -> Iterator[str]:
     and no half-written one behind.
     """
     target = os.path.abspath(path)
-    fd, tmp = tempfile.mkstemp(
-        dir=os.path.dirname(target), prefix="." + os.path.basename(target) + ".", suffix=".tmp"
-    )
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise UnwritableOutput(f"{path}: directory {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
+    except OSError as exc:
+        # Nothing was written yet: the path is what is wrong, not the run.
+        raise UnwritableOutput(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
     os.close(fd)
     try:
         yield tmp

@@ -25,6 +25,9 @@ else:
     # ParamType is generic only from click 8.2 on; the project supports 8.1.
     _IntParam = _FloatParam = click.ParamType
 
+#: 1e11 seconds is the year 5138, while 1e11 milliseconds is March 1973: a value this large is an
+#: epoch in milliseconds (JavaScript's Date.now(), many log tools), never one in seconds.
+_MILLISECONDS_FROM = 100_000_000_000
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
@@ -45,7 +48,13 @@ def parse_when(text: str, now: float | None = None) -> int:
     value = text.strip()
     if re.fullmatch(r"\d+", value) and len(value) != 8:
         # Eight digits read as a basic ISO date (20261101); no one means a 1970s timestamp.
-        return int(value)
+        seconds = int(value)
+        if seconds >= _MILLISECONDS_FROM:
+            raise ValueError(
+                f"{text!r} looks like milliseconds (as seconds it is past the year 5000); "
+                f"give unix seconds: {seconds // 1000}"
+            )
+        return seconds
     if _DURATION.fullmatch(value.lower()):
         current = time.time() if now is None else now
         return int(current - parse_duration(value))

@@ -8,6 +8,7 @@ out in time order. The response body is the stored texts joined, so no event is 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -150,6 +151,9 @@ class EventStore:
     def __init__(self, db: str | None = None) -> None:
         self.path = db or ":memory:"
         self._lock = threading.RLock()
+        if self.path != ":memory:" and not os.path.exists(self.path):
+            # Generated people's emails and IPs: private like an archive.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._encoder = msgspec.json.Encoder()
         # An emulator's data is reproducible from its seed, so durability is traded for load speed;
