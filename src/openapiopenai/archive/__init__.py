@@ -15,6 +15,7 @@ events happened on the way; see `_sync` for how.
 from openapiopenai.archive._archive import ROW_COLUMNS, ActorCount, Archive, ArchiveSummary
 from openapiopenai.archive._errors import ArchiveError, SyncError
 from openapiopenai.archive._filters import Filters
+from openapiopenai.archive._listing import ArchivedEvent, ArchiveFollower, iter_events
 from openapiopenai.archive._schema import SCHEMA_VERSION
 from openapiopenai.archive._sync import DEFAULT_LOOKBACK, SyncResult, sync_archive
 
@@ -25,9 +26,12 @@ __all__ = [
     "ActorCount",
     "Archive",
     "ArchiveError",
+    "ArchiveFollower",
     "ArchiveSummary",
+    "ArchivedEvent",
     "Filters",
     "SyncError",
     "SyncResult",
+    "iter_events",
     "sync_archive",
 ]
