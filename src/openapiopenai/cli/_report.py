@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,9 @@ from ._audit_logs import open_archive
 from ._messages import note
 from ._options import BadInput
 from ._time import When, format_time
+
+if TYPE_CHECKING:
+    from openapiopenai.archive import Archive
 
 DEFAULT_DAYS = 30
 
@@ -53,3 +57,20 @@ def report_command(db: str, since: int | None, until: int | None, out: str, fmt:
         f"wrote {out} ({size / 1024:,.0f} kB): {report.events:,} events from {format_time(since)} "
         f"to {format_time(until)}"
     )
+
+
+def demo_report(archive: Archive, db: str) -> str:
+    """The demo organisation's report beside its archive: its last 30 days, ending at its newest event."""
+    from openapiopenai.report import ChartsUnavailable, build_report, detection_matches, write_report
+
+    newest = archive.connection.execute("SELECT max(effective_at) FROM audit_logs").fetchone()[0]
+    until = int(newest or time.time()) + 1
+    since = until - DEFAULT_DAYS * 86_400
+    out = os.path.splitext(db)[0] + "-report.html"
+    report = build_report(archive, since=since, until=until, detections=detection_matches(archive, since, until))
+    try:
+        write_report(report, out)
+    except ChartsUnavailable:
+        out = os.path.splitext(out)[0] + ".md"  # a plain install without the charts extra
+        write_report(report, out, format="md")
+    return out
