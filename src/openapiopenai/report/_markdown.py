@@ -1,7 +1,8 @@
 """The report as plain text (Markdown): the same sections and tables, the charts as day counts.
 
 Cells are escaped for Markdown tables and for the HTML a Markdown viewer would otherwise render: a
-``|`` cannot split a cell, and a user agent ``<script>`` stays text.
+``|`` cannot split a cell, and a user agent ``<script>`` stays text. ``_`` is left alone (ids are full
+of it, and CommonMark never reads an underscore inside a word as emphasis).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ __all__ = ["render_markdown"]
 def _cell(value: str) -> str:
     text = " ".join(value.split())  # a newline inside a value would end the table row
     for char, escaped in (("\\", "\\\\"), ("|", "\\|"), ("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"),
-                          ("`", "\\`"), ("*", "\\*"), ("_", "\\_"), ("[", "\\["), ("]", "\\]")):
+                          ("`", "\\`"), ("*", "\\*"), ("[", "\\["), ("]", "\\]")):
         text = text.replace(char, escaped)
     return text
 
