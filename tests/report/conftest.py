@@ -12,20 +12,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
 
 from _cdp import Browser, chromium_path
-from _cli_helpers import run_script
 
 
 @pytest.fixture(scope="session")
-def demo_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def demo_report(demo_run: tuple[Path, str]) -> tuple[Path, Path]:
     """(archive, report) as `openapiopenai demo` leaves them, found by the path it prints."""
-    folder = tmp_path_factory.mktemp("demo")
-    db = folder / "demo-audit.sqlite"
-    proc = run_script("demo", "--events", "6000", "--db", str(db), timeout=240)
-    assert proc.returncode == 0, proc.stderr
-    found = re.search(r"Access-review report of the last 30 days: (\S+)", proc.stdout)
-    assert found, proc.stdout
+    db, stdout = demo_run
+    found = re.search(r"Access-review report of the last 30 days: (\S+)", stdout)
+    assert found, stdout
     report = Path(found.group(1))
     assert report.is_file() and report.suffix == ".html"
+    assert report.parent == db.parent  # beside the archive
     return db, report
 
 
