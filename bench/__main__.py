@@ -21,7 +21,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -43,6 +43,7 @@ def _generated(start: float) -> tuple[Path | None, ModuleType | None, str]:
 def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     budget = Budget(plan.budget_s)
     # Imported here so `--help` stays instant.
+    from bench.export import export_rows
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
     from bench.startup import startup_row
@@ -77,6 +78,9 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 6 in rows_wanted:
         _log(start, f"row 6: back-fill of {plan.backfill_events:,} events at {plan.backfill_latency_ms} ms")
         rows += backfill_rows(plan, budget)
+    if 8 in rows_wanted:
+        _log(start, f"row 8: export of an archive of a {plan.export_events:,}-event emulator, raw/OCSF/ECS")
+        rows += export_rows(plan, budget)
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
@@ -139,6 +143,10 @@ of N events lists fewer than N; each row names the count every contender had to 
    `--workers 8`.
 7. The emulator itself, from the floor walks of row 5: events over the time spent inside the GETs, and
    the median time of one GET of a full page.
+8. `openapiopenai audit-logs export --db` of an archive (made once by a sync of an emulator of
+   {plan.export_events:,} events; full runs keep it under `bench/.work`) to a JSON-lines file: `--schema raw`
+   copies the stored text, `8a`/`8b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
+   process, start-up included; the event count written is checked).
 
 ## Below goal in this run
 

@@ -4,8 +4,10 @@ Everything downstream reads events through this module: the archive's lookup col
 CSV/table/Parquet columns, the OCSF and ECS mappings, detections and sinks. ``facts(event)`` reads a
 decoded event (the JSON object, or an ``AuditLog``, which reads like one); ``facts_from_json(raw,
 event_type)`` reads the same facts straight from an event's bytes for the hot paths (the sync decodes
-only these fields into typed structs instead of the whole event). Both give the same ``EventFacts``
-for every input, odd or not: the tests hold them to it.
+only these fields into typed structs instead of the whole event), and ``facts_and_payload_from_json``
+adds the payload's own bytes for writers that carry it along (the OCSF/ECS exports). All give the same
+``EventFacts`` for every input, odd or not: the tests hold them to it. ``payload(event)`` is the
+payload object of a decoded event.
 
 The rules, where earlier copies disagreed (the archive's won each time, because an archive already
 written with them must keep answering the same queries, and because each is the safer reading):

@@ -8,7 +8,7 @@ write scope or every scope (``all``); reading keys and members are the bulk of n
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["ADMIN_ROLES", "CATEGORIES", "Category", "category_of", "is_broad_scope", "privileged_types"]
@@ -55,27 +55,19 @@ def privileged_types(known: list[str]) -> list[str]:
     return [t for t in known if any(c.names(t) for c in CATEGORIES)]
 
 
-def is_broad_scope(scopes_json: str | None) -> bool:
-    """A write scope or every scope, from the ``events`` view's JSON array text."""
-    if not scopes_json:
-        return False
-    try:
-        scopes = json.loads(scopes_json)
-    except ValueError:
-        return False
-    return isinstance(scopes, list) and any(
-        isinstance(s, str) and (s == "all" or s.endswith(".write") or s.endswith(":write")) for s in scopes
-    )
+def is_broad_scope(scopes: Sequence[str] | None) -> bool:
+    """A write scope or every scope (``all``)."""
+    return any(s == "all" or s.endswith((".write", ":write")) for s in scopes or ())
 
 
-def category_of(event_type: str, *, role: str | None, scopes_json: str | None) -> str | None:
+def category_of(event_type: str, *, role: str | None, scopes: Sequence[str] | None) -> str | None:
     """The heading an event goes under, or None when it is not a privileged change."""
     for category in CATEGORIES:
         if not category.names(event_type):
             continue
         if category.name == "admin role given" and (role or "").lower() not in ADMIN_ROLES:
             return None
-        if category.name == "API key with write/all scope" and not is_broad_scope(scopes_json):
+        if category.name == "API key with write/all scope" and not is_broad_scope(scopes):
             return None
         return category.name
     return None

@@ -9,8 +9,11 @@ and nothing collides with a future ECS field.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
 from openapiopenai.schemas._table import ECS_VERSION, rule_for
@@ -36,9 +39,36 @@ def _put(obj: dict[str, Any], key: str, value: Any) -> None:
         obj[key] = value
 
 
-def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:
+def _source(ip: str | None, country: str | None, city: str | None, region: str | None, region_code: str | None,
+            latitude: str | None, longitude: str | None, asn: str | None) -> dict[str, Any]:
+    source: dict[str, Any] = {}
+    _put(source, "ip", ip_address(ip))
+    geo: dict[str, Any] = {}
+    _put(geo, "country_iso_code", country)
+    _put(geo, "city_name", city)
+    _put(geo, "region_name", region)
+    if country is not None and region_code is not None:
+        geo["region_iso_code"] = f"{country}-{region_code}"
+    lat, lon = number(latitude, float), number(longitude, float)
+    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+        geo["location"] = {"lat": lat, "lon": lon}
+    if geo:
+        source["geo"] = geo
+    if (as_number := number(asn, int)) is not None and 0 <= as_number < 2**32:
+        source["as"] = {"number": as_number}
+    return source
+
+
+# The export's version: the same few places recur, so each is built and encoded once (see _ocsf).
+@functools.lru_cache(maxsize=4096)
+def _encoded_source(*key: str | None) -> msgspec.Raw | None:
+    source = _source(*key)
+    return msgspec.Raw(msgspec.json.encode(source)) if source else None
+
+
+def build_ecs(f: EventFacts, body: Any, *, encoded: bool = False) -> dict[str, Any]:
     """The ECS document from an event's facts and its payload, carried to ``openai.audit.payload`` as is
-    (a dict, or its JSON text as a ``msgspec.Raw``)."""
+    (a dict, or its JSON text as a ``msgspec.Raw``); ``encoded`` as for ``build_ocsf``."""
     rule = rule_for(f.type or "")
     doc: dict[str, Any] = {}
     audit: dict[str, Any] = {}
@@ -75,24 +105,13 @@ def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:
         _put(group, "name", f.target_name)
         doc["group"] = group
 
-    source: dict[str, Any] = {}
     ip = ip_address(f.ip_address)
-    _put(source, "ip", ip)
-    geo: dict[str, Any] = {}
-    _put(geo, "country_iso_code", f.ip_country)
-    _put(geo, "city_name", f.ip_city)
-    _put(geo, "region_name", f.ip_region)
-    if f.ip_country is not None and f.ip_region_code is not None:
-        geo["region_iso_code"] = f"{f.ip_country}-{f.ip_region_code}"
-    lat, lon = number(f.ip_latitude, float), number(f.ip_longitude, float)
-    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
-        geo["location"] = {"lat": lat, "lon": lon}
-    if geo:
-        source["geo"] = geo
-    if (asn := number(f.ip_asn, int)) is not None and 0 <= asn < 2**32:
-        source["as"] = {"number": asn}
-    if source:
-        doc["source"] = source
+    source_key = (f.ip_address, f.ip_country, f.ip_city, f.ip_region, f.ip_region_code, f.ip_latitude,
+                  f.ip_longitude, f.ip_asn)
+    if any(source_key):
+        source = _encoded_source(*source_key) if encoded else _source(*source_key)
+        if source:
+            doc["source"] = source
     if f.user_agent is not None:
         doc["user_agent"] = {"original": f.user_agent}
     if f.ja3 is not None:
