@@ -21,7 +21,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -46,6 +46,7 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     from bench.export import export_rows
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
+    from bench.report import report_rows
     from bench.startup import startup_row
     from bench.sync import backfill_rows, sync_rows
 
@@ -81,6 +82,9 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 8 in rows_wanted:
         _log(start, f"row 8: export of an archive of a {plan.export_events:,}-event emulator, raw/OCSF/ECS")
         rows += export_rows(plan, budget)
+    if 9 in rows_wanted:
+        _log(start, f"row 9: report of the archive of a {plan.export_events:,}-event emulator")
+        rows += report_rows(plan, budget)
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
@@ -147,6 +151,8 @@ of N events lists fewer than N; each row names the count every contender had to 
    {plan.export_events:,} events; full runs keep it under `bench/.work`) to a JSON-lines file: `--schema raw`
    copies the stored text, `8a`/`8b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
    process, start-up included; the event count written is checked).
+9. `openapiopenai audit-logs report --db` of row 8's archive over its whole span (the emulator's 90 days)
+   to one self-contained HTML file: the process's wall time, start-up included; `9a` is the file's size.
 
 ## Below goal in this run
 
