@@ -16,13 +16,15 @@ from typing import Any
 import msgspec
 
 from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
-from openapiopenai.schemas._table import ECS_VERSION, rule_for
+from openapiopenai.schemas._table import ECS_VERSION, TypeRule, rule_for
 from openapiopenai.schemas._values import ip_address, number
 
 __all__ = ["DATASET", "build_ecs", "to_ecs"]
 
 DATASET = "openai.audit"
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH = datetime.datetime(1970, 1, 1)   # naive UTC: isoformat() then has no offset to strip
+_ECS = {"version": ECS_VERSION}
+_ENCODED_ECS = msgspec.Raw(msgspec.json.encode(_ECS))
 
 
 def _timestamp(seconds: int) -> str | None:
@@ -30,8 +32,30 @@ def _timestamp(seconds: int) -> str | None:
         t = _EPOCH + datetime.timedelta(seconds=seconds)
     except OverflowError:   # beyond year 9999: no date ECS can hold; the seconds stay in openai.audit
         return None
-    # Formatted by hand: strftime's %Y does not pad years before 1000 on every platform.
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.000Z"
+    # isoformat pads the year to four digits (strftime's %Y does not everywhere).
+    return t.isoformat() + ".000Z"
+
+
+@functools.lru_cache(maxsize=1024)
+def _event_base(rule: TypeRule) -> dict[str, Any]:
+    """The ``event`` fields that follow from the type alone, worked out once per type."""
+    return {"kind": "event", "category": list(rule.ecs_category), "type": list(rule.ecs_type),
+            "outcome": rule.outcome, "module": "openai", "dataset": DATASET}
+
+
+def _cloud(project_id: str | None, project_name: str | None) -> dict[str, Any]:
+    cloud: dict[str, Any] = {"provider": "openai"}
+    if project_id is not None or project_name is not None:
+        project: dict[str, Any] = {}
+        _put(project, "id", project_id)
+        _put(project, "name", project_name)
+        cloud["project"] = project
+    return cloud
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoded_cloud(project_id: str | None, project_name: str | None) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.json.encode(_cloud(project_id, project_name)))
 
 
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
@@ -75,9 +99,10 @@ def build_ecs(f: EventFacts, body: Any, *, encoded: bool = False) -> dict[str, A
     if f.effective_at is not None:
         _put(doc, "@timestamp", _timestamp(f.effective_at))
         audit["effective_at"] = f.effective_at
-    doc["ecs"] = {"version": ECS_VERSION}
-    event: dict[str, Any] = {"kind": "event", "category": list(rule.ecs_category), "type": list(rule.ecs_type),
-                             "outcome": rule.outcome, "module": "openai", "dataset": DATASET}
+    doc["ecs"] = _ENCODED_ECS if encoded else dict(_ECS)
+    event = dict(_event_base(rule))
+    if not encoded:   # the caller's own lists, not the cached ones
+        event["category"], event["type"] = list(rule.ecs_category), list(rule.ecs_type)
     _put(event, "action", f.type)
     _put(event, "id", f.id)
     _put(event, "reason", f.error_message)
@@ -116,13 +141,7 @@ def build_ecs(f: EventFacts, body: Any, *, encoded: bool = False) -> dict[str, A
         doc["user_agent"] = {"original": f.user_agent}
     if f.ja3 is not None:
         doc["tls"] = {"client": {"ja3": f.ja3}}
-    cloud: dict[str, Any] = {"provider": "openai"}
-    if f.project_id is not None or f.project_name is not None:
-        project: dict[str, Any] = {}
-        _put(project, "id", f.project_id)
-        _put(project, "name", f.project_name)
-        cloud["project"] = project
-    doc["cloud"] = cloud
+    doc["cloud"] = _encoded_cloud(f.project_id, f.project_name) if encoded else _cloud(f.project_id, f.project_name)
     related: dict[str, Any] = {}
     if ip is not None:
         related["ip"] = [ip]
