@@ -140,3 +140,19 @@ def test_bad_period_and_unwritable_out_are_value_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="format"):
         write_report(report, tmp_path / "r.pdf", format="pdf")
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("a.sqlite")] == []  # no partial file
+
+
+def test_detections_of_the_shipped_rules_fill_the_first_section(tmp_path: Path) -> None:
+    from openapiopenai.report import detection_matches
+
+    db = tmp_path / "a.sqlite"
+    write_archive(db, EVENTS)
+    with Archive(db, create=False, readonly=True) as archive:
+        matches = detection_matches(archive, SINCE, UNTIL)
+        assert matches is not None  # dev installs the 'detect' extra
+        report = build_report(archive, since=SINCE, until=UNTIL, detections=matches)
+    alerts = _table(report, "detections", "Alerts")
+    by_event = {row[-1]: row for row in alerts.rows}
+    assert "audit_log-c007" in by_event and by_event["audit_log-c007"][0] == "high"  # scim.disabled
+    assert "audit_log-c090" not in by_event  # the same change after the period
+    assert _column(_table(report, "detections", "By rule"), "severity")[0] in ("critical", "high")

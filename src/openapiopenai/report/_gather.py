@@ -187,21 +187,32 @@ class _Period:
         return f"openapiopenai audit-logs list --db {self.db} --all {flags} --since {self.since} --until {self.until}"
 
 
+#: Most severe first (Sigma's levels).
+_SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4}
+
+
 def _detections(matches: Sequence[DetectionMatch] | None) -> Section:
     if matches is None:
-        # HOOK (issue 11, `audit-logs detect`): the detection rules' matches for the period come in as
-        # `matches` (see `build_report` and `_detections.detection_matches`); until a caller passes them,
-        # the section says they were not run.
         return Section("detections", "Detections that fired",
-                       "Detection rules were not run for this report (no detection results were given).")
-    ordered = sorted(matches, key=lambda m: (m.severity != "critical", m.severity != "high", -m.effective_at))
+                       "Detection rules were not run for this report (they need the 'detect' extra: "
+                       "pip install 'openapiopenai[detect]').")
+    ordered = sorted(matches, key=lambda m: (_SEVERITY.get(m.severity, 5), -m.effective_at, m.rule))
     by_rule = Counter(m.rule for m in matches)
-    summary = (f"{len(matches):,} matches of {len(by_rule)} rules." if matches
+    by_level = Counter(m.severity for m in matches)
+    levels = ", ".join(f"{by_level[level]:,} {level}" for level in _SEVERITY if by_level[level])
+    summary = (f"{len(matches):,} alerts from {len(by_rule)} rules ({levels})." if matches
                else "No detection rule matched an event in this period.")
-    return Section("detections", "Detections that fired", summary, [_table(
-        "Matches, most severe first", ("severity", "rule", "time (UTC)", "what", "event"),
-        ((m.severity, m.rule, _when(m.effective_at), m.summary, m.event_id) for m in ordered),
-    )])
+    latest: dict[str, DetectionMatch] = {}
+    for m in ordered:
+        latest.setdefault(m.rule, m)  # the first seen per rule is its newest, within its severity
+    rules = sorted(latest.values(), key=lambda m: (_SEVERITY.get(m.severity, 5), -by_rule[m.rule], m.rule))
+    return Section("detections", "Detections that fired", summary, [
+        _table("By rule, most severe first", ("severity", "rule", "alerts", "latest (UTC)", "latest event"),
+               ((m.severity, m.rule, f"{by_rule[m.rule]:,}", _when(m.effective_at), m.event_id) for m in rules)),
+        _table("Alerts, most severe first", ("severity", "rule", "time (UTC)", "what", "event"),
+               ((m.severity, m.rule, _when(m.effective_at), m.summary, m.event_id) for m in ordered),
+               total=len(ordered)),
+    ])
 
 
 def _privileged(p: _Period, events: list[Event], types: list[str]) -> Section:

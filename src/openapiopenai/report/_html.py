@@ -55,7 +55,7 @@ td.event, td.nowrap { white-space: nowrap; overflow-wrap: normal; }
   a { color: inherit; text-decoration: none; }
 }
 """
-_NUMERIC = {"events", "created", "deleted", "failures", "invitations"}
+_NUMERIC = {"events", "created", "deleted", "failures", "invitations", "alerts"}
 #: Short values that read badly when broken across lines.
 _NOWRAP = {"time (UTC)", "latest (UTC)", "first seen (UTC)", "ip", "country", "severity"}
 

@@ -48,9 +48,12 @@ class DetectionMatch:
 
     rule: str
     severity: str
+    """Sigma's level: informational, low, medium, high or critical."""
     event_id: str
+    """The newest matched event (a correlation rule matches several)."""
     effective_at: int
     summary: str
+    events: int = 1
 
 
 @dataclass(frozen=True)
