@@ -20,7 +20,7 @@ def cpu_model() -> str:
 
 def describe() -> dict[str, str]:
     return {
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": str(os.cpu_count() or "?"),
         "cpu": cpu_model(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",

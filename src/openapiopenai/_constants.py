@@ -19,3 +19,5 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 
 DEFAULT_HOST = "https://api.openai.com/v1"
 ADMIN_KEY_ENV = "OPENAI_ADMIN_KEY"
+#: Read by ``Configuration()`` when no host is given, as the official SDK and this CLI read it.
+BASE_URL_ENV = "OPENAI_BASE_URL"

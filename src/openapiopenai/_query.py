@@ -120,8 +120,8 @@ def build_query(
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
             raise ValueError(f"limit must be an integer from 1 to 100, got {limit!r}")
         parts.append(f"limit={limit}")
-    if after is not None and before is not None:
-        raise ValueError("give after or before, not both")
+    # Both cursors are sent when given: the spec does not make them exclusive, and the official SDK's
+    # before= pagination sends both (spec/README.md records how the emulator reads the pair).
     if after is not None:
         parts.append("after=" + _quote(_cursor("after", after)))
     if before is not None:

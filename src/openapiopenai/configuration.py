@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ._constants import (
     ADMIN_KEY_ENV,
+    BASE_URL_ENV,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_HOST,
     DEFAULT_MAX_RETRIES,
@@ -33,7 +34,8 @@ class Configuration:
     The names follow openapi-generator's ``Configuration`` (``host``, ``access_token``,
     ``verify_ssl``, ``ssl_ca_cert``, ``proxy``, ``retries``) so existing code keeps working.
 
-    ``access_token`` falls back to the ``OPENAI_ADMIN_KEY`` environment variable. It is never shown
+    ``host`` falls back to the ``OPENAI_BASE_URL`` environment variable, then to
+    ``https://api.openai.com/v1``; ``access_token`` falls back to ``OPENAI_ADMIN_KEY``. It is never shown
     by ``repr()`` and never sent over plain ``http://`` to a host other than loopback unless
     ``allow_insecure_http=True``.
     """
@@ -55,7 +57,7 @@ class Configuration:
         user_agent: str | None = None,
         default_headers: dict[str, str] | None = None,
     ) -> None:
-        self.host = (host or DEFAULT_HOST).rstrip("/")
+        self.host = (host or os.environ.get(BASE_URL_ENV) or DEFAULT_HOST).rstrip("/")
         parts = urlsplit(self.host)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"host must be an http(s) URL such as {DEFAULT_HOST!r}, got {self.host!r}")

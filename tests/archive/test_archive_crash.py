@@ -117,6 +117,7 @@ def crash_sequence(tmp_path: Path, emu: Any, kills: list[Kill], rng: random.Rand
     return killed
 
 
+@pytest.mark.slow
 def test_sigkill_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
     # Pages of 10 with 10 ms of latency: the back-fill (~820 pages) takes at least 8 s however fast the
     # machine, more than the timed kills below can use up (8 x 0.8 s, one worker), so every kill

@@ -46,8 +46,8 @@ def test_backfill_then_incremental_with_a_late_event(tmp_path: Path, make_emulat
         # New events, and one that shows up late: stamped 5 minutes before the high-water mark.
         emu.insert_events([{"type": "login.failed", "effective_at": int(time.time())} for _ in range(7)])
         [late] = emu.insert_events([{"type": "api_key.created", "effective_at": high_water - 300}])
-        time.sleep(1.0)  # let the clock pass the newest second, so the next upper bound includes it
-        second = sync_archive(api, archive, page_size=50)
+        # A clock a second ahead (not a real wait), so the next upper bound includes the newest second.
+        second = sync_archive(api, archive, page_size=50, clock=lambda: time.time() + 1)
         assert second.inserted == 8
         # Only the lookback window was re-read: what was already there came back as duplicates.
         window = expected_events(emu, Filters(since=high_water - 900), second.upper_bound)
@@ -110,8 +110,7 @@ def test_workers_give_the_same_archive(tmp_path: Path, make_emulator: Any, api_f
         assert_exact(four, emu, Filters(), r1.upper_bound)
         # Incremental with workers: the lookback window is sliced too, and nothing is lost.
         emu.insert_events([{"type": "login.succeeded", "effective_at": int(time.time())} for _ in range(5)])
-        time.sleep(1.0)
-        r4b = sync_archive(api, four, page_size=40, workers=4)
+        r4b = sync_archive(api, four, page_size=40, workers=4, clock=lambda: time.time() + 1)
         assert r4b.inserted == 5
         assert_exact(four, emu, Filters(), r4b.upper_bound)
 
@@ -123,14 +122,18 @@ def test_exact_under_server_faults_and_rate_limits(tmp_path: Path, make_emulator
     with Archive(tmp_path / "a.sqlite") as archive:
         result = sync_archive(api, archive, page_size=40, workers=2)
         assert_exact(archive, emu, Filters(), result.upper_bound)
-        emu.set_faults(fail_rate=0.0, rate_limit=20)
+        emu.set_faults(fail_rate=0.0, rate_limit=5)  # a burst of five: three workers do hit it
         emu.insert_events([{"type": "login.failed", "effective_at": int(time.time())} for _ in range(30)])
-        time.sleep(1.0)
-        result = sync_archive(api, archive, page_size=5, workers=3)
+        # Retries are cut to 0.1 s (not the 1 s Retry-After), so three workers contend for five
+        # tokens a second: enough retries that none gives up, however the draws fall.
+        patient = api_for(emu, max_retries=60)
+        result = sync_archive(patient, archive, page_size=5, workers=3, clock=lambda: time.time() + 1)
         assert result.inserted == 30
         assert_exact(archive, emu, Filters(), result.upper_bound)
     counters = emu.counters()
-    assert counters, "the emulator reported no counters"
+    # The faults and the 429s really happened (and were survived), or this test tested nothing.
+    assert sum(counters["faults"].values()) > 0, counters
+    assert counters["rate_limited"] > 0, counters
 
 
 def test_archive_is_readable_while_a_sync_writes(tmp_path: Path, make_emulator: Any, api_for: Any) -> None:

@@ -84,3 +84,25 @@ def test_the_privilege_drop_is_real(read_only_dir: Path) -> None:
     assert proc.returncode != 0
     assert not (read_only_dir / "x").exists()
     assert os.geteuid() != 0 or unprivileged()
+
+
+def test_read_only_archive_with_unmerged_wal_is_refused_not_half_read(run, read_only_dir: Path, tmp_path: Path) -> None:
+    """Immutable reads ignore a -wal file: one that holds commits must not be silently left out."""
+    import shutil
+    import sqlite3
+
+    src = tmp_path / "live.sqlite"
+    assert run("audit-logs", "sync", "--db", str(src)).exit_code == 0
+    # Copy the files while a writer holds commits in the WAL (not yet checkpointed into the db).
+    with sqlite3.connect(src) as writer:
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("UPDATE audit_logs SET actor_email = actor_email WHERE rowid IN (SELECT rowid FROM audit_logs LIMIT 5)")
+        writer.commit()
+        for suffix in ("", "-wal"):
+            shutil.copy(f"{src}{suffix}", read_only_dir / f"b.sqlite{suffix}")
+    assert (read_only_dir / "b.sqlite-wal").stat().st_size > 0
+    read_only_dir.chmod(0o555)
+    db = read_only_dir / "b.sqlite"
+    proc = run_script("audit-logs", "export", "--db", str(db), "--out", "-", prefix=unprivileged())
+    assert_one_line_error(proc.stderr, proc.returncode, 2, "--db", "b.sqlite-wal", "writable")
+    assert proc.stdout == ""

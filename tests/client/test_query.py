@@ -48,7 +48,7 @@ def test_effective_at_top_level_model_name() -> None:
 def test_effective_at_accepts_tz_aware_datetimes() -> None:
     plus2 = dt.timezone(dt.timedelta(hours=2))
     q = sent_query(effective_at={"gte": dt.datetime(2024, 1, 1, 2, 0, tzinfo=plus2),
-                                 "lt": dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc)})
+                                 "lt": dt.datetime(2024, 1, 2, tzinfo=dt.UTC)})
     # 2024-01-01T02:00+02:00 is midnight UTC.
     assert q == "effective_at%5Bgte%5D=1704067200&effective_at%5Blt%5D=1704153600"
 
@@ -163,7 +163,6 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any]]] = [
     ("empty project_ids list", {"project_ids": []}),
     ("empty event_types tuple", {"event_types": ()}),
     ("tenant_only string", {"tenant_only": "true"}),
-    ("after and before", {"after": "audit_log-1", "before": "audit_log-2"}),
     ("non-string after", {"after": 5}),
     ("empty before", {"before": ""}),
 ]

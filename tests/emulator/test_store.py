@@ -108,8 +108,24 @@ def test_unknown_cursor_and_both_cursors(store: EventStore) -> None:
         store.list_page(before="audit_log-nope")
     assert info.value.param == "before"
     some = store.all_events()[0]["id"]
-    with pytest.raises(ValueError):
-        store.list_page(after=some, before=some)
+    with pytest.raises(CursorNotFound) as info:
+        store.list_page(after=some, before="audit_log-nope")
+    assert info.value.param == "before"
+
+
+def test_both_cursors_bound_the_range_on_both_sides(store: EventStore) -> None:
+    """Older than `after` and newer than `before` (spec/README.md), newest first, paged towards older."""
+    events = store.all_events()  # listing order, newest first
+    after, before = events[10]["id"], events[60]["id"]
+    inside = [e["id"] for e in events[11:60]]
+    assert len(inside) == 49
+    page = store.list_page(limit=20, after=after, before=before)
+    assert page.ids == inside[:20] and page.has_more
+    rest = store.list_page(limit=40, after=page.ids[-1], before=before)
+    assert rest.ids == inside[20:] and not rest.has_more
+    # Crossed cursors leave nothing between them.
+    empty = store.list_page(limit=20, after=before, before=after)
+    assert empty.ids == [] and not empty.has_more
 
 
 def pick_filters(store: EventStore) -> list[dict[str, Any]]:

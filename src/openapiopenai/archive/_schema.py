@@ -153,7 +153,12 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
     target = f"file:{quote(str(path.absolute()))}?mode={'ro' if readonly else 'rw'}"
     if readonly and not os.access(path.parent, os.W_OK):
         # Read-only media: a WAL database cannot even be read without creating its -shm there, so
-        # read it as immutable (no locks, no -shm; only ever written by a sync elsewhere).
+        # read it as immutable (no locks, no -shm; only ever written by a sync elsewhere). Immutable
+        # reads ignore a -wal file, so one holding commits is refused rather than silently left out.
+        wal = Path(f"{path}-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise ArchiveError(f"{path}: its {wal.name} holds commits that a read-only folder cannot merge; "
+                               "copy both files somewhere writable to read them")
         target += "&immutable=1"
     if not path.exists() and not readonly:
         # Created 0600 before SQLite sees it (its -wal/-shm take the same mode): emails and IPs.

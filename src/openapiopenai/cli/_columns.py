@@ -17,10 +17,10 @@ from ._output import DISPLAY_HEADERS
 __all__ = ["Layout", "fit", "tsv_line"]
 
 GAP = "  "
-#: Narrowest and widest each column is drawn, in DISPLAY_HEADERS order. Time is never cut; an IPv4
-#: address is never cut; the widest values are room enough for nearly every real value.
-_MIN = (20, 12, 10, 15, 8, 10, 14)
+#: Widest each column is drawn, in DISPLAY_HEADERS order: room for nearly every real value.
 _MAX = (20, 44, 36, 39, 34, 30, 40)
+#: (column, floor) in the order columns give up width: the resource, the actor to a readable floor,
+#: the event id, the type, then the actor further. Time and an IPv4 address are never cut.
 _NARROWING = ((4, 8), (2, 14), (6, 14), (1, 15), (2, 10), (1, 12))
 #: Columns that always show; the rest only when they fit (or when asked for).
 _ALWAYS = 5
@@ -89,8 +89,6 @@ def fit(columns: int, rows: Iterable[Sequence[str]] = (), *, wide: bool = False)
     def total() -> int:
         return sum(widths[i] for i in shown) + len(GAP) * (len(shown) - 1)
 
-    # Narrow, in order, what a reader can best do without: the resource id, then the actor to a
-    # readable floor, the event id, then the type, then the actor further.
     for column, floor in _NARROWING:
         if column in shown:
             excess = total() - columns

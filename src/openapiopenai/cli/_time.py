@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -66,7 +66,7 @@ def parse_when(text: str, now: float | None = None) -> int:
             f"{text!r} is not a time (examples: 2026-11-01, 2026-11-01T12:00:00Z, 7d, 12h, 1767225600)"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 
@@ -75,7 +75,7 @@ def format_time(unix: int | float | None) -> str:
     if unix is None:
         return ""
     try:
-        return datetime.fromtimestamp(int(unix), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return datetime.fromtimestamp(int(unix), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (OverflowError, OSError, ValueError):
         # A timestamp outside the platform's range is still shown rather than failing the listing.
         return str(unix)

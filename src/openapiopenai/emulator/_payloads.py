@@ -8,11 +8,12 @@ plausible object. A few types carry fields the spec does not declare, as the liv
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from typing import Any
 
-from openapiopenai.emulator._org import Organisation, hexstr, token
+from openapiopenai.emulator._org import ALPHANUM, Organisation, hexstr, token
 from openapiopenai.models._schemas import PAYLOAD_SCHEMAS
 
 Builder = Callable[[random.Random, "PayloadContext"], Any]
@@ -160,13 +161,80 @@ def compile_schema(name: str, schema: dict[str, Any]) -> Builder:
         items = schema.get("items", {})
         if items.get("type") == "object":
             item = compile_schema(name, items)
-            return lambda rng, ctx: [item(rng, ctx) for _ in range(rng.randint(1, 3))]
+
+            def build_list(rng: random.Random, ctx: PayloadContext) -> list[Any]:
+                entries = [item(rng, ctx) for _ in range(rng.randint(1, 3))]
+                # Each listed object is a different resource (three certificates activated at once):
+                # the first keeps the event's resource id, the others get ids of their own.
+                for i, entry in enumerate(entries[1:], start=1):
+                    if isinstance(entry, dict) and "id" in entry:
+                        entry["id"] = sibling_id(ctx.resource_id, i)
+                return entries
+
+            return build_list
         return lambda rng, ctx: _string_list(name, rng)
     if kind == "integer":
         return lambda rng, ctx: _integer(name, rng)
     if kind == "boolean":
         return lambda rng, ctx: rng.random() < 0.7
     return lambda rng, ctx: _string(name, rng, ctx)
+
+
+def sibling_id(resource_id: str, index: int) -> str:
+    """Another id of the same kind as ``resource_id`` (same prefix and length), fixed by it and ``index``.
+
+    Derived by hashing rather than drawn from the generator's random stream, so that adding it
+    changed no other event of a seeded organisation.
+    """
+    cut = max(resource_id.find("_"), resource_id.find("-")) + 1
+    prefix, body = resource_id[:cut], resource_id[cut:]
+    digest = hashlib.blake2b(f"{resource_id}/{index}".encode(), digest_size=32).digest()
+    return prefix + "".join(ALPHANUM[b % len(ALPHANUM)] for b in digest)[: max(len(body), 8)]
+
+
+# Regions per provider, with the OpenAI geography each one derives (the SDK's `data.geography`).
+_STORAGE_REGIONS = {
+    "aws": (("us-east-1", "US"), ("us-west-2", "US"), ("eu-west-1", "EU"), ("eu-central-1", "EU")),
+    "azure": (("eastus", "US"), ("westeurope", "EU"), ("northeurope", "EU")),
+    "gcp": (("us-central1", "US"), ("europe-west4", "EU")),
+    "oci": (("us-ashburn-1", "US"), ("eu-frankfurt-1", "EU")),
+}
+
+
+def _external_storage_registered(rng: random.Random, ctx: PayloadContext) -> dict[str, Any]:
+    """``{id, data: {geography, provider: {type, ...}}}`` as the official SDK (3.57) models the event:
+    one of its four provider shapes, each with the fields that SDK declares for it."""
+    # A local generator (seeded by the resource id) keeps the organisation's random stream as it was.
+    local = random.Random(ctx.resource_id)
+    kind = local.choice(("aws", "aws", "azure", "gcp", "oci"))
+    region, geography = local.choice(_STORAGE_REGIONS[kind])
+    bucket = f"{local.choice(WORDS)}-audit-{token(local, 6).lower()}"
+    provider: dict[str, Any] = {"type": kind, "region": region}
+    if kind == "aws":
+        account = str(local.randrange(10**11, 10**12))
+        provider.update(account_id=account, bucket=bucket, external_id=token(local, 24),
+                        role_arn=f"arn:aws:iam::{account}:role/openai-external-storage")
+    elif kind == "azure":
+        provider.update(account_name=bucket.replace("-", "")[:24], container="openai-data",
+                        resource_group=f"rg-{local.choice(WORDS)}", subscription_id=_uuid(local),
+                        tenant_id=_uuid(local))
+    elif kind == "gcp":
+        number = str(local.randrange(10**11, 10**12))
+        provider.update(audience=f"//iam.googleapis.com/projects/{number}/locations/global/workloadIdentityPools/openai",
+                        bucket=bucket, workload_identity_pool_id="openai", workload_identity_project_number=number,
+                        workload_identity_provider_id="openai-provider")
+    else:
+        provider.update(bucket=bucket, tenancy_ocid="ocid1.tenancy.oc1.." + token(local, 60).lower())
+    return {"id": ctx.resource_id, "data": {"geography": geography, "provider": provider}}
+
+
+def _uuid(rng: random.Random) -> str:
+    h = hexstr(rng, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+#: Types the spec does not detail but the official SDK models: shaped like its models.
+SDK_SHAPED: dict[str, Builder] = {"external_storage.registered": _external_storage_registered}
 
 
 def _generic(event_type: str) -> Builder:
@@ -229,7 +297,9 @@ def build_payload_builders(event_types: tuple[str, ...]) -> dict[str, Builder]:
     builders: dict[str, Builder] = {}
     for event_type in event_types:
         schema = PAYLOAD_SCHEMAS.get(event_type)
-        if schema is None:
+        if event_type in SDK_SHAPED:
+            build = SDK_SHAPED[event_type]
+        elif schema is None:
             build = _generic(event_type)
         elif "properties" not in schema:
             # `login.succeeded` and `logout.succeeded`: "no additional fields beyond the standard attributes".

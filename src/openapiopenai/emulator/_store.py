@@ -309,14 +309,14 @@ class EventStore:
         """One page in listing order (newest first), as the endpoint answers it.
 
         `after` continues towards older events, `before` towards newer ones; either way the page comes
-        back newest first and `has_more` tells whether more lie beyond it in that direction.
+        back newest first and `has_more` tells whether more lie beyond it in that direction. Both
+        together bound the range on both sides (older than `after` and newer than `before`, spec
+        README): the page walks from `after` towards older events and stops at `before`.
         """
-        if after is not None and before is not None:
-            raise ValueError("after and before are mutually exclusive")
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be within 1..{MAX_LIMIT}")
         cursor_id = after if after is not None else before
-        older = before is None
+        older = after is not None or before is None
         bounds = dict(effective_at or {})
         position = None
         if cursor_id is not None:
@@ -324,6 +324,11 @@ class EventStore:
             if position is None:
                 raise CursorNotFound("after" if after is not None else "before", cursor_id)
             position = _narrow(bounds, position, older)
+        floor = None  # `before` as the lower bound of an `after` walk
+        if after is not None and before is not None:
+            floor = self.position(before)
+            if floor is None:
+                raise CursorNotFound("before", before)
         where = ["tenant = ?"]
         args: list[Any] = [int(tenant_only)]
         for op, bound in bounds.items():
@@ -332,6 +337,9 @@ class EventStore:
         if position is not None:
             where.append("(effective_at, id) < (?, ?)" if older else "(effective_at, id) > (?, ?)")
             args.extend(position)
+        if floor is not None:
+            where.append("(effective_at, id) > (?, ?)")
+            args.extend(floor)
         order = "DESC" if older else "ASC"
         filters = {"resource_ids": resource_ids, "actor_emails": actor_emails, "actor_ids": actor_ids,
                    "project_ids": project_ids, "event_types": event_types}
