@@ -37,7 +37,7 @@ def test_one_dataset_per_class_partitioned_by_day(tmp_path: Path) -> None:
         assert {r["class_name"].lower().replace(" ", "_").replace("user_access_management", "user_access")
                 for r in rows} == {dataset}
         for row in rows:
-            day = datetime.datetime.fromtimestamp(row["time"] / 1000, datetime.timezone.utc).strftime("%Y%m%d")
+            day = datetime.datetime.fromtimestamp(row["time"] / 1000, datetime.UTC).strftime("%Y%m%d")
             assert partition == f"eventDay={day}"
             want = expected[row["metadata"]["uid"]]
             assert row["class_uid"] == want["class_uid"] and row["type_uid"] == want["type_uid"]

@@ -9,7 +9,7 @@ import click
 
 from ._options import BadInput
 
-__all__ = ["in_schema", "lake_output", "schema_option", "write_lake"]
+__all__ = ["event_in_schema", "in_schema", "lake_output", "schema_option", "write_lake"]
 
 _SCHEMAS = ("raw", "ocsf", "ecs")
 # The mapped documents are JSON; the table, text and CSV views show the service's own fields.
@@ -35,6 +35,12 @@ def in_schema(schema: str, fmt: str) -> Callable[[Iterable[str]], Iterable[str]]
     from openapiopenai.schemas._export import mapped_json
 
     return lambda raws: mapped_json(raws, schema)
+
+
+def event_in_schema(schema: str, fmt: str) -> Callable[[str], str]:
+    """``in_schema`` for one event at a time (``tail`` prints each as it arrives)."""
+    convert = in_schema(schema, fmt)
+    return lambda raw: next(iter(convert((raw,))))
 
 
 def lake_output(schema: str, fmt: str, out: str) -> bool:

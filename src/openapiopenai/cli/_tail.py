@@ -20,7 +20,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -30,7 +30,7 @@ from ._from_archive import archive_options, check_archive_options, follow_archiv
 from ._messages import note
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import DISPLAY_HEADERS, display_cells, jsonl_line
-from ._schema import in_schema, schema_option
+from ._schema import event_in_schema, schema_option
 from ._time import Duration
 
 if TYPE_CHECKING:
@@ -199,12 +199,12 @@ def tail_command(
     With --since, or a --state-file from an earlier run, what is new since then is printed first.
     With --db, what a sync archives into that file is printed as it arrives.
     """
-    convert = in_schema(schema, fmt)
+    to_schema = event_in_schema(schema, fmt)
     check_archive_options(db, search)
     if db is not None:
         if state_file:
             raise BadInput("--state-file keeps a position in the service; a tail of --db starts at its newest")
-        _tail_archive(db, search, filters, interval, fmt, max_polls, convert)
+        _tail_archive(db, search, filters, interval, fmt, max_polls, to_schema)
         return
     state = None
     if state_file:
@@ -244,8 +244,7 @@ def tail_command(
                 for effective_at, event_id, raw in events:
                     if line is None:
                         line = _formatter(fmt)
-                    (mapped,) = convert((raw,))
-                    sys.stdout.write(line(mapped) + "\n")
+                    sys.stdout.write(line(to_schema(raw)) + "\n")
                     sys.stdout.flush()
                     follower.printed(effective_at, event_id)
             else:
@@ -267,7 +266,7 @@ def _tail_archive(
     interval: float,
     fmt: str,
     max_polls: int | None,
-    convert: Callable[[Iterable[str]], Iterable[str]],
+    to_schema: Callable[[str], str],
 ) -> None:
     line: Callable[[str], str] | None = None
 
@@ -275,8 +274,7 @@ def _tail_archive(
         nonlocal line
         if line is None:
             line = _formatter(fmt)
-        (mapped,) = convert((event.raw,))
-        sys.stdout.write(line(mapped) + "\n")
+        sys.stdout.write(line(to_schema(event.raw)) + "\n")
         sys.stdout.flush()
 
     follow_archive(
