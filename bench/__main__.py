@@ -21,7 +21,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -48,6 +48,7 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
     from bench.report import report_rows
+    from bench.ship import ship_rows
     from bench.startup import startup_row
     from bench.sync import backfill_rows, sync_rows
 
@@ -89,12 +90,16 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 10 in rows_wanted:
         _log(start, f"row 10: report of the archive of a {plan.export_events:,}-event emulator")
         rows += report_rows(plan, budget)
+    if rows_wanted & {11, 12}:
+        _log(start, f"rows 11 and 12: ship of {plan.ship_events:,} archived events to PostgreSQL and files")
+        rows += [r for r in ship_rows(plan, budget) if int(r.key.rstrip("abc")) in rows_wanted]
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
 
 def _versions() -> str:
-    names = ["openapiopenai", "openai", "openapi-generator-cli", "httpx", "orjson", "msgspec", "pydantic", "urllib3"]
+    names = ["openapiopenai", "openai", "openapi-generator-cli", "httpx", "orjson", "msgspec", "pydantic", "urllib3",
+             "psycopg", "pyarrow"]
     out = []
     for name in names:
         try:
@@ -160,6 +165,11 @@ of N events lists fewer than N; each row names the count every contender had to 
    field table the rules run on, `9b` a `detect --new` after a small batch of newly archived events.
 10. `openapiopenai audit-logs report --db` of row 8's archive over its whole span (the emulator's 90 days)
    to one self-contained HTML file: the process's wall time, start-up included; `10a` is the file's size.
+11. `openapiopenai audit-logs ship` of an archive (built from the emulator's generator) to PostgreSQL, the
+   whole CLI process, into a fresh table of a server started from the machine's binaries (default
+   durability); floor: one `COPY` of the same rows into the same table through psycopg 3. `11a`: peak RSS.
+12. The same archive shipped to JSONL files partitioned by day (every file fsync'd before its batch
+   counts); floor: the raw lines written into one file. `12a`: to Parquet.
 
 ## Below goal in this run
 
