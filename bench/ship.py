@@ -1,4 +1,4 @@
-"""Rows 8 and 9: ``openapiopenai audit-logs ship`` of an archive to PostgreSQL and to files, against floors.
+"""Rows 11 and 12: ``openapiopenai audit-logs ship`` of an archive to PostgreSQL and to files, against floors.
 
 The archive is built from the emulator's generator (the same organisation as the other rows, without
 the HTTP round trips of a sync) and kept under ``bench/.work`` in full mode. Each run is the real CLI
