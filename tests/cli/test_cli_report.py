@@ -59,3 +59,11 @@ def test_report_without_pygal_names_the_extra(run_offline, db: str, tmp_path: Pa
     result = run_offline("audit-logs", "report", "--db", db, "--out", str(out))
     assert_one_line_error(result.stderr, result.exit_code, 2, "openapiopenai[report]")
     assert not out.exists()
+
+
+def test_report_runs_the_detection_rules_unless_told_not_to(run_offline, db: str, tmp_path: Path) -> None:
+    ran, skipped = tmp_path / "ran.md", tmp_path / "skipped.md"
+    args = ("audit-logs", "report", "--db", db, "--since", str(AT), "--until", str(AT + 86_400))
+    assert run_offline(*args, "--out", str(ran)).exit_code == 0
+    assert run_offline(*args, "--out", str(skipped), "--no-detect").exit_code == 0
+    assert "were not run" not in ran.read_text() and "were not run" in skipped.read_text()

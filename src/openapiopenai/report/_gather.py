@@ -194,8 +194,8 @@ _SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4
 def _detections(matches: Sequence[DetectionMatch] | None) -> Section:
     if matches is None:
         return Section("detections", "Detections that fired",
-                       "Detection rules were not run for this report (they need the 'detect' extra: "
-                       "pip install 'openapiopenai[detect]').")
+                       "Detection rules were not run for this report (--no-detect, or without the 'detect' "
+                       "extra: pip install 'openapiopenai[detect]').")
     ordered = sorted(matches, key=lambda m: (_SEVERITY.get(m.severity, 5), -m.effective_at, m.rule))
     by_rule = Counter(m.rule for m in matches)
     by_level = Counter(m.severity for m in matches)
