@@ -27,8 +27,8 @@ def archive_options(func: F) -> F:
     """``--db`` and ``--search``; the command receives ``db`` and ``search``."""
     func = click.option(
         "--search",
-        metavar="TEXT",
-        help="With --db: only events whose raw JSON contains TEXT (case-insensitive).",
+        metavar="PHRASE",
+        help="With --db: only events whose raw JSON contains PHRASE (case-insensitive).",
     )(func)
     return click.option(
         "--db",
