@@ -21,7 +21,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -43,11 +43,9 @@ def _generated(start: float) -> tuple[Path | None, ModuleType | None, str]:
 def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     budget = Budget(plan.budget_s)
     # Imported here so `--help` stays instant.
-    from bench.detect import detect_rows
     from bench.export import export_rows
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
-    from bench.report import report_rows
     from bench.ship import ship_rows
     from bench.startup import startup_row
     from bench.sync import backfill_rows, sync_rows
@@ -81,18 +79,12 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 6 in rows_wanted:
         _log(start, f"row 6: back-fill of {plan.backfill_events:,} events at {plan.backfill_latency_ms} ms")
         rows += backfill_rows(plan, budget)
-    if 8 in rows_wanted:
-        _log(start, f"row 8: export of an archive of a {plan.export_events:,}-event emulator, raw/OCSF/ECS")
-        rows += export_rows(plan, budget)
-    if 9 in rows_wanted:
-        _log(start, f"row 9: detection rules over {plan.detect_events:,} archived events")
-        rows += detect_rows(plan, budget)
-    if 10 in rows_wanted:
-        _log(start, f"row 10: report of the archive of a {plan.export_events:,}-event emulator")
-        rows += report_rows(plan, budget)
-    if rows_wanted & {11, 12}:
-        _log(start, f"rows 11 and 12: ship of {plan.ship_events:,} archived events to PostgreSQL and files")
+    if rows_wanted & {8, 9}:
+        _log(start, f"rows 8 and 9: ship of {plan.ship_events:,} archived events to PostgreSQL and files")
         rows += [r for r in ship_rows(plan, budget) if int(r.key.rstrip("abc")) in rows_wanted]
+    if 10 in rows_wanted:
+        _log(start, f"row 10: export of an archive of a {plan.export_events:,}-event emulator, raw/OCSF/ECS")
+        rows += export_rows(plan, budget)
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
@@ -156,20 +148,15 @@ of N events lists fewer than N; each row names the count every contender had to 
    `--workers 8`.
 7. The emulator itself, from the floor walks of row 5: events over the time spent inside the GETs, and
    the median time of one GET of a full page.
-8. `openapiopenai audit-logs export --db` of an archive (made once by a sync of an emulator of
-   {plan.export_events:,} events; full runs keep it under `bench/.work`) to a JSON-lines file: `--schema raw`
-   copies the stored text, `8a`/`8b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
-   process, start-up included; the event count written is checked).
-9. `openapiopenai audit-logs detect` with every shipped Sigma rule over an archive built from the
-   emulator's generator (no contender has such rules); `9a` is the first run's one-time build of the
-   field table the rules run on, `9b` a `detect --new` after a small batch of newly archived events.
-10. `openapiopenai audit-logs report --db --no-detect` of row 8's archive over its whole span (90 days)
-   to one self-contained HTML file: the process's wall time, start-up included; `10a` is the file's size.
-11. `openapiopenai audit-logs ship` of an archive (built from the emulator's generator) to PostgreSQL, the
+8. `openapiopenai audit-logs ship` of an archive (built from the emulator's generator) to PostgreSQL, the
    whole CLI process, into a fresh table of a server started from the machine's binaries (default
-   durability); floor: one `COPY` of the same rows into the same table through psycopg 3. `11a`: peak RSS.
-12. The same archive shipped to JSONL files partitioned by day (every file fsync'd before its batch
-   counts); floor: the raw lines written into one file. `12a`: to Parquet.
+   durability); floor: one `COPY` of the same rows into the same table through psycopg 3. `8a`: peak RSS.
+9. The same archive shipped to JSONL files partitioned by day (every file fsync'd before its batch
+   counts); floor: the raw lines written into one file. `9a`: to Parquet.
+10. `openapiopenai audit-logs export --db` of an archive (made once by a sync of an emulator of
+   {plan.export_events:,} events; full runs keep it under `bench/.work`) to a JSON-lines file: `--schema raw`
+   copies the stored text, `10a`/`10b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
+   process, start-up included; the event count written is checked).
 
 ## Below goal in this run
 

@@ -20,8 +20,10 @@ schema_option = click.option(
     type=click.Choice(_SCHEMAS),
     default="raw",
     show_default=True,
-    help="raw: each event byte for byte as the service sent it; ocsf/ecs: mapped to OCSF 1.8.0 or ECS 9.4.0 "
-    "(json or jsonl output; export --schema ocsf --format parquet writes Amazon Security Lake datasets).",
+    metavar="SCHEMA",   # the choices are in the help: spelt out there, they would squeeze every other line
+    help="raw, ocsf or ecs. raw: each event byte for byte as the service sent it; ocsf/ecs: mapped to "
+    "OCSF 1.8.0 or ECS 9.4.0 (json or jsonl output; export --schema ocsf --format parquet writes Amazon "
+    "Security Lake datasets).",
 )
 
 
