@@ -1,4 +1,4 @@
-"""The floors of rows 11 and 12, run as their own process: the least work that moves the same rows.
+"""The floors of rows 8 and 9, run as their own process: the least work that moves the same rows.
 
     python -m bench._ship_floor postgresql ARCHIVE CONNINFO TABLE   # one COPY of the rows, psycopg 3
     python -m bench._ship_floor jsonl ARCHIVE FILE                  # raw lines into one file, fsync'd

@@ -1,14 +1,14 @@
-"""Rows 11 and 12: ``openapiopenai audit-logs ship`` of an archive to PostgreSQL and to files, against floors.
+"""Rows 8 and 9: ``openapiopenai audit-logs ship`` of an archive to PostgreSQL and to files, against floors.
 
 The archive is built from the emulator's generator (the same organisation as the other rows, without
 the HTTP round trips of a sync) and kept under ``bench/.work`` in full mode. Each run is the real CLI
 as a user runs it, with a ledger name of its own (so it ships everything) into a fresh table or folder.
 
-- Row 11: to PostgreSQL (the server the sink tests start: the machine's own binaries, a temporary
+- Row 8: to PostgreSQL (the server the sink tests start: the machine's own binaries, a temporary
   cluster, default durability) against one ``COPY`` of the same rows into the same table through
-  psycopg (`_ship_floor`). 11a: the ship process's peak RSS.
-- Row 12: to JSONL files (day partitions, a file per batch and day, each fsync'd before it counts)
-  against writing the raw lines into one file. 12a: to Parquet (no floor).
+  psycopg (`_ship_floor`). 8a: the ship process's peak RSS.
+- Row 9: to JSONL files (day partitions, a file per batch and day, each fsync'd before it counts)
+  against writing the raw lines into one file. 9a: to Parquet (no floor).
 """
 
 from __future__ import annotations
@@ -155,21 +155,21 @@ def _rows(plan: Plan, budget: Budget, archive: Path, n: int) -> list[Row]:
     pg, pg_floor = _rate(ours_pg, n), _rate(floor_pg, n, delivered=False)
     files, files_floor = _rate(ours_files, n), _rate(floor_files, n, delivered=False)
     parquet = _rate(ours_parquet, n)
-    row8 = Row("11", f"`audit-logs ship` of a {n:,}-event archive to PostgreSQL (floor: one COPY of the same rows"
+    row8 = Row("8", f"`audit-logs ship` of a {n:,}-event archive to PostgreSQL (floor: one COPY of the same rows"
                     " into the same table through psycopg)", "events/s", higher_is_better=True,
                cells={"ours": pg, **na, "floor": pg_floor}, goal=f">= {POSTGRES_GOAL:,} events/s",
                verdict=_verdict(pg, POSTGRES_GOAL))
     rss = Cell(median([r.max_rss_mb for r in ours_pg]), "", len(ours_pg)) if ours_pg else Cell(None, "n/a")
-    row8a = Row("11a", "same, peak RSS of the ship process", "MB",
+    row8a = Row("8a", "same, peak RSS of the ship process", "MB",
                 cells={"ours": rss, **na, "floor": Cell(median([r.max_rss_mb for r in floor_pg]), "", len(floor_pg))
                        if floor_pg else Cell(None, "n/a")},
                 goal=f"ours < {RSS_GOAL_MB} MB",
                 verdict=f"{'met' if (rss.value or 1e9) < RSS_GOAL_MB else 'NOT met'}: {rss.value or 0:.0f} MB")
-    row9 = Row("12", "`audit-logs ship` of the same archive to JSONL files by day (floor: the raw lines into one"
+    row9 = Row("9", "`audit-logs ship` of the same archive to JSONL files by day (floor: the raw lines into one"
                     " file)", "events/s", higher_is_better=True,
                cells={"ours": files, **na, "floor": files_floor}, goal=f">= {JSONL_GOAL:,} events/s",
                verdict=_verdict(files, JSONL_GOAL))
-    row9a = Row("12a", "same, to Parquet files by day", "events/s", higher_is_better=True,
+    row9a = Row("9a", "same, to Parquet files by day", "events/s", higher_is_better=True,
                 cells={"ours": parquet, **na, "floor": Cell()}, goal=f">= {PARQUET_GOAL:,} events/s",
                 verdict=_verdict(parquet, PARQUET_GOAL))
     return [row8, row8a, row9, row9a]
