@@ -5,9 +5,10 @@ a script that draws at view time. pygal is pure Python (no compiler, no numpy), 
 styles inside, and needs no JavaScript once its tooltip script is switched off (``js=[]``: otherwise it
 links one from the web) and its inline config script filtered out (`_without_scripts`).
 Measured on this machine: a 30-day, 7-series stacked bar chart renders in under 0.3 s, pygal's import
-included, to about 90 kB of SVG; a whole report's three charts add about 0.3 MB to the page. The alternatives weigh more where it matters here: matplotlib (numpy, ~1 s import, larger SVG
-with glyphs as paths), plotly / Vega-Lite (a 1-3 MB script inlined into every report, and a report
-that shows nothing where scripts are blocked, as in most mail readers).
+included, to about 90 kB of SVG; a whole report's three charts add about 0.3 MB to the page.
+The alternatives (not measured here) weigh more where it matters: matplotlib needs numpy and draws
+text as paths; plotly and Vega-Lite need a script of megabytes inlined into every report, and show
+nothing where scripts are blocked, as in most mail readers.
 
 pygal is an optional extra (``report``); a missing one is a one-line error naming it.
 """
