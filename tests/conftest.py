@@ -5,11 +5,17 @@
   inserts, and the faults and counters it changes, are undone when it ends.
 - `make_emulator(**kwargs)`: an emulator of a test's own (faults, live rate, another seed), stopped at
   teardown; keyword arguments are those of `openapiopenai.emulator.Emulator`.
+- `demo_run`: `openapiopenai demo` run once for the session, as a user runs it: (archive, stdout).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -55,3 +61,16 @@ def make_emulator() -> Iterator[Callable[..., Emulator]]:
     yield make
     for emu in started:
         emu.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The demo's archive (and what the demo printed), for the tests that read a realistic archive."""
+    script = shutil.which("openapiopenai", path=os.path.dirname(sys.executable))
+    assert script, "the openapiopenai console script is not installed in this environment"
+    db = tmp_path_factory.mktemp("demo") / "demo-audit.sqlite"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    proc = subprocess.run([script, "demo", "--events", "6000", "--db", str(db)], capture_output=True, text=True,
+                          env=env, timeout=240, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return db, proc.stdout

@@ -28,7 +28,8 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     )
     assert status == 0, out
     # Before any test reads the archive (a read-only open leaves its own -wal/-shm behind).
-    assert sorted(os.listdir(folder)) == [db.name], "the demo left more than its archive"
+    # ... and its access-review report (issue 15), nothing else.
+    assert sorted(os.listdir(folder)) == [db.stem + "-report.html", db.name], "the demo left more than its archive"
     return db, out
 
 

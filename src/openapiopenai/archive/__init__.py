@@ -15,6 +15,7 @@ events happened on the way; see `_sync` for how.
 from openapiopenai.archive._archive import ROW_COLUMNS, ActorCount, Archive, ArchiveSummary
 from openapiopenai.archive._errors import ArchiveError, ArchiveWriteError, SyncBusy, SyncError
 from openapiopenai.archive._filters import Filters
+from openapiopenai.archive._listing import ArchivedEvent, ArchiveFollower, iter_events
 from openapiopenai.archive._schema import SCHEMA_VERSION
 from openapiopenai.archive._sync import DEFAULT_GIVE_UP_AFTER, DEFAULT_LOOKBACK, SyncResult, sync_archive
 
@@ -26,11 +27,14 @@ __all__ = [
     "ActorCount",
     "Archive",
     "ArchiveError",
+    "ArchiveFollower",
     "ArchiveSummary",
     "ArchiveWriteError",
+    "ArchivedEvent",
     "Filters",
     "SyncBusy",
     "SyncError",
     "SyncResult",
+    "iter_events",
     "sync_archive",
 ]

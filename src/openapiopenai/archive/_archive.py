@@ -25,16 +25,20 @@ from openapiopenai.archive._state import SyncState, describe_states
 __all__ = ["INSERT_SQL", "ROW_COLUMNS", "ActorCount", "Archive", "ArchiveSummary", "event_row"]
 
 
-def where_clause(filters: Filters | None) -> tuple[str, list[Any]]:
+def where_clause(filters: Filters | None, *, both_partitions: bool = False) -> tuple[str, list[Any]]:
     """SQL condition (with its arguments) selecting what the service would return for `filters`.
 
     ``None`` selects every stored event. A `Filters` value selects like the service does, including
-    the tenant partition: without `tenant_only` tenant-scoped events are not returned.
+    the tenant partition: without `tenant_only` tenant-scoped events are not returned, unless
+    `both_partitions` asks for the organisation-level and tenant-scoped listings together.
     """
     if filters is None:
         return "1", []
-    terms = ["tenant = ?"]
-    args: list[Any] = [int(filters.tenant_only)]
+    terms: list[str] = []
+    args: list[Any] = []
+    if filters.tenant_only or not both_partitions:
+        terms.append("tenant = ?")
+        args.append(int(filters.tenant_only))
 
     def any_of(columns: tuple[str, ...], values: tuple[str, ...]) -> None:
         if values:
@@ -54,7 +58,7 @@ def where_clause(filters: Filters | None) -> tuple[str, list[Any]]:
     if filters.until is not None:
         terms.append("effective_at < ?")
         args.append(filters.until)
-    return " AND ".join(terms), args
+    return " AND ".join(terms) or "1", args
 
 
 @dataclass(frozen=True)

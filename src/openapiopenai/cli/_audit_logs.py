@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._app import audit_logs
+from ._from_archive import archive_options, archive_raws
 from ._messages import note, plural
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import (
@@ -95,17 +96,29 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
 )
 @click.option("--wide", is_flag=True, help="Table: also show each event's id, however narrow the terminal.")
 @schema_option
+@archive_options
 @click.pass_context
 def list_command(
-    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str, wide: bool,
+    ctx: click.Context,
+    filters: Filters,
+    connection: Connection,
+    limit: int,
+    all_: bool,
+    fmt: str,
+    wide: bool,
     schema: str,
+    db: str | None,
+    search: str | None,
 ) -> None:
-    """Show the newest events from the service, newest first."""
+    """Show the newest events from the service (or an archive, --db), newest first."""
     if all_ and ctx.get_parameter_source("limit") is not click.core.ParameterSource.DEFAULT:
         raise BadInput("--limit and --all cannot be used together")
     convert = in_schema(schema, fmt)
-    with connection.api() as api:
-        raws = convert(_service_events(api, filters, None if all_ else limit))
+    with contextlib.ExitStack() as stack:
+        archived = stack.enter_context(archive_raws(db, search, filters, None if all_ else limit))
+        if archived is None:
+            archived = _service_events(stack.enter_context(connection.api()), filters, None if all_ else limit)
+        raws = convert(archived)
         if fmt == "table":
             from ._terminal import print_table
 

@@ -22,6 +22,7 @@ from ._messages import note, plural
 from ._options import BadInput, Connection
 from ._output import escape_control
 from ._progress import event_progress
+from ._report import demo_report
 from ._time import format_time
 
 if TYPE_CHECKING:
@@ -111,12 +112,14 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
             # removes the -wal/-shm files: the demo leaves one file behind.
             summary = archive.summary(top=8)
             findings = find(archive.connection)
+            report = demo_report(archive, db)
     pages = sum(r.pages for r in results)
     note(
         f"archived {sum(r.inserted for r in results):,} events into {db} in "
         f"{sum(r.elapsed for r in results):.1f}s ({plural(pages, 'page')}, {plural(workers, 'worker')})"
     )
     _print_summary(summary, findings, db)
+    click.echo(f"\nAccess-review report of the last 30 days: {report}")
 
 
 def _print_summary(summary: ArchiveSummary, findings: Findings, db: str) -> None:

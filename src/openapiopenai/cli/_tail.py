@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._app import audit_logs
+from ._from_archive import archive_options, check_archive_options, follow_archive
 from ._messages import note
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import DISPLAY_HEADERS, display_cells, jsonl_line
@@ -180,6 +181,7 @@ def _is_outage(exc: Exception) -> bool:
     "--max-polls", type=click.IntRange(1), hidden=True, help="Stop after N polls (for tests and scripts)."
 )
 @schema_option
+@archive_options
 def tail_command(
     filters: Filters,
     connection: Connection,
@@ -189,12 +191,21 @@ def tail_command(
     state_file: str | None,
     max_polls: int | None,
     schema: str,
+    db: str | None,
+    search: str | None,
 ) -> None:
     """Print new events as they appear, oldest first, until interrupted (Ctrl-C exits 130).
 
     With --since, or a --state-file from an earlier run, what is new since then is printed first.
+    With --db, what a sync archives into that file is printed as it arrives.
     """
     to_schema = event_in_schema(schema, fmt)
+    check_archive_options(db, search)
+    if db is not None:
+        if state_file:
+            raise BadInput("--state-file keeps a position in the service; a tail of --db starts at its newest")
+        _tail_archive(db, search, filters, interval, fmt, max_polls, to_schema)
+        return
     state = None
     if state_file:
         folder = os.path.dirname(os.path.abspath(state_file))
@@ -246,3 +257,33 @@ def tail_command(
             if not announced:
                 note(f"following new events every {interval:g}s (Ctrl-C to stop)")
                 announced = True
+
+
+def _tail_archive(
+    db: str,
+    search: str | None,
+    filters: Filters,
+    interval: float,
+    fmt: str,
+    max_polls: int | None,
+    to_schema: Callable[[str], str],
+) -> None:
+    line: Callable[[str], str] | None = None
+
+    def show(event: Any) -> None:
+        nonlocal line
+        if line is None:
+            line = _formatter(fmt)
+        sys.stdout.write(line(to_schema(event.raw)) + "\n")
+        sys.stdout.flush()
+
+    follow_archive(
+        db,
+        search,
+        filters,
+        interval=interval,
+        max_polls=max_polls,
+        sleep=lambda seconds: _sleep(seconds),  # read when called: tests replace _sleep
+        show=show,
+        announce=lambda: note(f"following {db} every {interval:g}s (Ctrl-C to stop)"),
+    )

@@ -1,0 +1,73 @@
+"""Which events are privileged changes, and under which heading an access review lists them.
+
+A declarative table, most important heading first: an event type belongs to the first heading whose
+types or prefixes name it. Two headings look inside the event as well: a role given to a person is a
+grant only when the role is an owner's or an admin's, and an API key counts only when it was given a
+write scope or every scope (``all``); reading keys and members are the bulk of normal work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["ADMIN_ROLES", "CATEGORIES", "Category", "category_of", "is_broad_scope", "privileged_types"]
+
+#: Roles that make a person an administrator of the organisation or a project.
+ADMIN_ROLES = frozenset({"owner", "admin"})
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    types: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def names(self, event_type: str) -> bool:
+        return event_type in self.types or event_type.startswith(self.prefixes)
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category("role grant", frozenset({
+        "role.assignment.created", "tenant.role_assignment.created", "tenant.resource_role_assignment.created",
+        "role.bound_to_resource", "checkpoint.permission.created",
+    })),
+    # user.added / user.updated / invite.sent: only with an owner or admin role (see `category_of`).
+    Category("admin role given", frozenset({"user.added", "user.updated", "invite.sent", "tenant.user.invited"})),
+    Category("admin API key", prefixes=("tenant.admin_api_key.",)),
+    Category("API key with write/all scope", frozenset({"api_key.created", "api_key.updated"})),
+    Category("SCIM", frozenset({"scim.enabled", "scim.disabled"}), ("tenant.scim.",)),
+    Category("IP allow-list", prefixes=("ip_allowlist.",)),
+    Category("certificate", prefixes=("certificate.", "certificates.")),
+    Category("identity provider", prefixes=(
+        "workload_identity_provider", "tenant.workload_identity.provider.", "tenant.workload_identity.mapping.",
+        "tenant.sso_connection.", "tenant.sso.", "tenant.microsoft_entra_mapping.", "external_key.",
+    )),
+    Category("role definition", frozenset({"role.created", "role.updated", "role.deleted"}),
+             ("tenant.custom_role.",)),
+    Category("organisation policy", frozenset({"organization.updated", "tenant.third_party_app_policy.updated"}),
+             ("tenant.policy.", "tenant.session_policy.")),
+)
+
+
+def privileged_types(known: list[str]) -> list[str]:
+    """The types among ``known`` that any heading names (what to ask the archive for)."""
+    return [t for t in known if any(c.names(t) for c in CATEGORIES)]
+
+
+def is_broad_scope(scopes: Sequence[str] | None) -> bool:
+    """A write scope or every scope (``all``)."""
+    return any(s == "all" or s.endswith((".write", ":write")) for s in scopes or ())
+
+
+def category_of(event_type: str, *, role: str | None, scopes: Sequence[str] | None) -> str | None:
+    """The heading an event goes under, or None when it is not a privileged change."""
+    for category in CATEGORIES:
+        if not category.names(event_type):
+            continue
+        if category.name == "admin role given" and (role or "").lower() not in ADMIN_ROLES:
+            return None
+        if category.name == "API key with write/all scope" and not is_broad_scope(scopes):
+            return None
+        return category.name
+    return None
