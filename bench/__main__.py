@@ -146,6 +146,38 @@ of N events lists fewer than N; each row names the count every contender had to 
 """
 
 
+def _table_rows(text: str) -> dict[str, str]:
+    """The report's table lines by row key (``5``, ``5a``), header and separator left out."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0] not in ("#", "") and not set(cells[0]) <= {"-"}:
+            out[cells[0]] = line
+    return out
+
+
+def merge_partial(previous: str, fresh: str, date: str, command: str) -> str:
+    """A run of some rows (``--rows 5,6``) recorded into the existing report: its rows replace theirs,
+    every other row keeps its figures, and the date line says which run each row comes from."""
+    old_rows, new_rows = _table_rows(previous), _table_rows(fresh)
+    merged = {**old_rows, **new_rows}
+    keys = sorted(merged, key=lambda k: (int(k.rstrip("abc")), k))
+    fresh_lines = fresh.splitlines()
+    header_at = next(i for i, line in enumerate(fresh_lines) if line.startswith("| # |"))
+    end = header_at + 2 + len(new_rows)
+    lines = fresh_lines[:header_at + 2] + [merged[k] for k in keys] + fresh_lines[end:]
+    earlier = next((line[len("- Date: "):] for line in previous.splitlines() if line.startswith("- Date: ")), "unknown")
+    if old_rows.keys() - new_rows.keys():
+        date_line = (f"- Date: rows {', '.join(k for k in keys if k in new_rows)} on {date} (`{command}`); "
+                     f"the other rows from the earlier run: {earlier}")
+        lines = [date_line if line.startswith("- Date: ") else line for line in lines]
+    cells = {k: [c.strip() for c in merged[k].strip().strip("|").split("|")] for k in keys}
+    below = [f"- row {k} ({c[1]}): {c[-1]}" for k, c in cells.items() if c[-1].startswith("NOT met")]
+    text = "\n".join(lines) + "\n"
+    head, _, _ = text.partition("## Below goal in this run")
+    return head + "## Below goal in this run\n\n" + ("\n".join(below) if below else "Nothing: every goal was met.") + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -171,7 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     doc = None if args.no_doc else args.doc or (None if args.quick else DOC)
     if doc is not None:
         command = " ".join(["python -m bench", *argv])
-        doc.write_text(document(table, rows, machine, command, seconds, plan), encoding="utf-8")
+        text = document(table, rows, machine, command, seconds, plan)
+        if wanted != set(ALL_ROWS) and doc.exists():
+            text = merge_partial(doc.read_text(encoding="utf-8"), text, machine["date"], command)
+        doc.write_text(text, encoding="utf-8")
         _log(start, f"wrote {doc}")
     _log(start, "done")
     return 0

@@ -10,7 +10,7 @@ import httpx
 
 from ._constants import INITIAL_RETRY_DELAY, MAX_RETRY_AFTER, MAX_RETRY_DELAY, RETRYABLE_STATUSES
 
-__all__ = ["add_jitter", "is_retryable_status", "parse_retry_after", "retry_delay"]
+__all__ = ["add_jitter", "is_retryable_status", "parse_retry_after", "pause_jitter", "retry_delay"]
 
 
 def is_retryable_status(status: int) -> bool:
@@ -48,3 +48,9 @@ def retry_delay(attempt: int, response: httpx.Response | None) -> float:
         if after is not None and after <= MAX_RETRY_AFTER:
             return after
     return add_jitter(min(INITIAL_RETRY_DELAY * 2 ** (attempt - 1), MAX_RETRY_DELAY))
+
+
+def pause_jitter(delay: float) -> float:
+    """Extra wait on top of a shared pause (a rate limit's Retry-After), different for each waiter, so
+    the fetchers that paused together do not all come back in the same instant. Separate so tests can pin it."""
+    return min(1.0, 0.25 * delay) * random.random()

@@ -39,12 +39,24 @@ class FakeService:
         self.empty_has_more = False
         self.forgotten: set[str] = set()
         self.shuffle_page = False
+        #: Seams for tests that force an interleaving: called in the fetcher's thread before and after
+        #: the answer is made.
+        self.before_answer: Callable[[httpx.Request], None] | None = None
+        self.after_answer: Callable[[httpx.Request, httpx.Response], None] | None = None
 
     def raw(self, event: dict[str, Any]) -> str:
         # Not the encoder's default spacing, so a re-encoded event would not match byte for byte.
         return json.dumps(event, separators=(", ", ": "))
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.before_answer is not None:
+            self.before_answer(request)
+        response = self._answer(request)
+        if self.after_answer is not None:
+            self.after_answer(request, response)
+        return response
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/v1/organization/audit_logs", request.url
         params = request.url.params
         q = {"gte": params.get("effective_at[gte]"), "lt": params.get("effective_at[lt]"),
@@ -126,9 +138,11 @@ def api_for() -> Iterator[Callable[..., openapiopenai.AuditLogsApi]]:
 
 @pytest.fixture
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries still happen, but their backoff waits are cut to at most 0.1 s."""
+    """Retries still happen, but their backoff waits (the client's and the sync's) are cut to at most 0.1 s."""
     import time
 
     from openapiopenai import api_client
+    from openapiopenai.archive import _pacing
 
     monkeypatch.setattr(api_client, "_sleep", lambda seconds: time.sleep(min(seconds, 0.1)))
+    monkeypatch.setattr(_pacing, "_wait", lambda stop, seconds: stop.wait(min(seconds, 0.1)))

@@ -21,7 +21,7 @@ from typing import Any
 
 import openapiopenai
 from openapiopenai import api_client
-from openapiopenai.archive import Archive, Filters, sync_archive
+from openapiopenai.archive import Archive, Filters, _pacing, sync_archive
 from openapiopenai.archive import _sync as sync_module
 
 
@@ -67,6 +67,7 @@ def main() -> int:
 
     # Faults still happen and are retried; only the backoff wait is shortened to keep the test quick.
     api_client._sleep = lambda seconds: time.sleep(min(seconds, 0.01))  # type: ignore[attr-defined]
+    _pacing._wait = lambda stop, seconds: stop.wait(min(seconds, 0.01))  # type: ignore[attr-defined]
     config = openapiopenai.Configuration(host=args.base_url, access_token=os.environ["OPENAI_ADMIN_KEY"],
                                          max_retries=args.max_retries)
     pages = 0

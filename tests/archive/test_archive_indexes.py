@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from openapiopenai.archive import Archive, Filters, _sync, sync_archive
+from openapiopenai.archive import Archive, Filters, _state, _sync, sync_archive
 from openapiopenai.archive._schema import SECONDARY_INDEXES, missing_indexes
 
 NOW = 2_000_000
@@ -92,20 +92,20 @@ def test_interrupted_backfill_answers_queries_and_its_resume_builds_the_indexes(
 def test_failed_index_build_leaves_the_walk_to_complete_again(tmp_path: Path, fake_service: Any, event_maker: Any,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     service, api = fake_service(_events(event_maker))
-    real_build = _sync.build_indexes
+    real_build = _state.build_indexes
 
     def build_then_fail(conn: Any) -> list[str]:
         real_build(conn)
         raise Crash
 
-    monkeypatch.setattr(_sync, "build_indexes", build_then_fail)
+    monkeypatch.setattr(_state, "build_indexes", build_then_fail)
     with Archive(tmp_path / "a.sqlite") as archive:
         with pytest.raises(Crash):
             sync_archive(api, archive, page_size=7, clock=lambda: NOW)
         # Completion and the indexes are one transaction: neither happened.
         [state] = archive.sync_state()
         assert state["run_active"] and state["high_water"] is None and _missing(archive) == ALL
-        monkeypatch.setattr(_sync, "build_indexes", real_build)
+        monkeypatch.setattr(_state, "build_indexes", real_build)
         requests = len(service.requests)
         result = sync_archive(api, archive, page_size=7, clock=lambda: NOW)
         # Nothing fetched again: the walk only had to complete (the new run re-reads an empty lookback).

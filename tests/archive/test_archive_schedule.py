@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openapiopenai.archive._schedule import Scheduler
-from openapiopenai.archive._walk import SliceState
+from openapiopenai.archive._state import SliceState
 
 
 def test_idle_fetcher_takes_the_lower_half_of_the_busiest_slice() -> None:
@@ -11,7 +11,7 @@ def test_idle_fetcher_takes_the_lower_half_of_the_busiest_slice() -> None:
     sparse = SliceState(1, 2000, 3000)
     scheduler = Scheduler([dense, sparse], next_no=2, min_split_events=40)
     assert scheduler.take()[0] is dense and scheduler.take()[0] is sparse
-    assert scheduler.take() == (None, None, True)   # no page seen yet: ask again shortly
+    assert scheduler.take() == (None, None, True)   # no page seen yet: ask again once one is in
     dense.cursor_at, dense.fetched = 1900, 500       # 5 events/s, ~4500 ahead
     sparse.cursor_at, sparse.fetched = 2900, 10
     below, split, wait = scheduler.take()
@@ -40,6 +40,6 @@ def test_nothing_worth_splitting_ends_the_fetcher() -> None:
     resumed_open = SliceState(1, None, 500, cursor_at=400, fetched=100)   # no floor after a resume
     scheduler = Scheduler([resumed_open], next_no=2, min_split_events=40)
     scheduler.take()
-    assert scheduler.take() == (None, None, False)
-    scheduler.done(resumed_open)
-    assert scheduler.take() == (None, None, False)
+    assert scheduler.take() == (None, None, False) and not scheduler.finished
+    scheduler.done(resumed_open.no)
+    assert scheduler.take() == (None, None, False) and scheduler.finished

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from openapiopenai.archive import Archive, ArchiveError, Filters, SyncError, _sync, sync_archive
+from openapiopenai.archive import Archive, ArchiveError, Filters, SyncBusy, SyncError, _sync, sync_archive
+from openapiopenai.archive._lock import SyncLock, lock_path
 
 NOW = 2_000_000
 
@@ -156,22 +158,51 @@ def test_out_of_order_page_is_caught(tmp_path: Path, fake_service: Any, event_ma
         assert archive.count() == 0
 
 
-def test_second_sync_takes_over_and_the_first_stops(tmp_path: Path, fake_service: Any, event_maker: Any) -> None:
+def test_second_sync_on_a_live_archive_is_refused_and_the_first_finishes(
+        tmp_path: Path, fake_service: Any, event_maker: Any) -> None:
     service, api = fake_service(_events(event_maker))
     path = tmp_path / "a.sqlite"
-    second: list[Any] = []
+    refused: list[SyncBusy] = []
 
     def progress(n: int) -> None:
-        if not second:
-            with Archive(path) as other:
-                second.append(sync_archive(api, other, page_size=5, clock=lambda: NOW))
+        if not refused:
+            with Archive(path) as other, pytest.raises(SyncBusy) as info:
+                sync_archive(api, other, page_size=5, clock=lambda: NOW)
+            refused.append(info.value)
 
     with Archive(path) as archive:
-        with pytest.raises(SyncError, match="took over"):
-            sync_archive(api, archive, page_size=5, clock=lambda: NOW, progress=progress)
-        assert second[0].resumed
+        result = sync_archive(api, archive, page_size=5, clock=lambda: NOW, progress=progress)
+        assert str(refused[0]) == f"another sync is running on a.sqlite, pid {os.getpid()}"
+        assert refused[0].pid == os.getpid()
+        assert result.inserted == 50 and not result.resumed
         _archive_matches(archive, service)
         assert not archive.sync_state()[0]["run_active"]
+        # Released at the end: the next sync runs.
+        assert sync_archive(api, archive, page_size=5, clock=lambda: NOW).inserted == 0
+
+
+def test_sync_lock_waits_for_its_holder_then_takes_it(tmp_path: Path) -> None:
+    path = tmp_path / "a.sqlite"
+    holder = SyncLock(path)
+    holder.acquire()
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+        if len(waits) == 3:
+            holder.release()   # the running sync ends while the second waits
+
+    with SyncLock(path, clock=lambda: now[0], sleep=sleep) as second:
+        second.acquire(wait=60)
+        assert len(waits) == 3 and now[0] < 1
+        assert lock_path(path).read_text() == f"{os.getpid()}\n"
+        # A third gives up once its wait is over, naming the holder.
+        with SyncLock(path, clock=lambda: now[0], sleep=sleep) as third, pytest.raises(SyncBusy, match="pid"):
+            third.acquire(wait=2.0)
+        assert now[0] == pytest.approx(0.6 + 2.0)
+    assert lock_path(path).read_text() == ""   # released: no stale pid for the next message
 
 
 def test_bad_arguments(tmp_path: Path, fake_service: Any, event_maker: Any) -> None:

@@ -106,7 +106,8 @@ def test_non_sqlite_db_is_refused_untouched(
     path = tmp_path / "notes.sqlite"
     path.write_bytes(content)
     before = file_state(str(path))
-    extra = ["--out", str(tmp_path / "out.jsonl")] if command == "export" else []
+    # The sync retries an unreachable service until --give-up-after; here it gives up at once.
+    extra = ["--out", str(tmp_path / "out.jsonl")] if command == "export" else ["--give-up-after", "0s"]
     result = run_offline("audit-logs", command, "--db", str(path), "--max-retries", "0", *extra)
     if content == b"" and command == "sync":
         # An empty file is a fine place to create an archive; the sync then fails to reach the

@@ -14,6 +14,7 @@ from _cli_helpers import (
     archive_raws,
     assert_one_line_error,
     console_script,
+    run_script,
     script_env,
     service_raws,
 )
@@ -69,7 +70,7 @@ def test_failure_keeps_what_was_committed(run, fresh_org, tmp_path: Path) -> Non
     db = str(tmp_path / "audit.sqlite")
     _sync(run, db, base_url=fresh_org.base_url)
     before = archive_raws(db)
-    result = run("audit-logs", "sync", "--db", db, "--max-retries", "0", base_url=DEAD_URL)
+    result = run("audit-logs", "sync", "--db", db, "--give-up-after", "0s", base_url=DEAD_URL)
     assert_one_line_error(result.stderr, result.exit_code, 1, "cannot reach")
     assert archive_raws(db) == before
     # And the next run against the service carries on from there.
@@ -111,3 +112,36 @@ def test_progress_shows_on_a_terminal_only(fresh_org, tmp_path: Path) -> None:
     text = seen.decode(errors="replace")
     assert "syncing" in text and "synced " in text
     assert FAKE_KEY not in text
+
+
+def test_overlapping_syncs_both_finish_and_the_archive_is_exact(make_emulator, tmp_path: Path) -> None:
+    # Two cron runs that overlap, each as a real process: the later waits for the earlier (--wait),
+    # neither takes over the other's walk, both exit 0.
+    emu = make_emulator(events=3000, seed=12, admin_key=FAKE_KEY, latency_ms=20)
+    db = str(tmp_path / "audit.sqlite")
+    args = [console_script(), "audit-logs", "sync", "--db", db, "--workers", "2", "--json"]
+    env = script_env(emu.base_url, FAKE_KEY)
+    with (
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as a,
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as b,
+    ):
+        (out_a, err_a), (out_b, err_b) = a.communicate(timeout=120), b.communicate(timeout=120)
+    assert (a.returncode, b.returncode) == (0, 0), err_a + err_b
+    results = [json.loads(out_a), json.loads(out_b)]
+    assert sum(r["inserted"] for r in results) == len(service_raws(emu))
+    assert not any(r["resumed"] for r in results)   # the second found a finished walk, not a live one
+    assert sorted(archive_raws(db)) == sorted(service_raws(emu))
+
+
+def test_sync_while_another_holds_the_archive_exits_75(fresh_org, tmp_path: Path) -> None:
+    from openapiopenai.archive._lock import SyncLock
+
+    db = tmp_path / "audit.sqlite"
+    with SyncLock(db) as running:
+        running.acquire()
+        proc = run_script("audit-logs", "sync", "--db", str(db), "--wait", "0s", base_url=fresh_org.base_url)
+        assert proc.returncode == 75, proc.stderr
+        assert proc.stderr == f"error: another sync is running on audit.sqlite, pid {os.getpid()}\n"
+        assert not db.exists() or archive_raws(str(db)) == []   # nothing was written
+    proc = run_script("audit-logs", "sync", "--db", str(db), "--wait", "0s", base_url=fresh_org.base_url)
+    assert proc.returncode == 0, proc.stderr

@@ -13,12 +13,13 @@ events happened on the way; see `_sync` for how.
 """
 
 from openapiopenai.archive._archive import ROW_COLUMNS, ActorCount, Archive, ArchiveSummary
-from openapiopenai.archive._errors import ArchiveError, SyncError
+from openapiopenai.archive._errors import ArchiveError, ArchiveWriteError, SyncBusy, SyncError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._schema import SCHEMA_VERSION
-from openapiopenai.archive._sync import DEFAULT_LOOKBACK, SyncResult, sync_archive
+from openapiopenai.archive._sync import DEFAULT_GIVE_UP_AFTER, DEFAULT_LOOKBACK, SyncResult, sync_archive
 
 __all__ = [
+    "DEFAULT_GIVE_UP_AFTER",
     "DEFAULT_LOOKBACK",
     "ROW_COLUMNS",
     "SCHEMA_VERSION",
@@ -26,7 +27,9 @@ __all__ = [
     "Archive",
     "ArchiveError",
     "ArchiveSummary",
+    "ArchiveWriteError",
     "Filters",
+    "SyncBusy",
     "SyncError",
     "SyncResult",
     "sync_archive",

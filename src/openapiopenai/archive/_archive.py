@@ -20,6 +20,7 @@ from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._rows import INSERT_SQL, ROW_COLUMNS, event_row
 from openapiopenai.archive._schema import open_archive_db
+from openapiopenai.archive._state import SyncState, describe_states
 
 __all__ = ["INSERT_SQL", "ROW_COLUMNS", "ActorCount", "Archive", "ArchiveSummary", "event_row"]
 
@@ -100,7 +101,7 @@ class Archive:
     # -- life cycle ----------------------------------------------------------------------------
     @property
     def connection(self) -> sqlite3.Connection:
-        """The open SQLite connection (for the sync engine and ad-hoc SQL)."""
+        """The open SQLite connection, for ad-hoc SQL (the sync goes through `sync_state_of`)."""
         if self._conn is None:
             raise ArchiveError(f"{self.path}: the archive is closed")
         return self._conn
@@ -184,15 +185,8 @@ class Archive:
 
     def sync_state(self) -> list[dict[str, Any]]:
         """One dict per filter set ever synced: its filters, the range known complete, any walk in progress."""
-        conn = self.connection
-        out: list[dict[str, Any]] = []
-        for row in conn.execute("SELECT * FROM sync_state ORDER BY filter_key"):
-            state = dict(row)
-            state["filters"] = Filters.from_key(row["filter_key"])
-            slices = conn.execute(
-                "SELECT count(*), coalesce(sum(done), 0), coalesce(sum(fetched), 0) FROM sync_slices"
-                " WHERE filter_key = ?", (row["filter_key"],)
-            ).fetchone()
-            state["run_slices"], state["run_slices_done"], state["run_fetched"] = (int(v) for v in slices)
-            out.append(state)
-        return out
+        return describe_states(self.connection)
+
+    def sync_state_of(self, filters: Filters) -> SyncState:
+        """The sync state of one filter set, for the sync engine (its writer thread only)."""
+        return SyncState(self.connection, filters.key(), str(self.path))

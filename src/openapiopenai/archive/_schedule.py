@@ -1,61 +1,64 @@
-"""Handing slices to fetcher threads, and splitting a slice when a fetcher would otherwise sit idle.
+"""Which slice an idle fetcher walks next, and when to split a slice so that no fetcher sits idle.
 
 Slices cut by time hold unequal numbers of events, so with a fixed set of slices the walk ends with one
-worker finishing the densest slice alone. Instead, a fetcher that finds no slice left takes the lower
-half of the slice with the most events still ahead of it (estimated from its walk so far): that slice
-now stops at the midpoint and a new slice covers the rest. The walk stays exact whatever the timing:
-the slice above only gives up an obligation the new slice takes on, and the writer records the split
-before any page of the new slice (see `SliceSplit`).
+fetcher finishing the densest slice alone. Instead, a fetcher that finds no slice left takes the lower
+part of the slice with the most events still ahead of it (estimated from its walk so far): that slice
+now stops at the cut and a new slice covers the rest.
+
+Only the writer calls this (it is not thread-safe, and needs not be): the decisions change the writer's
+own slice objects, and a split reaches the fetcher walking the upper slice only after the writer has
+committed it (see `_writer`). The upper slice gives up exactly the obligation the new slice takes on.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import Iterable
 
-from openapiopenai.archive._walk import SliceSplit, SliceState
+from openapiopenai.archive._state import SliceState, Split
 
 __all__ = ["Scheduler"]
 
 
 class Scheduler:
-    """Thread-safe source of work for the fetchers of one walk."""
+    """The slices still to walk (`todo`) and being walked (`active`), of one walk."""
 
     def __init__(self, slices: Iterable[SliceState], *, next_no: int, min_split_events: int) -> None:
-        self._lock = threading.Lock()
         self._todo = deque(slices)
         self._active: dict[int, SliceState] = {}
         self._next_no = next_no
         self._min_split_events = min_split_events
 
-    def take(self) -> tuple[SliceState | None, SliceSplit | None, bool]:
+    @property
+    def finished(self) -> bool:
+        return not self._todo and not self._active
+
+    def take(self) -> tuple[SliceState | None, Split | None, bool]:
         """``(slice, split, wait)``: a slice to walk (and the split that made it, if any), or
-        ``(None, None, True)`` to ask again shortly, or ``(None, None, False)`` when the walk needs no
-        more fetchers."""
-        with self._lock:
-            if self._todo:
-                sl = self._todo.popleft()
-                self._active[sl.no] = sl
-                return sl, None, False
-            best: SliceState | None = None
-            best_left = float(self._min_split_events)
-            unknown = False
-            for sl in self._active.values():
-                left = _events_left(sl)
-                if left is None:
-                    unknown = True
-                elif left >= best_left:
-                    best, best_left = sl, left
-            if best is None:
-                return None, None, unknown
-            return self._split(best)
+        ``(None, None, True)`` to ask again once more pages are in, or ``(None, None, False)`` when the
+        walk needs no more fetchers."""
+        if self._todo:
+            sl = self._todo.popleft()
+            self._active[sl.no] = sl
+            return sl, None, False
+        best: SliceState | None = None
+        best_left = float(self._min_split_events)
+        unknown = False
+        for sl in self._active.values():
+            left = _events_left(sl)
+            if left is None:
+                unknown = True
+            elif left >= best_left:
+                best, best_left = sl, left
+        if best is None:
+            return None, None, unknown
+        below, split = self._split(best)
+        return below, split, False
 
-    def done(self, sl: SliceState) -> None:
-        with self._lock:
-            self._active.pop(sl.no, None)
+    def done(self, no: int) -> None:
+        self._active.pop(no, None)
 
-    def _split(self, sl: SliceState) -> tuple[SliceState, SliceSplit, bool]:
+    def _split(self, sl: SliceState) -> tuple[SliceState, Split]:
         bottom = sl.lo if sl.lo is not None else sl.floor
         assert bottom is not None and sl.cursor_at is not None
         mid = bottom + (sl.cursor_at - bottom + 1) // 2
@@ -63,7 +66,7 @@ class Scheduler:
         self._next_no += 1
         sl.lo, sl.floor = mid, None
         self._active[below.no] = below
-        return below, SliceSplit(sl.no, mid, below), False
+        return below, Split(sl.no, mid, below)
 
 
 def _events_left(sl: SliceState) -> float | None:

@@ -1,8 +1,12 @@
-"""Walking one time slice of the service's listing, page by page, in a fetcher thread.
+"""The fetcher's side of a walk: one time slice of the service's listing, page by page, and the
+search for the oldest event that a parallel back-fill starts with.
 
-A walker never touches SQLite: it hands each checked page to the writer as a `PageBatch` carrying the
-rows and the slice position *after* that page. The writer commits the rows and that position in one
-transaction, so the saved position always describes exactly what is in the archive.
+A fetcher never touches SQLite or the writer's slice state. The writer hands it an `Assignment` (a
+copy of a slice's committed position); `SliceWalk` turns that into requests and each checked answer
+into a `PageBatch` carrying the rows, the slice position *after* the page, and the lower bound the page
+was fetched with. The one thing the writer changes under a running walk is the assignment's lower
+bound, when it splits the slice, and it does so only after the split is committed: so a walker only
+ever walks at least what the archive's state says its slice still owes, whatever the timing.
 
 The checks here are what stop a misbehaving service (or a proxy that drops query parameters, see the
 spec notes on `effective_at[gte]`) from silently corrupting the archive: every event must lie inside the
@@ -13,19 +17,16 @@ there is more must not be empty.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from openapiopenai.archive._errors import SyncError
 from openapiopenai.archive._rows import page_row
+from openapiopenai.archive._state import PageBatch, SliceState
 from openapiopenai.exceptions import ApiException
 
-if TYPE_CHECKING:
-    from openapiopenai.api.audit_logs_api import AuditLogsApi
-
-__all__ = ["PageBatch", "SliceSplit", "SliceState", "walk_slice"]
+__all__ = ["Assignment", "SliceWalk", "find_oldest"]
 
 log = logging.getLogger("openapiopenai.archive")
 
@@ -34,92 +35,83 @@ log = logging.getLogger("openapiopenai.archive")
 _UNKNOWN_CURSOR_STATUSES = (400, 404)
 
 
-@dataclass
-class SliceState:
-    """One slice of a walk: ``lo <= effective_at < hi``, and how far the committed walk has come."""
+class Assignment:
+    """The writer's order to a fetcher: walk slice `slice_no` on from its committed position."""
 
-    no: int
-    lo: int | None
-    hi: int
-    cursor_id: str | None = None
-    """The last committed event, the `after` cursor for the next page; None before the first page."""
-    cursor_at: int | None = None
-    """That event's `effective_at`: where to restart by time if the service forgets the cursor."""
-    pages: int = 0
-    fetched: int = 0
-    done: bool = False
-    floor: int | None = None
-    """For a slice open below (lo None): where the oldest event was estimated to be. Not saved."""
+    def __init__(self, sl: SliceState) -> None:
+        self.slice_no = sl.no
+        self.hi = sl.hi
+        self.cursor_id = sl.cursor_id
+        self.cursor_at = sl.cursor_at
+        self._lo = sl.lo
 
+    @property
+    def lo(self) -> int | None:
+        """The slice's lower bound as last published by the writer (read once per request)."""
+        return self._lo
 
-@dataclass
-class PageBatch:
-    """A checked page and the slice position right after it, for the writer to commit atomically."""
-
-    slice_no: int
-    rows: list[tuple[Any, ...]]
-    cursor_id: str | None
-    cursor_at: int | None
-    hi: int
-    done: bool
+    def publish_lo(self, lo: int) -> None:
+        """Writer only, and only once the split that raised the bound is committed."""
+        self._lo = lo
 
 
-@dataclass
-class SliceSplit:
-    """Slice `no` now starts at `lo`; the part below it became the new slice `below`."""
+class SliceWalk:
+    """One fetcher's walk of one assignment: `query()`, send it, `take(page)`, until `done`."""
 
-    no: int
-    lo: int
-    below: SliceState
+    def __init__(self, assignment: Assignment, *, event_types: frozenset[str], tenant: bool,
+                 page_size: int) -> None:
+        self.assignment = assignment
+        self.slice_no = assignment.slice_no
+        self._event_types = event_types
+        self._tenant = tenant
+        self._page_size = page_size
+        self._cursor = assignment.cursor_id
+        self._cursor_at = assignment.cursor_at
+        self._hi = assignment.hi
+        self._lo: int | None = None
+        # Cursors this walk has already followed: seeing one again means the service is going round in circles.
+        self._followed: set[str] = set()
+        self.done = False
 
+    def query(self) -> dict[str, Any]:
+        """The next request's arguments; the lower bound is read now and travels with the page."""
+        self._lo = self.assignment.lo
+        span: dict[str, int] = {"lt": self._hi}
+        if self._lo is not None:
+            span["gte"] = self._lo
+        return {"effective_at": span, "limit": self._page_size, "after": self._cursor}
 
-def walk_slice(api: AuditLogsApi, sl: SliceState, *, scope: dict[str, Any], event_types: frozenset[str],
-               tenant: bool, page_size: int, emit: Callable[[PageBatch], None],
-               stop: threading.Event) -> None:
-    """Fetch the rest of slice `sl` (from its committed position), handing every page to `emit`.
+    def cursor_rejected(self, exc: ApiException) -> bool:
+        """Whether `exc` says the service forgot our cursor; if so the next query restarts by time."""
+        if self._cursor is None or exc.status not in _UNKNOWN_CURSOR_STATUSES or self._cursor_at is None:
+            return False
+        # Everything newer than the cursor's second is committed, so restart the slice at the end of
+        # that second: re-reading the second is harmless (the primary key absorbs it) and nothing older
+        # has been skipped.
+        log.warning("slice %d: cursor rejected (%s); restarting from effective_at <= %d",
+                    self.slice_no, exc.status, self._cursor_at)
+        self._cursor, self._hi = None, self._cursor_at + 1
+        self._followed.clear()
+        return True
 
-    `sl.lo` may be raised by another thread meanwhile (the slice was split); each request reads it once.
-    `sl.cursor_at` and `sl.fetched` are kept current in memory as a progress hint for the splitter.
-    """
-    cursor, cursor_at, hi = sl.cursor_id, sl.cursor_at, sl.hi
-    # Cursors this walk has already followed: seeing one again means the service is going round in circles.
-    followed: set[str] = set()
-    while not stop.is_set():
-        lo = sl.lo
-        span: dict[str, int] = {"lt": hi}
-        if lo is not None:
-            span["gte"] = lo
-        try:
-            page = api.list_audit_logs(effective_at=span, limit=page_size, after=cursor, **scope)
-        except ApiException as exc:
-            if cursor is None or exc.status not in _UNKNOWN_CURSOR_STATUSES or cursor_at is None:
-                raise
-            # The service no longer knows the saved cursor. Everything newer than its second is
-            # committed, so restart the slice at the end of that second: re-reading the second is
-            # harmless (the primary key absorbs it) and nothing older has been skipped.
-            log.warning("slice %d: cursor rejected (%s); restarting from effective_at <= %d",
-                        sl.no, exc.status, cursor_at)
-            cursor, hi = None, cursor_at + 1
-            followed.clear()
-            continue
+    def take(self, page: Any) -> PageBatch:
+        """Check the answer to the last `query()` and turn it into the batch for the writer."""
         events = page.data or []
         has_more = bool(page.has_more)
-        rows = _check_page(events, lo=lo, hi=hi, newest=cursor_at, event_types=event_types,
-                           tenant=tenant, slice_no=sl.no)
+        rows = _check_page(events, lo=self._lo, hi=self._hi, newest=self._cursor_at,
+                           event_types=self._event_types, tenant=self._tenant, slice_no=self.slice_no)
         if events:
             last = events[-1]
-            cursor, cursor_at = last.id, last.effective_at
-            if cursor in followed:
-                raise SyncError(f"the service repeated the cursor {cursor!r} (slice {sl.no}); stopping "
-                                "so the walk cannot loop")
-            followed.add(cursor)
+            self._cursor, self._cursor_at = last.id, last.effective_at
+            if self._cursor in self._followed:
+                raise SyncError(f"the service repeated the cursor {self._cursor!r} (slice {self.slice_no}); "
+                                "stopping so the walk cannot loop")
+            self._followed.add(self._cursor)
         elif has_more:
-            raise SyncError(f"the service returned an empty page with has_more=true (slice {sl.no}); "
+            raise SyncError(f"the service returned an empty page with has_more=true (slice {self.slice_no}); "
                             "stopping, as the walk would make no progress")
-        sl.cursor_at, sl.fetched = cursor_at, sl.fetched + len(rows)
-        emit(PageBatch(sl.no, rows, cursor, cursor_at, hi, not has_more))
-        if not has_more:
-            return
+        self.done = not has_more
+        return PageBatch(self.slice_no, rows, self._cursor, self._cursor_at, self._lo, self._hi, self.done)
 
 
 def _check_page(events: list[Any], *, lo: int | None, hi: int, newest: int | None,
@@ -141,3 +133,38 @@ def _check_page(events: list[Any], *, lo: int | None, hi: int, newest: int | Non
         ceiling = at
         rows.append(row)
     return rows
+
+
+def find_oldest(exists_before: Callable[[int], bool], hi: int, *, parallel: int) -> int | None:
+    """About the oldest `effective_at` below `hi` (None if there is no event), in a few round trips.
+
+    `exists_before(t)` asks the service "is there an event before t?" (one limit=1 request); each round
+    asks `parallel` of them at once, never more. The first round spaces them geometrically back from
+    `hi` (a minute to a century), which brackets the oldest event whatever the history's length; later
+    rounds narrow that bracket, geometrically in the distance from `hi`, since the precision needed is
+    relative to it. The answer errs low by at most ~1/16 of the span: towards time with no events, which
+    the walk crosses in one empty request per slice, so no precision beyond that is worth a round trip.
+    """
+    probes = max(3, parallel)
+    ratio = (100 * 365 * 86400 / 60) ** (1 / (probes - 2))
+    points = sorted({hi, *(max(0, hi - int(60 * ratio ** k)) for k in range(probes - 1))})
+    lo, up = 0, hi   # invariant: no event below lo, some event below up
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="archive-probe") as pool:
+        first = True
+        while points:
+            answers = list(pool.map(exists_before, points))
+            if first and not answers[-1]:
+                return None   # nothing below `hi` at all
+            first = False
+            for t, found in zip(points, answers, strict=True):
+                if found:
+                    up = t
+                    break
+                lo = t
+            if up - lo <= max(1, (hi - up) // 16):
+                break
+            near, far = max(1, hi - up), hi - lo
+            step = (far / near) ** (1 / (probes + 1))
+            points = sorted({hi - int(near * step ** (i + 1)) for i in range(probes)} - {lo, up})
+            points = [t for t in points if lo < t < up]
+    return lo

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from openapiopenai.archive import Archive, Filters, SyncResult
 
 PAGE_MAX = 100
+#: ``sync`` when another sync still holds the archive after ``--wait`` (EX_TEMPFAIL: try again later).
+EXIT_SYNC_BUSY = 75
 
 
 @contextlib.contextmanager
@@ -253,17 +255,51 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
     show_default=True,
     help="Parallel time slices for a back-fill.",
 )
+@click.option(
+    "--wait",
+    type=Duration(),
+    default="5m",
+    show_default=True,
+    help="If another sync is running on the archive, wait this long for it (then exit 75).",
+)
+@click.option(
+    "--give-up-after",
+    type=Duration(),
+    default="30m",
+    show_default=True,
+    help="Keep retrying 429/5xx/connection failures until no request has succeeded for this long.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Also print the result as JSON on stdout.")
 def sync_command(
-    filters: Filters, connection: Connection, db: str, lookback: float, workers: int, as_json: bool
+    filters: Filters,
+    connection: Connection,
+    db: str,
+    lookback: float,
+    workers: int,
+    wait: float,
+    give_up_after: float,
+    as_json: bool,
 ) -> None:
-    """Bring the archive up to date with the service (back-fill first, then only what is new)."""
+    """Bring the archive up to date with the service (back-fill first, then only what is new).
+
+    Exit status: 0 synced; 1 the sync failed (what it committed is kept, the next run resumes);
+    2 bad usage; 75 another sync is still running on the archive after --wait.
+    """
     with (
         connection.api() as api,
         open_archive(db, create=True) as archive,
         event_progress("syncing") as advance,
     ):
-        result = run_sync(api, archive, filters, lookback=int(lookback), workers=workers, progress=advance)
+        result = run_sync(
+            api,
+            archive,
+            filters,
+            lookback=int(lookback),
+            workers=workers,
+            progress=advance,
+            wait=wait,
+            give_up_after=give_up_after,
+        )
     note(describe_sync(result, db))
     if as_json:
         report = dataclasses.asdict(result)
@@ -272,12 +308,22 @@ def sync_command(
         click.echo(json.dumps(report))
 
 
+class _SyncBusy(click.ClickException):
+    """Another sync holds the archive: a distinct status, so a scheduler can tell "try later" from failure."""
+
+    exit_code = EXIT_SYNC_BUSY
+
+
 def run_sync(api: AuditLogsApi, archive: Archive, filters: Filters, **kwargs: Any) -> SyncResult:
     """``sync_archive``, with its refusals as runtime failures (exit 1): what was committed stays."""
-    from openapiopenai.archive import SyncError, sync_archive
+    from openapiopenai.archive import ArchiveWriteError, SyncBusy, SyncError, sync_archive
 
     try:
         return sync_archive(api, archive, filters, **kwargs)
+    except SyncBusy as exc:
+        raise _SyncBusy(str(exc)) from None
+    except ArchiveWriteError as exc:
+        raise click.ClickException(f"sync stopped: {exc}") from None
     except SyncError as exc:
         raise click.ClickException(f"sync stopped: {exc} (everything before it is committed)") from None
 

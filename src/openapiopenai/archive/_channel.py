@@ -1,0 +1,60 @@
+"""A bounded hand-off between threads that a stop wakes: `put` and `get` block, `close` releases both.
+
+`queue.Queue` cannot be closed, so a producer blocked on a full queue can only be freed by polling
+(``put(timeout=...)`` in a loop, checking a flag). Here a blocked `put` or `get` waits on a condition
+that `close` notifies, and then raises `Closed`: no thread is ever left waiting, and none spins.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Generic, TypeVar
+
+__all__ = ["Channel", "Closed"]
+
+T = TypeVar("T")
+
+
+class Closed(Exception):
+    """The channel was closed: the other side has stopped."""
+
+
+class Channel(Generic[T]):
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError("capacity must be at least 1")
+        self._capacity = capacity
+        self._items: deque[T] = deque()
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def put(self, item: T) -> None:
+        """Add `item`, waiting while the channel is full; raises `Closed` once it is closed."""
+        with self._cond:
+            while len(self._items) >= self._capacity and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                raise Closed
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def get_some(self, most: int) -> list[T]:
+        """Wait for at least one item, then take up to `most` of those waiting, oldest first."""
+        with self._cond:
+            while not self._items and not self._closed:
+                self._cond.wait()
+            if not self._items:
+                raise Closed
+            taken = [self._items.popleft() for _ in range(min(most, len(self._items)))]
+            self._cond.notify_all()
+            return taken
+
+    def get(self) -> T:
+        return self.get_some(1)[0]
+
+    def close(self) -> None:
+        """Wake every waiter; later `put`s raise `Closed`, `get`s drain what is left, then raise."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
