@@ -21,7 +21,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -45,6 +45,7 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     # Imported here so `--help` stays instant.
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
+    from bench.ship import ship_rows
     from bench.startup import startup_row
     from bench.sync import backfill_rows, sync_rows
 
@@ -77,12 +78,16 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 6 in rows_wanted:
         _log(start, f"row 6: back-fill of {plan.backfill_events:,} events at {plan.backfill_latency_ms} ms")
         rows += backfill_rows(plan, budget)
+    if rows_wanted & {8, 9}:
+        _log(start, f"rows 8 and 9: ship of {plan.ship_events:,} archived events to PostgreSQL and files")
+        rows += [r for r in ship_rows(plan, budget) if int(r.key.rstrip("abc")) in rows_wanted]
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
 
 def _versions() -> str:
-    names = ["openapiopenai", "openai", "openapi-generator-cli", "httpx", "orjson", "msgspec", "pydantic", "urllib3"]
+    names = ["openapiopenai", "openai", "openapi-generator-cli", "httpx", "orjson", "msgspec", "pydantic", "urllib3",
+             "psycopg", "pyarrow"]
     out = []
     for name in names:
         try:
@@ -139,6 +144,11 @@ of N events lists fewer than N; each row names the count every contender had to 
    `--workers 8`.
 7. The emulator itself, from the floor walks of row 5: events over the time spent inside the GETs, and
    the median time of one GET of a full page.
+8. `openapiopenai audit-logs ship` of an archive (built from the emulator's generator) to PostgreSQL, the
+   whole CLI process, into a fresh table of a server started from the machine's binaries (default
+   durability); floor: one `COPY` of the same rows into the same table through psycopg 3. `8a`: peak RSS.
+9. The same archive shipped to JSONL files partitioned by day (every file fsync'd before its batch
+   counts); floor: the raw lines written into one file. `9a`: to Parquet.
 
 ## Below goal in this run
 

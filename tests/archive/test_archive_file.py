@@ -33,8 +33,11 @@ def test_new_archive_has_the_schema_in_wal_mode(tmp_path: Path) -> None:
         columns = {r[1]: r for r in conn.execute("PRAGMA table_info(audit_logs)")}
         assert {"id", "effective_at", "type", "raw", "actor_id", "actor_email", "project_id", "ip_address",
                 "resource_id"} <= set(columns)
-        assert columns["id"][5] == 1  # primary key
-        assert all(columns[c][3] == 1 for c in ("effective_at", "type", "raw"))  # NOT NULL
+        assert columns["seq"][5] == 1 and columns["seq"][2] == "INTEGER"  # the rowid, made explicit
+        assert all(columns[c][3] == 1 for c in ("id", "effective_at", "type", "raw"))  # NOT NULL
+        unique = [conn.execute(f"PRAGMA index_info({r[1]})").fetchall() for r in conn.execute(
+            "PRAGMA index_list(audit_logs)") if r[2]]
+        assert [[col[2] for col in index] for index in unique] == [["id"]]
         assert archive.count() == 0
         assert archive.sync_state() == []
     assert path.read_bytes().startswith(b"SQLite format 3\x00")

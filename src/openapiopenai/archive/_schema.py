@@ -23,19 +23,56 @@ from urllib.parse import quote
 from openapiopenai.archive._errors import ArchiveError
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SECONDARY_INDEXES", "build_indexes", "drop_indexes",
-           "missing_indexes", "open_archive_db"]
+           "missing_indexes", "open_archive_db", "split_statements"]
 
 #: ``PRAGMA application_id`` of an archive ("OAIA"), so `file(1)` and we can tell it from other databases.
 APPLICATION_ID = 0x4F414941
-#: Bumped whenever the schema changes; a newer file is refused rather than misread.
-SCHEMA_VERSION = 1
+#: Bumped whenever the schema changes; a newer file is refused rather than misread, an older one migrated
+#: in place when opened for writing (`_migrate`).
+SCHEMA_VERSION = 2
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Long enough to ride out another process's page commit, short enough that a stuck lock is reported.
 _BUSY_TIMEOUT_S = 10.0
 
-_SCHEMA_V1 = """
+#: Delivery to sinks (version 2): one ledger row per sink name, written only by the shipper (`sinks._ledger`).
+LEDGER_TABLES = """
+CREATE TABLE sink_ledger (
+    sink             TEXT PRIMARY KEY,    -- the ledger name: --name, or the sink URL without credentials
+    target           TEXT NOT NULL,       -- the sink URL without credentials
+    schema           TEXT NOT NULL,       -- raw | ocsf | ecs: what this sink has been sent
+    position         INTEGER NOT NULL DEFAULT 0,  -- every event with seq <= position is acknowledged (or dead)
+    delivered        INTEGER NOT NULL DEFAULT 0,  -- events acknowledged, duplicates included
+    duplicates       INTEGER NOT NULL DEFAULT 0,  -- of those, events the sink said it already had
+    batches          INTEGER NOT NULL DEFAULT 0,
+    created_at       REAL NOT NULL,
+    last_delivery_at REAL,                -- when the last batch was acknowledged
+    -- The batch sent and not yet acknowledged, recorded before it is sent: after a crash it is sent again
+    -- exactly as it was (same events, same bounds), so a sink that names what it writes by the batch
+    -- (files, objects, idempotency keys) overwrites or de-duplicates its own earlier attempt.
+    pending_from     INTEGER,             -- seq of its first event ...
+    pending_to       INTEGER,             -- ... and of its last
+    pending_dead     INTEGER NOT NULL DEFAULT 0   -- 1: a re-send of dead letters (ship --retry-dead)
+);
+-- Events a sink refused for good (a mapping error): reported, re-sent only by `ship --retry-dead`.
+CREATE TABLE sink_dead_letters (
+    sink             TEXT NOT NULL REFERENCES sink_ledger (sink),
+    seq              INTEGER NOT NULL,
+    event_id         TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    first_attempt_at REAL NOT NULL,
+    last_attempt_at  REAL NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (sink, seq)
+);
+"""
+
+#: The events (version 2; version 1 had `id` as the primary key and no `seq`).
+AUDIT_LOGS_TABLE = """
 CREATE TABLE audit_logs (
-    id           TEXT PRIMARY KEY,
+    -- The insertion sequence (archiving order): the rowid made explicit, so VACUUM keeps it and inserts cost
+    -- what they did. A sink's ledger position is a seq. Rows are never deleted, so a seq is never reused.
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
     effective_at INTEGER NOT NULL,
     type         TEXT NOT NULL,
     tenant       INTEGER NOT NULL DEFAULT 0,  -- 1: fetched with tenant_only (the service's other partition)
@@ -48,9 +85,11 @@ CREATE TABLE audit_logs (
     resource_id  TEXT,                        -- the payload's `id`: what the action was done to
     raw          TEXT NOT NULL                -- the event's JSON exactly as the service sent it
 );
--- Listing order and the sync's checkpoint order: (effective_at, id), never the timestamp alone.
-CREATE INDEX audit_logs_time ON audit_logs (effective_at, id);
+"""
+#: Listing order and the sync's checkpoint order: (effective_at, id), never the timestamp alone.
+AUDIT_LOGS_TIME_INDEX = "CREATE INDEX audit_logs_time ON audit_logs (effective_at, id)"
 
+_SYNC_TABLES = """
 -- One row per filter set (Filters.key()): what is known complete, and the walk in progress if any.
 CREATE TABLE sync_state (
     filter_key        TEXT PRIMARY KEY,
@@ -78,6 +117,9 @@ CREATE TABLE sync_slices (
     PRIMARY KEY (filter_key, slice_no)
 );
 """
+
+#: The schema of a new archive.
+_SCHEMA = AUDIT_LOGS_TABLE + AUDIT_LOGS_TIME_INDEX + ";\n" + _SYNC_TABLES + LEDGER_TABLES
 
 
 #: The lookup indexes (name -> statement), apart from the table: a back-fill into an empty archive walks
@@ -181,7 +223,10 @@ def _inspect(conn: sqlite3.Connection, path: Path, *, readonly: bool) -> bool:
     fresh = app_id == 0 and not tables
     if fresh and readonly:
         raise ArchiveError(f"{path}: empty, not an archive yet (run a sync first)")
-    if not fresh and not {"audit_logs", "sync_state", "sync_slices"} <= tables:
+    required = {"audit_logs", "sync_state", "sync_slices"}
+    if version >= 2:
+        required |= {"sink_ledger", "sink_dead_letters"}
+    if not fresh and not required <= tables:
         raise ArchiveError(f"{path}: a damaged archive (tables are missing)")
     return fresh
 
@@ -212,6 +257,10 @@ def open_archive_db(path: Path, *, create: bool, readonly: bool) -> sqlite3.Conn
             conn.execute("PRAGMA cache_size = -65536")
             if fresh:
                 _create_schema(conn)
+            elif int(conn.execute("PRAGMA user_version").fetchone()[0]) < SCHEMA_VERSION:
+                from openapiopenai.archive._migrate import migrate
+
+                migrate(conn, SCHEMA_VERSION)
     except ArchiveError:
         conn.close()
         _forget_new_file(path, existed)
@@ -230,7 +279,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         if int(conn.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID:
             conn.execute("ROLLBACK")
             return
-        for statement in _statements(_SCHEMA_V1):
+        for statement in split_statements(_SCHEMA):
             conn.execute(statement)
         build_indexes(conn)
         conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -241,7 +290,7 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _statements(script: str) -> list[str]:
+def split_statements(script: str) -> list[str]:
     # Not executescript(): it would COMMIT the transaction the schema is created in.
     out: list[str] = []
     pending = ""

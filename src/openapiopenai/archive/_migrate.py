@@ -1,0 +1,94 @@
+"""Bring an older archive up to the current schema, in place and all at once.
+
+Each step runs in one transaction under the write lock: SQLite's DDL is transactional, so a crash or an
+error anywhere in a step leaves the file exactly at the version it had (the journal rolls it back), and a
+second process opening the same file waits for the lock and then finds the work done.
+
+Version 1 -> 2: `audit_logs` gains `seq`, the insertion sequence the sinks' ledgers count in. Version 1
+kept the events in an implicit rowid table (with `id` as its primary key); its rowid is the order the
+events were inserted in, so it becomes `seq` as it is. The table is rebuilt (SQLite cannot change a
+primary key in place), its indexes made again after the copy (one sort each, faster than keeping them
+during it), and the ledger and dead-letter tables added. Every event, byte for byte, and every sync-state
+row stay as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+
+from openapiopenai.archive._rows import ROW_COLUMNS
+
+__all__ = ["migrate"]
+
+log = logging.getLogger("openapiopenai.archive")
+
+#: Called between the steps of a migration (tests pass one that fails or kills the process there).
+StepHook = Callable[[str], None]
+
+
+def _to_v2(conn: sqlite3.Connection, hook: StepHook) -> None:
+    from openapiopenai.archive._schema import (
+        AUDIT_LOGS_TABLE,
+        AUDIT_LOGS_TIME_INDEX,
+        LEDGER_TABLES,
+        SECONDARY_INDEXES,
+        split_statements,
+    )
+
+    present = {r[0] for r in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_logs' AND sql IS NOT NULL")}
+    for name in present:
+        conn.execute(f"DROP INDEX {name}")
+    conn.execute("ALTER TABLE audit_logs RENAME TO audit_logs_v1")
+    for statement in split_statements(AUDIT_LOGS_TABLE):
+        conn.execute(statement)
+    hook("table")
+    columns = ", ".join(ROW_COLUMNS)
+    conn.execute(f"INSERT INTO audit_logs (seq, {columns}) SELECT rowid, {columns} FROM audit_logs_v1 ORDER BY rowid")
+    hook("copied")
+    conn.execute("DROP TABLE audit_logs_v1")
+    conn.execute(AUDIT_LOGS_TIME_INDEX)
+    # Only the lookup indexes the file had: one missing was dropped by a back-fill still in progress, whose
+    # completion builds it (see `_sync`).
+    for name, statement in SECONDARY_INDEXES.items():
+        if name in present:
+            conn.execute(statement)
+    hook("indexed")
+    for statement in split_statements(LEDGER_TABLES):
+        conn.execute(statement)
+
+
+#: version -> the step that brings an archive of that version to the next.
+_STEPS: dict[int, Callable[[sqlite3.Connection, StepHook], None]] = {1: _to_v2}
+
+
+def _no_hook(step: str) -> None:
+    return None
+
+
+def migrate(conn: sqlite3.Connection, target: int, *, hook: StepHook = _no_hook) -> int:
+    """Migrate the archive on `conn` to schema `target`, one transaction per step; returns the version it
+    started at. Raises `sqlite3.Error` (the file then still at its last complete version)."""
+    start = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    version = start
+    while version < target:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Re-read under the write lock: another process may have migrated while we waited for it.
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version >= target:
+                conn.execute("ROLLBACK")
+                break
+            log.info("migrating the archive from schema %d to %d", version, version + 1)
+            _STEPS[version](conn, hook)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            hook("commit")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        version += 1
+    return start

@@ -1,0 +1,283 @@
+"""`ship`: deliver an archive to a sink in insertion order, moving the ledger only on acknowledgement.
+
+One pass reads the events after the ledger's position, `batch` at a time in `seq` order (so late events
+and back-filled older ones are shipped too, not only "newer than the last"), maps them to the chosen
+schema, and hands each batch to the sink. The ledger records the batch as pending before it is sent and
+as delivered only after `Sink.send` returned, so:
+
+- a crash or Ctrl-C anywhere re-sends at most the one unacknowledged batch, the very same one (see
+  `_ledger`), and skips nothing;
+- an outage (`SinkUnavailable`) means waiting and sending the same batch again, with exponential backoff
+  and the sink's Retry-After honoured, never moving past it; after `give_up_after` seconds of failures
+  the run stops (`ShipError`) with the batch still pending;
+- an item the sink refuses for good, or that cannot be mapped, becomes a dead letter (reported, kept,
+  re-sent by ``retry_dead``), never retried forever and never dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from openapiopenai.archive import Archive, ArchiveError
+from openapiopenai.sinks._base import BatchResult, Item, Rejected, Sink, SinkUnavailable
+from openapiopenai.sinks._ledger import Ledger, LedgerConflict
+from openapiopenai.sinks._schemas import SCHEMAS, Mapper, schema_mapper
+
+__all__ = ["DEFAULT_BATCH", "DEFAULT_GIVE_UP_AFTER", "MAX_BATCH", "ShipError", "ShipResult", "ship"]
+
+log = logging.getLogger("openapiopenai.sinks")
+
+#: Events per batch: large enough that a batch's two ledger commits and the sink's round trip are small
+#: next to its rows, small enough that a re-sent batch is cheap and memory stays flat.
+DEFAULT_BATCH = 1000
+MAX_BATCH = 50_000
+#: How long a sink may keep failing before `ship` stops (the batch stays pending for the next run).
+DEFAULT_GIVE_UP_AFTER = 1800.0
+#: Backoff between attempts at one batch: doubling from the first delay up to the last.
+INITIAL_BACKOFF = 1.0
+MAX_BACKOFF = 60.0
+#: A sink's Retry-After is honoured up to this long; a longer one is treated as the longest backoff.
+MAX_RETRY_AFTER = 300.0
+
+_SELECT = "SELECT seq, id, effective_at, type, raw, tenant, actor_type, actor_id, actor_email, api_key_id," \
+          " project_id, ip_address, resource_id FROM audit_logs"
+_SELECT_DEAD = ("SELECT a.seq, a.id, a.effective_at, a.type, a.raw, a.tenant, a.actor_type, a.actor_id,"
+                " a.actor_email, a.api_key_id, a.project_id, a.ip_address, a.resource_id"
+                " FROM sink_dead_letters AS d JOIN audit_logs AS a ON a.seq = d.seq WHERE d.sink = ?")
+
+
+class ShipError(Exception):
+    """Shipping stopped: the sink kept failing past `give_up_after`, or failed for good. One line."""
+
+
+@dataclass
+class ShipResult:
+    name: str
+    target: str
+    schema: str
+    delivered: int = 0
+    """Events acknowledged in this run (duplicates included)."""
+    duplicates: int = 0
+    """Of those, events the sink already had (a re-sent batch)."""
+    rejected: int = 0
+    """Events that became (or stayed) dead letters in this run."""
+    revived: int = 0
+    """Dead letters delivered by `retry_dead`."""
+    batches: int = 0
+    retries: int = 0
+    """Attempts that failed transiently and were retried."""
+    position: int = 0
+    backlog: int = 0
+    """Events still after the position when the run ended."""
+    dead_letters: int = 0
+    """Dead letters this sink has in all, after the run."""
+    seconds: float = 0.0
+
+
+def backoff_delay(attempt: int, retry_after: float | None) -> float:
+    """Seconds to wait before attempt `attempt + 1` at a batch (with jitter, so shippers do not align)."""
+    if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
+        return retry_after
+    base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** (attempt - 1))
+    return _jitter(base)
+
+
+def _jitter(delay: float) -> float:
+    # Separate so tests can pin it: between three quarters and all of the delay.
+    return delay * (0.75 + random.random() / 4)
+
+
+class _Shipper:
+    def __init__(self, archive: Archive, sink: Sink, *, name: str, schema: str, mapper: Mapper | None,
+                 batch: int, give_up_after: float, clock: Callable[[], float],
+                 sleep: Callable[[float], None], progress: Callable[[int], None] | None) -> None:
+        self.conn = archive.connection
+        self.sink = sink
+        self.ledger = Ledger(self.conn, name)
+        self.schema = schema
+        self.mapper = mapper
+        self.batch = batch
+        self.give_up_after = give_up_after
+        self.clock = clock
+        self.sleep = sleep
+        self.progress = progress
+        self.result = ShipResult(name, sink.describe(), schema)
+        state = self.ledger.state()
+        self.position = 0 if state is None else state.position
+
+    # -- reading the archive -----------------------------------------------------------------------------
+    def _items(self, rows: Sequence[Any]) -> tuple[list[Item], list[Rejected]]:
+        items: list[Item] = []
+        rejected: list[Rejected] = []
+        schema, mapper = self.schema, self.mapper
+        for row in rows:
+            seq, event_id, effective_at, event_type, raw = row[0], row[1], row[2], row[3], row[4]
+            doc = None
+            if mapper is not None:
+                try:
+                    doc = mapper(msgspec.json.decode(raw))
+                except Exception as exc:   # a mapper's failure on one event must not stop the others
+                    rejected.append(Rejected(seq, event_id, f"cannot map to {schema}: {type(exc).__name__}: {exc}"))
+                    continue
+            items.append(Item(seq, event_id, effective_at, event_type, raw, doc, schema, tuple(row[5:])))
+        return items, rejected
+
+    def next_rows(self) -> list[Any]:
+        return self.conn.execute(f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?",
+                                 (self.position, self.batch)).fetchall()
+
+    def pending_rows(self, first: int, last: int, dead: bool) -> list[Any]:
+        if dead:
+            return self.conn.execute(f"{_SELECT_DEAD} AND d.seq BETWEEN ? AND ? ORDER BY d.seq",
+                                     (self.ledger.sink, first, last)).fetchall()
+        return self.conn.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)).fetchall()
+
+    def dead_rows(self, after: int) -> list[Any]:
+        return self.conn.execute(f"{_SELECT_DEAD} AND d.seq > ? ORDER BY d.seq LIMIT ?",
+                                 (self.ledger.sink, after, self.batch)).fetchall()
+
+    # -- one batch -----------------------------------------------------------------------------------------
+    def deliver(self, rows: Sequence[Any], *, dead: bool, already_pending: bool = False) -> None:
+        first, last = int(rows[0][0]), int(rows[-1][0])
+        items, unmappable = self._items(rows)
+        if not already_pending:
+            self.ledger.begin(target=self.result.target, schema=self.schema, position=self.position,
+                              first=first, last=last, dead=dead, now=time.time())
+        outcome = self._send(items) if items else BatchResult()
+        seqs = {item.seq for item in items}
+        refused = [r for r in outcome.rejected if r.seq in seqs]
+        if len(refused) != len(outcome.rejected):
+            raise ShipError(f"{self.result.target}: the sink rejected events that were not in the batch")
+        rejected = unmappable + refused
+        delivered = len(items) - len(refused)
+        self.ledger.acknowledge(first=first, last=last, dead=dead, delivered=delivered,
+                                duplicates=outcome.duplicates, rejected=rejected, now=time.time())
+        if not dead:
+            self.position = last
+        else:
+            self.result.revived += delivered
+        self.result.delivered += delivered
+        self.result.duplicates += outcome.duplicates
+        self.result.rejected += len(rejected)
+        self.result.batches += 1
+        for r in rejected:
+            log.warning("dead letter %s (seq %d): %s", r.event_id, r.seq, r.reason)
+        if self.progress is not None:
+            self.progress(len(rows))
+
+    def _send(self, items: list[Item]) -> BatchResult:
+        started = self.clock()
+        attempt = 0
+        while True:
+            try:
+                return self.sink.send(items)
+            except SinkUnavailable as exc:
+                attempt += 1
+                delay = backoff_delay(attempt, exc.retry_after)
+                waited = self.clock() - started
+                if waited + delay > self.give_up_after:
+                    raise ShipError(f"{self.result.target}: gave up after {_duration(waited)} of failures"
+                                    f" ({attempt} attempts): {exc}") from None
+                self.result.retries += 1
+                log.warning("%s unavailable (%s); sending the batch again in %.1fs", self.result.target, exc, delay)
+                self.sleep(delay)
+
+    # -- a run -----------------------------------------------------------------------------------------------
+    def resume_pending(self) -> None:
+        state = self.ledger.state()
+        if state is None or state.pending is None:
+            return
+        first, last, dead = state.pending
+        rows = self.pending_rows(first, last, dead)
+        log.info("sending again the batch of seq %d..%d that was not acknowledged", first, last)
+        if rows:
+            self.deliver(rows, dead=dead, already_pending=True)
+        else:   # nothing left of it (its dead letters were all delivered): just clear it
+            self.ledger.acknowledge(first=first, last=last, dead=dead, delivered=0, duplicates=0, rejected=(),
+                                    now=time.time())
+            if not dead:
+                self.position = last
+
+    def retry_dead(self) -> None:
+        after = 0
+        while rows := self.dead_rows(after):
+            self.deliver(rows, dead=True)
+            after = int(rows[-1][0])
+
+    def catch_up(self) -> int:
+        shipped = 0
+        while rows := self.next_rows():
+            self.deliver(rows, dead=False)
+            shipped += len(rows)
+        return shipped
+
+    def finish(self, started: float) -> ShipResult:
+        self.result.position = self.position
+        self.result.backlog = self.ledger.backlog(self.position)
+        self.result.dead_letters = self.ledger.dead_count()
+        self.result.seconds = self.clock() - started
+        return self.result
+
+
+def ship(archive: Archive, sink: Sink, *, name: str | None = None, schema: str | None = None,
+         batch: int | None = None, follow: bool = False, interval: float = 30.0,
+         give_up_after: float = DEFAULT_GIVE_UP_AFTER, retry_dead: bool = False,
+         stop: Callable[[], bool] = lambda: False, clock: Callable[[], float] = time.monotonic,
+         sleep: Callable[[float], None] = time.sleep, progress: Callable[[int], None] | None = None) -> ShipResult:
+    """Deliver `archive` to `sink` (opened and closed here) under the ledger `name` (default: the sink's URL
+    without credentials). With `follow`, keep delivering what a concurrent sync adds, polling every
+    `interval` seconds until `stop()` is true. `batch` defaults to the sink's `Sink.preferred_batch`, else
+    `DEFAULT_BATCH`. `progress(n)` is called after each batch.
+
+    Raises `ValueError` for bad arguments (nothing opened or written), the sink's `SinkConfigError` or
+    `SinkUnavailable` when it cannot be opened (the ledger untouched), `ShipError` or `SinkFailed` when
+    delivery stops part-way (everything acknowledged stays recorded).
+    """
+    schema = schema or sink.default_schema
+    if batch is None:
+        batch = sink.preferred_batch or DEFAULT_BATCH
+    if schema not in SCHEMAS:
+        raise ValueError(f"unknown schema {schema!r}; choose one of {', '.join(SCHEMAS)}")
+    if not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch must be within 1..{MAX_BATCH}")
+    if interval <= 0 or give_up_after <= 0:
+        raise ValueError("interval and give-up-after must be positive")
+    if archive.readonly:
+        raise ArchiveError(f"{archive.path}: opened read-only, cannot record deliveries in it")
+    name = name or sink.describe()
+    if not name.strip():
+        raise ValueError("the ledger name must not be empty")
+    existing = Ledger(archive.connection, name).state()
+    if existing is not None and existing.schema != schema:
+        raise ValueError(f"the sink {name!r} has been shipped {existing.schema}; ship {schema} under another --name")
+    mapper = schema_mapper(schema)
+    started = clock()
+    shipper = _Shipper(archive, sink, name=name, schema=schema, mapper=mapper, batch=batch,
+                       give_up_after=give_up_after, clock=clock, sleep=sleep, progress=progress)
+    sink.open()
+    try:
+        shipper.resume_pending()
+        if retry_dead:
+            shipper.retry_dead()
+        shipper.catch_up()
+        while follow and not stop():
+            if shipper.catch_up() == 0 and not stop():
+                sleep(interval)
+    except LedgerConflict as exc:
+        raise ShipError(str(exc)) from None
+    finally:
+        sink.close()
+    return shipper.finish(started)
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds:.0f}s"

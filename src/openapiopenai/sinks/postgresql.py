@@ -1,0 +1,252 @@
+"""``postgresql://``: the archive as a PostgreSQL table, exactly once through the event id.
+
+``postgresql://user@host:5432/db?table=openai_audit_logs&password_env=PGPASSWORD`` (any other parameter,
+such as ``sslmode``, goes to libpq as it is). The table (created when missing) has the event id as its
+primary key, the event as ``jsonb`` (`event`: the raw event, or the OCSF/ECS document), the archive's
+lookup columns, and ``raw``, the exact text the service sent (``jsonb`` reorders keys and drops
+whitespace, and the archived bytes are the evidence).
+
+A batch is one transaction, and its commit the acknowledgement: first one ``COPY`` straight into the
+table. A re-sent batch (after a crash, or a commit whose answer was lost with the connection) holds
+events already there, so its ``COPY`` fails on the primary key and keeps nothing; it then goes through
+a temporary table and ``INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING``, which adds only what is
+missing and counts the rest as duplicates. Either way no event is in the table twice.
+An event the table refuses (``jsonb`` cannot hold ``\\u0000``; a CHECK constraint the DBA added) fails the
+batch; the batch is then inserted row by row, each under a savepoint, so only the refused events become
+dead letters (which ``ship --retry-dead`` sends again once the table accepts them).
+
+Needs ``pip install 'openapiopenai[sinks-postgresql]'`` (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import msgspec
+
+from openapiopenai.sinks._base import (
+    BatchResult,
+    Item,
+    Rejected,
+    Sink,
+    SinkConfigError,
+    SinkFailed,
+    SinkUnavailable,
+    SinkURL,
+    import_extra,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["PostgresSink"]
+
+DEFAULT_TABLE = "openai_audit_logs"
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_CONNECT_TIMEOUT_S = "10"
+#: The lookup columns as the table has them, after id/effective_at/type (LOOKUP_COLUMNS, same order).
+_COLUMNS = ("tenant", "actor_type", "actor_id", "actor_email", "api_key_id", "project_id", "ip_address",
+            "resource_id")
+_NO_COLUMNS = (0,) + (None,) * (len(_COLUMNS) - 1)
+_STAGE = "openapiopenai_ship_stage"
+
+
+def _table_name(text: str) -> tuple[str, ...]:
+    parts = tuple(text.split("."))
+    if len(parts) > 2 or not all(_IDENT.match(p) for p in parts):
+        raise SinkConfigError(f"postgresql sink: table {text!r} is not a plain name (letters, digits, _;"
+                              " optionally schema.table)")
+    return parts
+
+
+class PostgresSink(Sink):
+    scheme: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
+    guarantee: ClassVar[str] = "exactly-once"
+    # Each batch is a commit, and a commit a flush of PostgreSQL's WAL.
+    preferred_batch: ClassVar[int | None] = 5000
+
+    def __init__(self, url: SinkURL, *, options: Mapping[str, str]) -> None:
+        super().__init__(url, options=options)
+        query = dict(url.query)
+        self.table = _table_name(query.pop("table", DEFAULT_TABLE))
+        for name in [k for k in query if k.endswith(("_env", "_file"))]:
+            query.pop(name)   # how a secret was given: read by parse_sink_url, not for libpq
+        self._params: dict[str, Any] = {
+            "host": url.host, "port": url.port, "dbname": url.path.lstrip("/") or None, "user": url.username,
+            "connect_timeout": query.pop("connect_timeout", _CONNECT_TIMEOUT_S), **query,
+        }
+        self._params = {k: v for k, v in self._params.items() if v is not None}
+        self._conn: psycopg.Connection[Any] | None = None
+        self._opened = False
+
+    # -- connecting ---------------------------------------------------------------------------------------
+    def _clean(self, exc: BaseException) -> str:
+        """One line of the server's or libpq's message, never the password."""
+        lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+        text = lines[-1] if lines else type(exc).__name__
+        for line in lines:   # libpq puts the reason on the line with FATAL/ERROR, the context around it
+            if "FATAL:" in line or "ERROR:" in line:
+                text = line
+        if self.url.password is not None:
+            text = text.replace(self.url.password.reveal(), "***")
+        return f"{self.describe()}: {text}"
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        pg: Any = import_extra("psycopg", "sinks-postgresql")
+        password = self.url.password.reveal() if self.url.password is not None else None
+        try:
+            conn: psycopg.Connection[Any] = pg.connect(**self._params, password=password, autocommit=False)
+        except pg.ProgrammingError as exc:   # an option libpq does not know
+            raise SinkConfigError(self._clean(exc)) from None
+        except pg.OperationalError as exc:
+            message = self._clean(exc)
+            refused_login = getattr(exc, "sqlstate", None) in ("28P01", "28000", "3D000") or any(
+                s in message for s in ("password authentication failed", "no password supplied",
+                                       "does not exist", "pg_hba.conf"))
+            if refused_login:
+                # Before the first batch, bad usage; mid-run (the password changed), the sink is gone.
+                raise (SinkFailed if self._opened else SinkConfigError)(message) from None
+            raise SinkUnavailable(message) from None
+        try:
+            with conn.cursor() as cur:
+                cur.execute(self._sql(f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} (id text, effective_at bigint,"
+                                      " type text, tenant boolean, actor_type text, actor_id text, actor_email"
+                                      " text, api_key_id text, project_id text, ip_address text, resource_id"
+                                      " text, event text, raw text) ON COMMIT DELETE ROWS"))
+            conn.commit()
+        except pg.Error as exc:
+            conn.close()
+            raise SinkUnavailable(self._clean(exc)) from None
+        return conn
+
+    def _sql(self, text: str, **identifiers: Any) -> Any:
+        from psycopg import sql
+
+        return sql.SQL(text).format(table=sql.Identifier(*self.table), **identifiers)
+
+    def open(self) -> None:
+        conn = self._connect()
+        pg: Any = import_extra("psycopg", "sinks-postgresql")
+        from psycopg import sql
+
+        index = sql.Identifier(f"{self.table[-1]}_effective_at")
+        try:
+            with conn.cursor() as cur:
+                cur.execute(self._sql(
+                    "CREATE TABLE IF NOT EXISTS {table} (id text PRIMARY KEY, effective_at timestamptz NOT NULL,"
+                    " type text NOT NULL, tenant boolean NOT NULL DEFAULT false, actor_type text, actor_id text,"
+                    " actor_email text, api_key_id text, project_id text, ip_address text, resource_id text,"
+                    " event jsonb NOT NULL, raw text NOT NULL, shipped_at timestamptz NOT NULL DEFAULT now())"))
+                cur.execute(self._sql("CREATE INDEX IF NOT EXISTS {index} ON {table} (effective_at)", index=index))
+            conn.commit()
+        except pg.Error as exc:   # no right to create the table, or a same-named object in the way
+            conn.close()
+            raise SinkConfigError(self._clean(exc)) from None
+        self._conn = conn
+        self._opened = True
+
+    # -- sending ------------------------------------------------------------------------------------------
+    def _rows(self, batch: Sequence[Item]) -> list[tuple[Any, ...]]:
+        rows = []
+        for item in batch:
+            doc = None if item.doc is None else msgspec.json.encode(item.doc).decode()
+            columns = item.columns or _NO_COLUMNS
+            rows.append((item.event_id, item.effective_at, item.event_type, bool(columns[0]), *columns[1:],
+                         doc, item.raw))
+        return rows
+
+    _INSERT = ("INSERT INTO {table} (id, effective_at, type, tenant, actor_type, actor_id, actor_email, api_key_id,"
+               " project_id, ip_address, resource_id, event, raw) SELECT id, to_timestamp(effective_at), type,"
+               " tenant, actor_type, actor_id, actor_email, api_key_id, project_id, ip_address, resource_id,"
+               f" coalesce(event, raw)::jsonb, raw FROM {_STAGE}")
+
+    def send(self, batch: Sequence[Item]) -> BatchResult:
+        pg: Any = import_extra("psycopg", "sinks-postgresql")
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        conn = self._conn
+        try:
+            # The usual case, a batch the table has none of: one COPY straight into it, as fast as the
+            # table can take rows. One event already there (a re-sent batch) fails the whole COPY,
+            # and nothing of it is kept; the batch then goes the way that skips what is there.
+            try:
+                with conn.cursor() as cur:
+                    self._copy_into_table(cur, batch)
+                conn.commit()
+                return BatchResult()
+            except pg.errors.UniqueViolation:
+                conn.rollback()
+            except (pg.errors.DataError, pg.errors.IntegrityError):
+                conn.rollback()
+                return self._send_row_by_row(conn, batch)
+            rows = self._rows(batch)
+            try:
+                with conn.cursor() as cur:
+                    self._stage(cur, rows)
+                    cur.execute(self._sql(self._INSERT + " ON CONFLICT (id) DO NOTHING"))
+                    inserted = cur.rowcount
+                conn.commit()
+                return BatchResult(duplicates=len(rows) - inserted)
+            except (pg.errors.DataError, pg.errors.IntegrityError):
+                # Some event the table refuses (bad jsonb, a CHECK the DBA added): find which, one by one.
+                conn.rollback()
+                return self._send_row_by_row(conn, batch)
+        except (pg.OperationalError, pg.InterfaceError) as exc:
+            # The connection is gone (the server restarted, the network dropped): the transaction either
+            # committed or not; either way the re-sent batch is absorbed by the primary key.
+            self._drop()
+            raise SinkUnavailable(self._clean(exc)) from None
+        except pg.Error as exc:
+            self._drop()
+            raise SinkFailed(self._clean(exc)) from None
+
+    def _copy_into_table(self, cur: psycopg.Cursor[Any], batch: Sequence[Item]) -> None:
+        utc = datetime.timezone.utc
+        at = datetime.datetime.fromtimestamp
+        with cur.copy(self._sql("COPY {table} (id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
+                                " api_key_id, project_id, ip_address, resource_id, event, raw) FROM STDIN")) as copy:
+            for item in batch:
+                columns = item.columns or _NO_COLUMNS
+                event = item.raw if item.doc is None else msgspec.json.encode(item.doc).decode()
+                copy.write_row((item.event_id, at(item.effective_at, utc), item.event_type, bool(columns[0]),
+                                *columns[1:], event, item.raw))
+
+    def _stage(self, cur: psycopg.Cursor[Any], rows: Sequence[tuple[Any, ...]]) -> None:
+        with cur.copy(f"COPY {_STAGE} (id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
+                      " api_key_id, project_id, ip_address, resource_id, event, raw) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def _send_row_by_row(self, conn: psycopg.Connection[Any], batch: Sequence[Item]) -> BatchResult:
+        pg: Any = import_extra("psycopg", "sinks-postgresql")
+        rejected: list[Rejected] = []
+        duplicates = 0
+        with conn.cursor() as cur:
+            self._stage(cur, self._rows(batch))
+            for item in batch:
+                cur.execute("SAVEPOINT one_event")
+                try:
+                    cur.execute(self._sql(self._INSERT + " WHERE id = %s ON CONFLICT (id) DO NOTHING"),
+                                (item.event_id,))
+                    duplicates += cur.rowcount == 0
+                    cur.execute("RELEASE SAVEPOINT one_event")
+                except (pg.errors.DataError, pg.errors.IntegrityError) as exc:
+                    cur.execute("ROLLBACK TO SAVEPOINT one_event")
+                    reason = (exc.diag.message_primary or str(exc)).strip().splitlines()[0]
+                    rejected.append(Rejected(item.seq, item.event_id, f"postgresql refused it: {reason}"))
+        conn.commit()
+        return BatchResult(rejected=tuple(rejected), duplicates=duplicates)
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            # Closing a broken connection may fail too; it is gone either way.
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+
+    def close(self) -> None:
+        self._drop()

@@ -1,0 +1,161 @@
+"""Schema 1 -> 2 in place: every event byte for byte and every sync state kept, all or nothing.
+
+`data/v1_archive.sqlite` was written by the version-1 code (see `data/make_v1_archive.py`): three synced
+streams, both partitions, the lookup indexes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from openapiopenai.archive import SCHEMA_VERSION, Archive, Filters
+from openapiopenai.archive._migrate import migrate
+from openapiopenai.archive._rows import INSERT_SQL, event_row
+
+V1 = Path(__file__).parent / "data" / "v1_archive.sqlite"
+
+
+@pytest.fixture
+def v1(tmp_path: Path) -> Path:
+    path = tmp_path / "audit.sqlite"
+    shutil.copyfile(V1, path)
+    return path
+
+
+def _snapshot(path: Path) -> dict[str, Any]:
+    """Everything a migration must keep, read without the library."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {
+            "version": conn.execute("PRAGMA user_version").fetchone()[0],
+            "events": conn.execute("SELECT id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
+                                   " api_key_id, project_id, ip_address, resource_id, raw FROM audit_logs"
+                                   " ORDER BY rowid").fetchall(),
+            "sync_state": conn.execute("SELECT * FROM sync_state ORDER BY filter_key").fetchall(),
+            "sync_slices": conn.execute("SELECT * FROM sync_slices ORDER BY filter_key, slice_no").fetchall(),
+            "indexes": sorted(r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")),
+            "tables": sorted(r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")),
+        }
+    finally:
+        conn.close()
+
+
+def test_the_fixture_is_a_version_1_archive() -> None:
+    before = _snapshot(V1)
+    assert before["version"] == 1
+    assert len(before["events"]) == 600 and len(before["sync_state"]) == 3
+    assert "seq" not in {r[1] for r in sqlite3.connect(V1).execute("PRAGMA table_info(audit_logs)")}
+
+
+def test_opening_a_v1_archive_migrates_it_keeping_everything(v1: Path) -> None:
+    before = _snapshot(v1)
+    with Archive(v1) as archive:
+        conn = archive.connection
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        # The old insertion order is the new sequence, 1..n, and each row is the same, byte for byte.
+        rows = conn.execute("SELECT seq, id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
+                            " api_key_id, project_id, ip_address, resource_id, raw FROM audit_logs"
+                            " ORDER BY seq").fetchall()
+        assert [tuple(r)[1:] for r in rows] == before["events"]
+        assert [r[0] for r in rows] == list(range(1, 601))
+        assert conn.execute("SELECT count(*) FROM sink_ledger").fetchone()[0] == 0
+        # The sync state reads as it did, and the next sync's insert (no seq given) gets the next seq.
+        states = archive.sync_state()
+        assert [s["high_water"] for s in states] == [s[2] for s in before["sync_state"]]
+        assert {s["filters"] for s in states} >= {Filters(), Filters(tenant_only=True)}
+        event = {"id": "audit_log-new", "type": "login.failed", "effective_at": 1}
+        conn.execute(INSERT_SQL, event_row(event, '{"id": "audit_log-new"}', tenant=False))
+        conn.execute(INSERT_SQL, event_row(event, '{"id": "audit_log-new"}', tenant=False))  # ignored
+        assert [tuple(r) for r in conn.execute("SELECT seq FROM audit_logs WHERE id = 'audit_log-new'")] == [(601,)]
+    after = _snapshot(v1)
+    assert after["sync_state"] == before["sync_state"] and after["sync_slices"] == before["sync_slices"]
+    assert after["indexes"] == before["indexes"]
+    assert after["tables"] == sorted([*before["tables"], "sink_dead_letters", "sink_ledger"])
+
+
+def test_the_sequence_survives_vacuum(v1: Path) -> None:
+    with Archive(v1) as archive:
+        conn = archive.connection
+        # A gap, as a rolled-back insert can leave; VACUUM renumbers implicit rowids, never a declared key.
+        conn.execute("UPDATE audit_logs SET seq = seq + 1000 WHERE seq > 300")
+        before = conn.execute("SELECT seq, id FROM audit_logs ORDER BY seq").fetchall()
+        conn.execute("VACUUM")
+        assert conn.execute("SELECT seq, id FROM audit_logs ORDER BY seq").fetchall() == before
+
+
+def test_a_back_fill_in_progress_keeps_its_lookup_indexes_absent(v1: Path) -> None:
+    conn = sqlite3.connect(v1, isolation_level=None)
+    conn.execute("DROP INDEX audit_logs_type")
+    conn.execute("DROP INDEX audit_logs_ip")
+    conn.close()
+    with Archive(v1) as archive:
+        from openapiopenai.archive._schema import missing_indexes
+
+        assert sorted(missing_indexes(archive.connection)) == ["audit_logs_ip", "audit_logs_type"]
+
+
+def test_read_only_opening_reads_v1_without_migrating(v1: Path) -> None:
+    with Archive(v1, readonly=True) as archive:
+        assert archive.count() == 600
+    assert _snapshot(v1)["version"] == 1
+
+
+@pytest.mark.parametrize("step", ["table", "copied", "indexed", "commit"])
+def test_an_error_mid_migration_leaves_v1_intact(v1: Path, step: str) -> None:
+    before = _snapshot(v1)
+    conn = sqlite3.connect(v1, isolation_level=None)
+
+    def fail_at(at: str) -> None:
+        if at == step:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, 2, hook=fail_at)
+    assert not conn.in_transaction
+    conn.close()
+    assert _snapshot(v1) == before
+    with Archive(v1) as archive:   # and the next open migrates it
+        assert archive.count() == 600
+
+
+_KILLED_MID_MIGRATION = textwrap.dedent("""
+    import os, signal, sqlite3, sys
+    from openapiopenai.archive._migrate import migrate
+
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # Grow the archive first so the copy is a real one (a few thousand rows, several MB of pages).
+    conn.execute("BEGIN")
+    conn.execute("INSERT INTO audit_logs (id, effective_at, type, raw) SELECT a.id || '-' || n.value,"
+                 " a.effective_at, a.type, a.raw FROM audit_logs AS a, json_each('[1,2,3,4,5,6,7,8]') AS n")
+    conn.execute("COMMIT")
+    def kill_at(step):
+        if step == sys.argv[2]:
+            os.kill(os.getpid(), signal.SIGKILL)
+    migrate(conn, 2, hook=kill_at)
+""")
+
+
+@pytest.mark.parametrize("step", ["copied", "commit"])
+def test_sigkill_mid_migration_leaves_v1_intact(v1: Path, step: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", _KILLED_MID_MIGRATION, str(v1), step], timeout=60,
+                          capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    after = _snapshot(v1)
+    assert after["version"] == 1 and len(after["events"]) == 600 * 9
+    assert "sink_ledger" not in after["tables"]
+    with Archive(v1) as archive:
+        assert archive.count() == 600 * 9
+        assert archive.connection.execute("SELECT max(seq) FROM audit_logs").fetchone()[0] == 600 * 9
+    assert not os.path.exists(f"{v1}-journal")
