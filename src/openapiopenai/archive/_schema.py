@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from openapiopenai.archive._errors import ArchiveError
+from openapiopenai.archive._views import ensure_views
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SECONDARY_INDEXES", "build_indexes", "drop_indexes",
            "missing_indexes", "open_archive_db", "split_statements"]
@@ -261,6 +262,7 @@ def open_archive_db(path: Path, *, create: bool, readonly: bool) -> sqlite3.Conn
                 from openapiopenai.archive._migrate import migrate
 
                 migrate(conn, SCHEMA_VERSION)
+        ensure_views(conn, readonly=readonly)
     except ArchiveError:
         conn.close()
         _forget_new_file(path, existed)

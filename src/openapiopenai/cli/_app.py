@@ -168,6 +168,9 @@ def audit_logs() -> None:
     help="New events per second while running.",
 )
 @click.option("--newer-types", is_flag=True, help="Also emit event types newer than the spec.")
+@click.option("--scenario", "scenarios", multiple=True, metavar="NAME",
+              help="Plant a named attack sequence (credential_stuffing, key_escalation, ...); repeatable. "
+                   "Prints the ids it planted.")
 @click.option(
     "--allow-public",
     is_flag=True,
@@ -185,6 +188,7 @@ def emulator(
     rate_limit: float | None,
     live_rate: float,
     newer_types: bool,
+    scenarios: tuple[str, ...],
     allow_public: bool,
 ) -> None:
     """Serve an emulated organization audit-log API (Ctrl-C stops it)."""
@@ -207,6 +211,7 @@ def emulator(
             # The emulator's key is a made-up one it accepts, not a secret: printed so a new user
             # can point a client at it (stdout, unredacted, on purpose).
             echo=lambda url: click.echo(f"serving {url} with admin key {admin_key} (Ctrl-C stops)"),
+            scenarios=scenarios,
         )
     except ValueError as exc:
         # serve() checks its arguments (a public host without --allow-public) before listening.
@@ -218,7 +223,7 @@ def emulator(
 
 def _register() -> None:
     # Imported here so the modules can use `audit_logs` and `cli` without an import cycle.
-    from . import _audit_logs, _demo, _ship, _tail  # noqa: F401
+    from . import _audit_logs, _demo, _detect, _ship, _tail  # noqa: F401
 
 
 _register()

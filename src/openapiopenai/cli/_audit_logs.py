@@ -26,6 +26,7 @@ from ._output import (
     write_parquet,
 )
 from ._progress import event_progress
+from ._schema import in_schema, schema_option
 from ._time import Duration, format_time
 
 if TYPE_CHECKING:
@@ -93,15 +94,24 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
     show_default=True,
 )
 @click.option("--wide", is_flag=True, help="Table: also show each event's id, however narrow the terminal.")
+@schema_option
 @click.pass_context
 def list_command(
-    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str, wide: bool
+    ctx: click.Context,
+    filters: Filters,
+    connection: Connection,
+    limit: int,
+    all_: bool,
+    fmt: str,
+    wide: bool,
+    schema: str,
 ) -> None:
     """Show the newest events from the service, newest first."""
     if all_ and ctx.get_parameter_source("limit") is not click.core.ParameterSource.DEFAULT:
         raise BadInput("--limit and --all cannot be used together")
+    convert = in_schema(schema, fmt)
     with connection.api() as api:
-        raws = _service_events(api, filters, None if all_ else limit)
+        raws = convert(_service_events(api, filters, None if all_ else limit))
         if fmt == "table":
             from ._terminal import print_table
 
@@ -130,8 +140,9 @@ _EXPORT_FORMATS = ("jsonl", "csv", "parquet")
     help="Output format [default: from --out's extension, else jsonl].",
 )
 @click.option("--db", type=click.Path(), metavar="FILE", help="Export from this archive instead of the service.")
+@schema_option
 def export_command(
-    filters: Filters, connection: Connection, out: str, fmt: str | None, db: str | None
+    filters: Filters, connection: Connection, out: str, fmt: str | None, db: str | None, schema: str
 ) -> None:
     """Write every matching event to a file, newest first.
 
@@ -141,6 +152,7 @@ def export_command(
     """
     if fmt is None:
         fmt = _format_from_extension(out)
+    convert = in_schema(schema, fmt)
     if fmt == "parquet":
         if out == "-":
             raise BadInput("parquet cannot be written to stdout; give --out FILE")
@@ -165,7 +177,7 @@ def export_command(
             partitions = []
             raws = _service_events(api, filters, None)
         try:
-            count = _write(fmt, raws, out)
+            count = _write(fmt, convert(raws), out)
         except UnwritableOutput as exc:
             raise BadInput(f"--out {exc}") from None
     where = "stdout" if out == "-" else out

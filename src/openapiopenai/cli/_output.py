@@ -75,37 +75,28 @@ def csv_cell(value: object) -> str:
     return "'" + safe if text.startswith(_FORMULA_START) else safe
 
 
-def _get(obj: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
 def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
-    """The flattened columns of one event (a decoded JSON object), values as the service sent them."""
-    actor = event.get("actor")
-    actor_type = _get(actor, "type")
-    session = _get(actor, "session")
-    api_key = _get(actor, "api_key")
-    user = _get(session, "user") or _get(api_key, "user")
-    # The person or service account behind the action, as the archive's actor_id column has it.
-    actor_id = _get(user, "id") or _get(api_key, "service_account", "id")
-    event_type = event.get("type")
-    payload = event.get(event_type) if isinstance(event_type, str) else None
+    """The flattened columns of one event (a decoded JSON object), read by `openapiopenai.anatomy`.
+
+    The same facts as the archive's columns: a wrong-typed or empty value is ``None`` (an empty cell), and
+    the actor's ``type`` decides whose user, IP and user agent are read.
+    """
+    # Imported here, not at the top: `--help` must not pay for msgspec (tests/cli/test_cli_imports.py).
+    from openapiopenai.anatomy import facts
+
+    f = facts(event)
     return {
-        "id": event.get("id"),
-        "effective_at": event.get("effective_at"),
-        "type": event_type,
-        "actor_type": actor_type,
-        "actor_id": actor_id,
-        "actor_email": _get(user, "email"),
-        "api_key_id": _get(api_key, "id"),
-        "ip_address": _get(session, "ip_address"),
-        "user_agent": _get(session, "user_agent"),
-        "project_id": _get(event, "project", "id"),
-        "resource_id": _get(payload, "id"),
+        "id": f.id,
+        "effective_at": f.effective_at,
+        "type": f.type,
+        "actor_type": f.actor_type,
+        "actor_id": f.actor_id,
+        "actor_email": f.user_email,
+        "api_key_id": f.api_key_id,
+        "ip_address": f.ip_address,
+        "user_agent": f.user_agent,
+        "project_id": f.project_id,
+        "resource_id": f.target_id,
     }
 
 

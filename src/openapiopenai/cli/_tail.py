@@ -29,6 +29,7 @@ from ._app import audit_logs
 from ._messages import note
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import DISPLAY_HEADERS, display_cells, jsonl_line
+from ._schema import in_schema, schema_option
 from ._time import Duration
 
 if TYPE_CHECKING:
@@ -178,6 +179,7 @@ def _is_outage(exc: Exception) -> bool:
 @click.option(
     "--max-polls", type=click.IntRange(1), hidden=True, help="Stop after N polls (for tests and scripts)."
 )
+@schema_option
 def tail_command(
     filters: Filters,
     connection: Connection,
@@ -186,6 +188,7 @@ def tail_command(
     fmt: str,
     state_file: str | None,
     max_polls: int | None,
+    schema: str,
 ) -> None:
     """Print new events as they appear, oldest first, until interrupted (Ctrl-C exits 130).
 
@@ -199,6 +202,7 @@ def tail_command(
         state = _load_state(state_file, filters)
     import openapiopenai
 
+    convert = in_schema(schema, fmt)
     with connection.api() as api:
         follower = Follower(api, filters, int(lookback))
         if state is not None:
@@ -226,7 +230,8 @@ def tail_command(
                 note(f"the service answers again (after {failures} failed poll{'s' * (failures > 1)})")
                 failures, wait = 0, interval
             if positioned:
-                for effective_at, event_id, raw in events:
+                texts = convert([raw for _, _, raw in events])
+                for (effective_at, event_id, _), raw in zip(events, texts, strict=True):
                     if line is None:
                         line = _formatter(fmt)
                     sys.stdout.write(line(raw) + "\n")

@@ -76,6 +76,7 @@ class EmulatorApp(Starlette):
             Route(CONTROL_PREFIX + "faults", self.control_faults, methods=["GET", "POST"]),
             Route(CONTROL_PREFIX + "counters", self.control_counters, methods=["GET"]),
             Route(CONTROL_PREFIX + "reset-counters", self.control_reset_counters, methods=["POST"]),
+            Route(CONTROL_PREFIX + "scenarios", self.control_scenarios, methods=["GET", "POST"]),
         ]
         handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
             404: self._not_found, 405: self._not_found,
@@ -214,6 +215,21 @@ class EmulatorApp(Starlette):
         except ValueError as exc:
             return error_response(400, str(exc))
         return Response(_encode(completed), media_type="application/json")
+
+    async def control_scenarios(self, request: Request) -> Response:
+        """GET: the scenario names; POST ``{"name": ..., "at": unix}`` (or a list): plant, report the ids."""
+        from openapiopenai.emulator._scenarios import SCENARIOS, plant_request
+
+        refused = _loopback_only(request)
+        if refused is not None:
+            return refused
+        if request.method == "GET":
+            return Response(_encode({n: s.description for n, s in SCENARIOS.items()}), media_type="application/json")
+        try:
+            planted = plant_request(self.store, msgspec.json.decode(await request.body()))
+        except (msgspec.DecodeError, ValueError) as exc:
+            return error_response(400, str(exc))
+        return Response(_encode(planted), media_type="application/json")
 
     async def control_faults(self, request: Request) -> Response:
         refused = _loopback_only(request)

@@ -168,11 +168,19 @@ def serve(host: str = "127.0.0.1", port: int = 8787, events: int = 20_000, seed:
           admin_key: str = "sk-admin-demo", db: str | None = None, latency_ms: float = 0,
           fail_rate: float = 0.0, rate_limit: float | None = None, live_rate: float = 0.0,
           newer_types: bool = False, *, allow_public: bool = False, fault_seed: int = 0,
-          log_level: str = "warning", echo: Callable[[str], None] | None = None) -> None:
-    """Serve in the foreground until interrupted; prints `http://HOST:PORT/v1` once listening."""
+          log_level: str = "warning", echo: Callable[[str], None] | None = None,
+          scenarios: tuple[str, ...] = ()) -> None:
+    """Serve in the foreground until interrupted; prints `http://HOST:PORT/v1` once listening (after a line
+    per planted scenario: its name, start and event ids)."""
     sock = _bind(host, port, allow_public=allow_public)
     try:
         store = open_store(db, events, seed, newer_types=newer_types)
+        if scenarios:
+            from openapiopenai.emulator._scenarios import plant_all
+
+            for planted in plant_all(store, list(scenarios)):
+                (echo or (lambda line: print(line, flush=True)))(
+                    f"scenario {planted.name} at {planted.at}: {' '.join(planted.ids)}")
         faults = Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=fault_seed)
         app = create_app(store, admin_key=admin_key, faults=faults, live_rate=live_rate)
         url = _base_url(sock)

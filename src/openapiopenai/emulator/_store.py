@@ -94,7 +94,12 @@ class Page:
 
 
 def index_row(event: Mapping[str, Any], raw: bytes) -> tuple[Any, ...]:
-    """The indexed columns of one event, read from where the live service puts each field."""
+    """The indexed columns of one event, read from where the live service puts each field.
+
+    A test oracle, labelled as such: this is the emulator's own, independent reading of an event's
+    anatomy, written apart from the library's (`openapiopenai.anatomy`) on purpose, so the tests can hold
+    the two to agreement on every generated event instead of checking the library against itself.
+    """
     event_type = event["type"]
     project = event.get("project")
     actor = event.get("actor") or {}

@@ -1,0 +1,409 @@
+"""Where each fact of an audit-log event lives in the JSON the service sends, written down once.
+
+Everything downstream reads events through this module: the archive's lookup columns, the CLI's
+CSV/table/Parquet columns, the OCSF and ECS mappings, detections and sinks. ``facts(event)`` reads a
+decoded event (the JSON object, or an ``AuditLog``, which reads like one); ``facts_from_json(raw,
+event_type)`` reads the same facts straight from an event's bytes for the hot paths (the sync decodes
+only these fields into typed structs instead of the whole event). Both give the same ``EventFacts``
+for every input, odd or not: the tests hold them to it.
+
+The rules, where earlier copies disagreed (the archive's won each time, because an archive already
+written with them must keep answering the same queries, and because each is the safer reading):
+
+* **Wrong type -> None.** A value of the wrong JSON type (``"id": 7`` where the spec has a string) is
+  not a fact: it reads as ``None`` and stays visible only in the raw JSON. A number in a TEXT column or a
+  CSV ``actor_id`` cell would match no filter and look like a real id.
+* **Empty -> None.** ``""`` names nothing; an empty email or id reads as ``None``, so ``IS NULL``
+  finds every event without one and no filter can match "".
+* **The actor's ``type`` decides which branch is read.** A ``session`` actor's user is
+  ``actor.session.user``; an ``api_key`` actor's user or service account is under ``actor.api_key``.
+  A stray ``api_key`` object beside a session (or ``session`` beside a key) is not who acted and is
+  never read, and an actor type newer than the spec yields no identity rather than a guess.
+* Nothing here raises for any JSON value; a part that is missing, null or not an object reads as absent.
+
+Where each field comes from (paths in the event's JSON; ``<type>`` is the key named by ``type``):
+
+=====================  ===========================================================================
+``id``                 ``id``
+``type``               ``type``
+``effective_at``       ``effective_at`` (Unix seconds; an integer, not a bool)
+``actor_type``         ``actor.type`` (``session`` or ``api_key`` in the spec)
+``user_id``            ``actor.session.user.id`` / ``actor.api_key.user.id``
+``user_email``         ``actor.session.user.email`` / ``actor.api_key.user.email``
+``service_account_id`` ``actor.api_key.service_account.id``
+``api_key_id``         ``actor.api_key.id``
+``api_key_type``       ``actor.api_key.type`` (``user`` or ``service_account``)
+``actor_id``           ``user_id``, else ``service_account_id``: the person or account that acted
+``ip_address``         ``actor.session.ip_address``
+``user_agent``         ``actor.session.user_agent`` (beyond the spec; its example and the live service)
+``ja3``, ``ja4``       ``actor.session.ja3``, ``actor.session.ja4`` (likewise)
+``ip_*``               ``actor.session.ip_address_details.{country, city, region, region_code, asn,
+                       latitude, longitude}``, all strings as sent (``"37.77490"``, ``"7922"``)
+``project_id``/``_name`` ``project.id``, ``project.name``
+``target_id``          ``<type>.id``: the key, user, project, ... the event is about
+``target_name``        ``<type>.name`` (or ``<type>.data.name``)
+``target_email``       ``<type>.email`` (or ``<type>.data.email``: ``invite.sent``)
+``subject_user_id``    ``<type>.user_id`` (or ``<type>.principal_id``: ``role.assignment.*``)
+``role``               ``<type>.role_id`` (or ``<type>.data.role``: ``invite.sent``, ``user.added``)
+``resource_id``/``_type`` ``<type>.resource_id``, ``<type>.resource_type`` (``role.*``)
+``error_code``/``_message`` ``<type>.error_code``, ``<type>.error_message`` (``login.failed``, ``logout.failed``)
+``scopes``             ``<type>.data.scopes`` or ``<type>.changes_requested.scopes`` (``api_key.*``)
+=====================  ===========================================================================
+
+Sources: ``spec/audit-logs.openapi.yaml`` (``AuditLogActor*``, the payload schemas and the list
+example, which shows the undeclared session fields), ``spec/README.md`` fact 4, and the official
+``openai`` SDK's ``types/admin/organization/audit_log_list_response.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Protocol
+
+import msgspec
+
+__all__ = ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json", "facts_from_json", "payload"]
+
+
+class SupportsGet(Protocol):
+    """A decoded event: a dict, or an ``AuditLog`` (which reads like one)."""
+
+    def get(self, key: str, default: Any = None, /) -> Any: ...
+
+
+class EventFacts(msgspec.Struct, frozen=True, gc=False):
+    """The facts of one event, each ``None`` when the event does not carry it (see the module table)."""
+
+    id: str | None
+    type: str | None
+    effective_at: int | None
+    actor_type: str | None
+    actor_id: str | None
+    """The user who acted, else the service account: the archive's ``actor_id`` column."""
+    user_id: str | None
+    user_email: str | None
+    service_account_id: str | None
+    api_key_id: str | None
+    api_key_type: str | None
+    ip_address: str | None
+    user_agent: str | None
+    ja3: str | None
+    ja4: str | None
+    ip_country: str | None
+    ip_city: str | None
+    ip_region: str | None
+    ip_region_code: str | None
+    ip_asn: str | None
+    ip_latitude: str | None
+    ip_longitude: str | None
+    project_id: str | None
+    project_name: str | None
+    target_id: str | None
+    target_name: str | None
+    target_email: str | None
+    """The address an invitation or a user event names."""
+    subject_user_id: str | None
+    """The user an event is about beside its target: a group's member, an assignment's principal."""
+    role: str | None
+    """The role granted or bound (its id), or the role an invitation offers (its name)."""
+    resource_id: str | None
+    resource_type: str | None
+    """What a role assignment or binding grants access to."""
+    error_code: str | None
+    error_message: str | None
+    scopes: tuple[str, ...] | None
+
+
+# -- the shape of the parts read, as typed structs ---------------------------------------------------
+# The fast path decodes straight into these (unknown fields are skipped without building anything; a
+# wrong type or an empty string fails the decode and the lenient reader below takes over, so the
+# structs only ever hold facts). The lenient reader builds the same structs from dicts, applying the
+# same two rules with `_str`, so everything after the reading (`_derive`) is written once for both.
+
+#: A string that names something: "" fails the fast decode, as it reads None in the lenient one.
+_Text = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class _User(msgspec.Struct, gc=False):
+    id: _Text | None = None
+    email: _Text | None = None
+
+
+class _Ref(msgspec.Struct, gc=False):
+    id: _Text | None = None
+
+
+class _IpDetails(msgspec.Struct, gc=False):
+    country: _Text | None = None
+    city: _Text | None = None
+    region: _Text | None = None
+    region_code: _Text | None = None
+    asn: _Text | None = None
+    latitude: _Text | None = None
+    longitude: _Text | None = None
+
+
+class _Session(msgspec.Struct, gc=False):
+    user: _User | None = None
+    ip_address: _Text | None = None
+    user_agent: _Text | None = None
+    ja3: _Text | None = None
+    ja4: _Text | None = None
+    ip_address_details: _IpDetails | None = None
+
+
+class _ApiKey(msgspec.Struct, gc=False):
+    id: _Text | None = None
+    type: _Text | None = None
+    user: _User | None = None
+    service_account: _Ref | None = None
+
+
+class _Actor(msgspec.Struct, gc=False):
+    type: _Text | None = None
+    session: _Session | None = None
+    api_key: _ApiKey | None = None
+
+
+class _Project(msgspec.Struct, gc=False):
+    id: _Text | None = None
+    name: _Text | None = None
+
+
+class _PayloadPart(msgspec.Struct, gc=False):
+    """``data`` (what was created) or ``changes_requested`` (what an update asked for)."""
+
+    name: _Text | None = None
+    email: _Text | None = None
+    role: _Text | None = None
+    scopes: list[str] | None = None
+
+
+class _Payload(msgspec.Struct, gc=False):
+    """The fields of the payload the facts come from (the payload itself is `payload(event)`)."""
+
+    id: _Text | None = None
+    name: _Text | None = None
+    email: _Text | None = None
+    user_id: _Text | None = None
+    principal_id: _Text | None = None
+    role_id: _Text | None = None
+    resource_id: _Text | None = None
+    resource_type: _Text | None = None
+    error_code: _Text | None = None
+    error_message: _Text | None = None
+    data: _PayloadPart | None = None
+    changes_requested: _PayloadPart | None = None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _dict(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _user(value: Any) -> _User | None:
+    d = _dict(value)
+    return None if d is None else _User(_str(d.get("id")), _str(d.get("email")))
+
+
+def _actor(value: Any) -> _Actor | None:
+    d = _dict(value)
+    if d is None:
+        return None
+    session = api_key = None
+    if (s := _dict(d.get("session"))) is not None:
+        details = None
+        if (ip := _dict(s.get("ip_address_details"))) is not None:
+            details = _IpDetails(*(_str(ip.get(k)) for k in _IpDetails.__struct_fields__))
+        session = _Session(_user(s.get("user")), _str(s.get("ip_address")), _str(s.get("user_agent")),
+                           _str(s.get("ja3")), _str(s.get("ja4")), details)
+    if (k := _dict(d.get("api_key"))) is not None:
+        account = _dict(k.get("service_account"))
+        api_key = _ApiKey(_str(k.get("id")), _str(k.get("type")), _user(k.get("user")),
+                          None if account is None else _Ref(_str(account.get("id"))))
+    return _Actor(_str(d.get("type")), session, api_key)
+
+
+# The payload's text fields (all but the two nested parts).
+_PAYLOAD_TEXTS = tuple(k for k in _Payload.__struct_fields__ if k not in ("data", "changes_requested"))
+
+
+def _part(value: Any) -> _PayloadPart | None:
+    d = _dict(value)
+    if d is None:
+        return None
+    scopes = d.get("scopes")
+    return _PayloadPart(_str(d.get("name")), _str(d.get("email")), _str(d.get("role")),
+                        scopes if isinstance(scopes, list) and all(isinstance(x, str) for x in scopes) else None)
+
+
+def _payload(value: Any) -> _Payload | None:
+    d = _dict(value)
+    if d is None:
+        return None
+    texts = {k: _str(d.get(k)) for k in _PAYLOAD_TEXTS}
+    return _Payload(**texts, data=_part(d.get("data")), changes_requested=_part(d.get("changes_requested")))
+
+
+_NO_SESSION = _Session()
+_NO_KEY = _ApiKey()
+_NO_DETAILS = _IpDetails()
+_NO_REF = _Ref()
+_NO_PROJECT = _Project()
+_NO_PAYLOAD = _Payload()
+_NO_PART = _PayloadPart()
+
+
+def _derive(event_id: str | None, event_type: str | None, effective_at: int | None, actor: _Actor | None,
+            project: _Project | None, payload: _Payload | None) -> EventFacts:
+    """The one statement of the rules, over parts already read into structs (which hold no "")."""
+    actor_type = None if actor is None else actor.type
+    session, api_key, user = _NO_SESSION, _NO_KEY, None
+    if actor_type == "session":
+        session = actor.session or _NO_SESSION  # type: ignore[union-attr]
+        user = session.user
+    elif actor_type == "api_key":
+        api_key = actor.api_key or _NO_KEY  # type: ignore[union-attr]
+        user = api_key.user
+    user_id = user_email = None
+    if user is not None:
+        user_id, user_email = user.id, user.email
+    account_id = (api_key.service_account or _NO_REF).id
+    ip = session.ip_address_details or _NO_DETAILS
+    project = project or _NO_PROJECT
+    payload = payload or _NO_PAYLOAD
+    data = payload.data or _NO_PART
+    scopes = data.scopes
+    if scopes is None:
+        scopes = (payload.changes_requested or _NO_PART).scopes
+    return EventFacts(
+        event_id, event_type, effective_at, actor_type, user_id or account_id, user_id, user_email,
+        account_id, api_key.id, api_key.type,
+        session.ip_address, session.user_agent, session.ja3, session.ja4,
+        ip.country, ip.city, ip.region, ip.region_code, ip.asn, ip.latitude, ip.longitude,
+        project.id, project.name, payload.id, payload.name or data.name, payload.email or data.email,
+        payload.user_id or payload.principal_id, payload.role_id or data.role, payload.resource_id,
+        payload.resource_type, payload.error_code, payload.error_message,
+        None if scopes is None else tuple(scopes),
+    )
+
+
+def facts(event: SupportsGet | Mapping[str, Any]) -> EventFacts:
+    """The facts of a decoded event; any shape reads, a part of the wrong shape reads as absent."""
+    get = getattr(event, "get", None)
+    if not callable(get):
+        return _derive(None, None, None, None, None, None)
+    event_type = _str(get("type"))
+    payload = None if event_type is None else _payload(get(event_type))
+    project = _dict(get("project"))
+    effective_at = get("effective_at")
+    return _derive(_str(get("id")), event_type,
+                   effective_at if type(effective_at) is int else None,  # a bool is no time
+                   _actor(get("actor")),
+                   None if project is None else _Project(_str(project.get("id")), _str(project.get("name"))),
+                   payload)
+
+
+# -- the fast path --------------------------------------------------------------------------------
+
+#: One decoder per event type, since the payload sits under a key named after the type.
+_decoders: dict[str, Callable[[Any], Any]] = {}
+#: Types are a short list; a service inventing endless new ones gets the general path past this many.
+_MAX_DECODERS = 512
+_HEAD_KEYS = frozenset({"id", "type", "effective_at", "actor", "project"})
+
+
+def _decoder(event_type: str, cache: dict[str, Callable[[Any], Any]], payload: Any,
+             default: Any) -> Callable[[Any], Any] | None:
+    decode = cache.get(event_type)
+    if decode is None:
+        if event_type in _HEAD_KEYS or len(cache) >= _MAX_DECODERS:
+            return None
+        shape = msgspec.defstruct("_Parts", [
+            ("id", _Text | None, None),
+            ("effective_at", int | None, None),
+            ("actor", _Actor | None, None),
+            ("project", _Project | None, None),
+            ("payload", payload, msgspec.field(default=default, name=event_type)),
+        ], gc=False)
+        decode = cache[event_type] = msgspec.json.Decoder(shape).decode
+    return decode
+
+
+def _facts_decoder(event_type: str) -> Callable[[Any], Any] | None:
+    return _decoders.get(event_type) or _decoder(event_type, _decoders, _Payload | None, None)
+
+
+#: Decoders that keep the payload's bytes as they are (for writing them out again), per type.
+_raw_decoders: dict[str, Callable[[Any], Any]] = {}
+_ABSENT = msgspec.Raw(b"")
+_decode_payload = msgspec.json.Decoder(_Payload | None).decode
+
+
+def _raw_payload_decoder(event_type: str) -> Callable[[Any], Any] | None:
+    return _raw_decoders.get(event_type) or _decoder(event_type, _raw_decoders, msgspec.Raw, _ABSENT)
+
+
+def _decode_event(raw: bytes | bytearray | memoryview | str | msgspec.Raw) -> dict[str, Any]:
+    try:
+        event = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"not a JSON event: {exc}") from None
+    if not isinstance(event, dict):
+        raise ValueError(f"not a JSON event: a {type(event).__name__}")
+    return event
+
+
+def facts_from_json(raw: bytes | bytearray | memoryview | str | msgspec.Raw, event_type: str) -> EventFacts:
+    """``facts`` of the event whose JSON text is ``raw`` and whose ``type`` is ``event_type``.
+
+    Decodes only the parts the facts come from; an event of a shape the structs do not expect (a number
+    where a string was, an actor that is not an object, a type named like a top-level key) is decoded
+    whole and read the lenient way, so the answer is always ``facts(json.loads(raw))``.
+    ``ValueError`` if ``raw`` is not a JSON object.
+    """
+    decode = _facts_decoder(event_type) if event_type else None
+    if decode is not None:
+        try:
+            parts = decode(raw)
+        except msgspec.DecodeError:   # an unexpected shape somewhere: the lenient reader copes with any
+            pass
+        else:
+            return _derive(parts.id, event_type, parts.effective_at, parts.actor, parts.project, parts.payload)
+    return facts(_decode_event(raw))
+
+
+def facts_and_payload_from_json(
+    raw: bytes | bytearray | memoryview | str | msgspec.Raw, event_type: str
+) -> tuple[EventFacts, msgspec.Raw | None]:
+    """``facts_from_json`` plus the payload's JSON text, undecoded (None unless it is an object).
+
+    For writers that carry the payload along as it is (the OCSF/ECS exports): msgspec encodes a
+    ``msgspec.Raw`` by copying its bytes, so the payload is never decoded into dicts and encoded again.
+    """
+    decode = _raw_payload_decoder(event_type) if event_type else None
+    if decode is not None:
+        try:
+            parts = decode(raw)
+            body: msgspec.Raw | None = parts.payload
+            read = None if not len(body) else _decode_payload(body)  # type: ignore[arg-type]
+        except msgspec.DecodeError:   # as in facts_from_json: the general way copes with any shape
+            pass
+        else:
+            f = _derive(parts.id, event_type, parts.effective_at, parts.actor, parts.project, read)
+            return f, None if read is None else body
+    event = _decode_event(raw)
+    body_dict = payload(event)
+    return facts(event), None if body_dict is None else msgspec.Raw(msgspec.json.encode(body_dict))
+
+
+def payload(event: SupportsGet | Mapping[str, Any]) -> dict[str, Any] | None:
+    """The object under the key named by the event's ``type`` (the event's own dict: do not mutate)."""
+    get = getattr(event, "get", None)
+    if not callable(get):
+        return None
+    event_type = get("type")
+    return _dict(get(event_type)) if isinstance(event_type, str) and event_type else None

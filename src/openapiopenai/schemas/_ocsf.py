@@ -1,0 +1,189 @@
+"""An audit-log event as an OCSF 1.8.0 event of the class the mapping table gives its type.
+
+Every object the class requires is present, so any event, however odd, maps to something a validator
+accepts: where the event leaves a required object empty (a failed login names no user, an api-key action
+has no source IP), it holds the placeholder name ``unknown``. Values OCSF constrains (an email, an IP, a
+latitude) are set only when they are what the schema says; the event's own text stays in ``unmapped``,
+which carries everything OCSF has no place for on these classes (JA3, JA4, the payload), so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
+from openapiopenai.schemas._table import OCSF_VERSION, TypeRule, rule_for
+from openapiopenai.schemas._values import email, ip_address, number
+
+__all__ = ["CATEGORY_NAMES", "PRODUCT", "build_ocsf", "to_ocsf"]
+
+#: OCSF category uid -> caption (a test checks them against the schema).
+CATEGORY_NAMES = {3: "Identity & Access Management", 6: "Application Activity"}
+PRODUCT = {"name": "Audit Logs", "vendor_name": "OpenAI", "feature": {"name": "Organization Audit Logs API"}}
+_PROFILES = ["cloud"]
+_CLOUD_PROVIDER = "OpenAI"
+_SERVICE = {"name": "OpenAI Platform"}
+_UNKNOWN = "unknown"
+_STATUS = {False: (1, "Success"), True: (2, "Failure")}
+
+
+def _user(uid: str | None, address: str | None, type_id: int | None = None) -> dict[str, Any] | None:
+    """An OCSF user; it needs a uid or a name, so an address alone also serves as the name."""
+    email_addr = email(address)
+    if uid is None and address is None:
+        return None
+    user: dict[str, Any] = {"uid": uid} if uid is not None else {"name": address}
+    if email_addr is not None:
+        user["email_addr"] = email_addr
+    if type_id is not None:
+        user["type_id"] = type_id
+        user["type"] = "Service" if type_id == 4 else "User"
+    return user
+
+
+def _actor(f: EventFacts) -> dict[str, Any]:
+    if f.user_id is not None or f.user_email is not None:
+        user = _user(f.user_id, f.user_email, 1)
+    elif f.service_account_id is not None:
+        user = _user(f.service_account_id, None, 4)
+    else:
+        user = None
+    if user is None:
+        if f.api_key_id is None:
+            return {"user": {"name": _UNKNOWN, "type_id": 0, "type": "Unknown"}}
+        user = {"name": _UNKNOWN, "type_id": 0, "type": "Unknown"}
+    if f.api_key_id is not None:
+        user["credential_uid"] = f.api_key_id
+    return {"user": user}
+
+
+def _src_endpoint(f: EventFacts) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {}
+    if (ip := ip_address(f.ip_address)) is not None:
+        endpoint["ip"] = ip
+    location: dict[str, Any] = {}
+    for key, value in (("country", f.ip_country), ("city", f.ip_city), ("region", f.ip_region)):
+        if value is not None:
+            location[key] = value
+    if location:
+        for key, value in (("lat", f.ip_latitude), ("long", f.ip_longitude)):
+            if (coordinate := number(value, float)) is not None:
+                location[key] = coordinate
+        endpoint["location"] = location
+    if (asn := number(f.ip_asn, int)) is not None and 0 <= asn < 2**32:
+        endpoint["autonomous_system"] = {"number": asn}
+    if "ip" not in endpoint:
+        endpoint["name"] = _UNKNOWN   # network_endpoint needs at least an ip or a name
+    return endpoint
+
+
+def _target(rule: TypeRule, f: EventFacts) -> dict[str, Any]:
+    """The class's object for what the event is about."""
+    cls = rule.schema_name
+    if cls == "authentication":
+        return {"user": _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}, "service": _SERVICE}
+    if cls == "account_change":
+        uid = f.target_id if rule.entity == "user" else f.subject_user_id
+        return {"user": _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}}
+    if cls == "user_access":
+        out: dict[str, Any] = {"privileges": [] if f.role is None else [f.role],
+                               "user": _user(f.subject_user_id, None) or {"name": _UNKNOWN}}
+        if f.resource_id is not None:
+            out["resource"] = {"uid": f.resource_id, "type": f.resource_type or "resource"}
+        return out
+    if cls == "group_management":
+        group: dict[str, Any] = {"name": f.target_name or f.target_id or _UNKNOWN}
+        if f.target_id is not None:
+            group["uid"] = f.target_id
+        out = {"group": group}
+        if (member := _user(f.subject_user_id, None)) is not None:
+            out["user"] = member
+        return out
+    if cls == "entity_management":
+        entity: dict[str, Any] = {"name": f.target_name or rule.entity, "type": rule.entity,
+                                  "type_id": rule.entity_type_id}
+        if f.target_id is not None:
+            entity["uid"] = f.target_id
+        return {"entity": entity}
+    resources = [{"uid": f.target_id, "type": rule.entity}] if f.target_id is not None else []
+    return {"api": {"operation": rule.event_type}, "resources": resources}
+
+
+def _unmapped(f: EventFacts, body: Any) -> dict[str, Any]:
+    unmapped: dict[str, Any] = {}
+    for key, value in (("actor_type", f.actor_type), ("api_key_type", f.api_key_type), ("ja3", f.ja3),
+                       ("ja4", f.ja4), ("ip_region_code", f.ip_region_code), ("project_name", f.project_name),
+                       ("target_id", f.target_id)):
+        if value is not None:
+            unmapped[key] = value
+    if body is not None:
+        unmapped["payload"] = body
+    return unmapped
+
+
+@functools.lru_cache(maxsize=1024)
+def _classification(rule: TypeRule) -> dict[str, Any]:
+    """The fields that follow from the type alone, worked out once per type (copied into each event)."""
+    status_id, status = _STATUS[rule.failure]
+    return {
+        "activity_id": rule.activity_id,
+        "activity_name": rule.activity_name,
+        "category_uid": rule.category_uid,
+        "category_name": CATEGORY_NAMES[rule.category_uid],
+        "class_uid": rule.class_uid,
+        "class_name": rule.class_name,
+        "type_uid": rule.type_uid,
+        "type_name": f"{rule.class_name}: {rule.activity_name}",
+        "severity_id": 1,
+        "severity": "Informational",
+        "status_id": status_id,
+        "status": status,
+    }
+
+
+def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict[str, Any]:
+    """The OCSF object from an event's facts and its payload, carried to ``unmapped.payload`` as is (a
+    dict, or its JSON text as a ``msgspec.Raw`` for an encoder to copy)."""
+    rule = rule_for(f.type or "")
+    time_ms = f.effective_at * 1000 if f.effective_at is not None else 0
+    out: dict[str, Any] = {
+        **_classification(rule),
+        "time": time_ms,
+        "metadata": {"version": OCSF_VERSION, "product": PRODUCT, "profiles": _PROFILES,
+                     "uid": f.id or _UNKNOWN, "event_code": f.type or _UNKNOWN, "logged_time": time_ms},
+        "actor": _actor(f),
+        "src_endpoint": _src_endpoint(f),
+        "cloud": {"provider": _CLOUD_PROVIDER} if f.project_id is None
+        else {"provider": _CLOUD_PROVIDER, "project_uid": f.project_id},
+    }
+    if f.error_code is not None:
+        out["status_code"] = f.error_code
+    if f.error_message is not None:
+        out["status_detail"] = f.error_message
+    if f.user_agent is not None:
+        out["http_request"] = {"user_agent": f.user_agent}
+    out.update(_target(rule, f))
+    out["unmapped"] = _unmapped(f, body)
+    if raw_data is not None:
+        out["raw_data"] = raw_data
+    return out
+
+
+def to_ocsf(event: SupportsGet | Mapping[str, Any], *, raw_data: bool | str = False) -> dict[str, Any]:
+    """``event`` (a decoded audit-log event) as an OCSF 1.8.0 event; never raises for an odd event.
+
+    ``raw_data``: ``True`` includes the event's JSON (an ``AuditLog``'s exact text, a dict re-encoded),
+    a string includes that text (the archive's ``raw`` column, say).
+    """
+    raw = None
+    if isinstance(raw_data, str):
+        raw = raw_data
+    elif raw_data:
+        raw = getattr(event, "raw_json", None)
+        if not isinstance(raw, str):
+            import msgspec
+
+            raw = msgspec.json.encode(event).decode()
+    return build_ocsf(facts(event), payload(event), raw_data=raw)
