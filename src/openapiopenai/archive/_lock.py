@@ -44,7 +44,7 @@ class SyncLock:
     def acquire(self, wait: float = 0.0) -> None:
         """Take the lock, waiting up to `wait` seconds for a running sync; else raise `SyncBusy`."""
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             raise ArchiveWriteError(f"{self.path}: cannot open the sync lock ({exc.strerror or exc})") from None
         deadline = self._clock() + max(0.0, wait)

@@ -20,7 +20,8 @@ import click
 
 from ._app import audit_logs
 from ._audit_logs import open_archive
-from ._options import _SECRETS, BadInput
+from ._messages import remember_secret
+from ._options import BadInput
 from ._output import escape_control
 from ._progress import event_progress
 from ._time import Duration, format_time
@@ -55,7 +56,7 @@ def _sink(url: str, allow_insecure_http: bool) -> Sink:
 
     try:
         for secret in parse_sink_url(url).secrets.values():
-            _SECRETS.add(secret.reveal())   # scrubbed from anything printed, whatever produced it
+            remember_secret(secret.reveal())   # scrubbed from anything printed, whatever produced it
         return open_sink(url, options={"allow_insecure_http": "1"} if allow_insecure_http else {})
     except SinkConfigError as exc:
         raise BadInput(f"--to: {exc}") from None
