@@ -209,9 +209,8 @@ class _Checker:
         value = table[key]
         # bool is an int in Python; a TOML `true` is never a count.
         if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _as_tuple(kind)):
-            names = " or ".join(k.__name__.replace("str", "string").replace("int", "integer")
-                                for k in _as_tuple(kind))
-            self.problem((*path, key), f"must be a {names}, not {_toml_kind(value)}")
+            names = " or ".join(_KINDS.get(k, k.__name__) for k in _as_tuple(kind))
+            self.problem((*path, key), f"must be {names}, not {_KINDS.get(type(value), type(value).__name__)}")
             return default
         return value
 
@@ -406,6 +405,5 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def _toml_kind(value: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array",
-            dict: "a table"}.get(type(value), type(value).__name__)
+_KINDS: dict[type, str] = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+                           list: "an array", dict: "a table"}
