@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any, Literal
 
 __all__ = ["FIELDS", "FIELDS_BY_NAME", "Field", "Source"]
@@ -60,11 +61,11 @@ class Field:
             value = event.get(src.paths[0])
             return value if type(value) is int or isinstance(value, str) else None
         if kind == "time":
-            from datetime import datetime, timezone
+            from datetime import datetime
 
             at = event.get("effective_at")
             return None if type(at) is not int else \
-                datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+                datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         if kind == "text":
             return _text(_at(event, src.paths[0]))
         if kind == "actor":

@@ -75,7 +75,7 @@ class RunningService:
 
     def __init__(self, config: Path, env: dict[str, str], *args: str) -> None:
         self.log_path = config.with_suffix(f".{time.monotonic_ns()}.log")
-        self._log = open(self.log_path, "w")
+        self._log = open(self.log_path, "w")  # noqa: SIM115 (open for the life of the process, closed in close())
         self.proc = subprocess.Popen([console_script(), "run", "--config", str(config), *args],
                                      env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT, text=True)
         self.port: int | None = None

@@ -102,7 +102,7 @@ def test_two_organisations_synced_checked_shipped_and_observable(tmp_path: Path,
         port = int(live.base_url.split(":")[2].split("/")[0])
         live.port = port
         live.stop()
-        status, reason = wait_until("a 503", lambda: (r := service.get("/healthz"))[0] == 503 and r)
+        _, reason = wait_until("a 503", lambda: (r := service.get("/healthz"))[0] == 503 and r)
         assert "live:" in reason and "faulty" not in reason
         before = ok_cycles(service, "faulty")
         wait_until("faulty still cycling", lambda: ok_cycles(service, "faulty") > before)

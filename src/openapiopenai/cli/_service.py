@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,10 +19,13 @@ from ._app import cli
 from ._messages import note
 from ._options import BadInput
 
+if TYPE_CHECKING:
+    from openapiopenai.service.config import ServiceConfig
+
 _SERVICE_EXTRA = "pip install 'openapiopenai[service]'"
 
 
-def _load(path: str):  # type: ignore[no-untyped-def]
+def _load(path: str) -> ServiceConfig:
     from openapiopenai.service.config import ConfigError, load_config
 
     try:

@@ -19,7 +19,7 @@ from openapiopenai.schemas._values import ip_address, number
 __all__ = ["DATASET", "build_ecs", "to_ecs"]
 
 DATASET = "openai.audit"
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 
 
 def _timestamp(seconds: int) -> str | None:

@@ -19,7 +19,7 @@ import httpx
 if TYPE_CHECKING:
     from openapiopenai.rules import Match
 
-__all__ = ["NotifyError", "Notifier", "match_key"]
+__all__ = ["Notifier", "NotifyError", "match_key"]
 
 #: A webhook that does not answer within this long is retried next cycle, not waited for.
 TIMEOUT_S = 10.0

@@ -96,7 +96,7 @@ class Service:
             return True
         asked = self._stop_asked_at if self._stop_asked_at is not None else self.clock()
         remaining = max(0.0, asked + STOP_BUDGET_S - self.clock())
-        done, not_done = wait_for(active, timeout=remaining)
+        _, not_done = wait_for(active, timeout=remaining)
         if not_done:
             log.warning("%d cycle(s) still running after %gs: leaving them; what they committed is kept and "
                         "the next start resumes from it", len(not_done), STOP_BUDGET_S)

@@ -205,7 +205,7 @@ class PostgresSink(Sink):
             raise SinkFailed(self._clean(exc)) from None
 
     def _copy_into_table(self, cur: psycopg.Cursor[Any], batch: Sequence[Item]) -> None:
-        utc = datetime.timezone.utc
+        utc = datetime.UTC
         at = datetime.datetime.fromtimestamp
         with cur.copy(self._sql("COPY {table} (id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
                                 " api_key_id, project_id, ip_address, resource_id, event, raw) FROM STDIN")) as copy:
