@@ -25,7 +25,7 @@ def _rows(archive: str) -> sqlite3.Cursor:
 def postgresql(archive: str, conninfo: str, table: str) -> None:
     import psycopg
 
-    utc = datetime.timezone.utc
+    utc = datetime.UTC
     with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
         # The table `ship` creates, so both write the same rows into the same shape.
         cur.execute(f"CREATE TABLE {table} (id text PRIMARY KEY, effective_at timestamptz NOT NULL,"

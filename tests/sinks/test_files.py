@@ -98,7 +98,7 @@ def test_sigkill_at_random_instants_then_completion_exactly_once(make_archive: C
     rng = random.Random(seed)
     kills = 0
     for _ in range(6):
-        proc = _ship_cli(db, url, "--batch", "40")
+        proc = _ship_cli(db, url, "--batch", "10")
         time.sleep(rng.uniform(0.2, 0.9))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
@@ -106,7 +106,7 @@ def test_sigkill_at_random_instants_then_completion_exactly_once(make_archive: C
         proc.communicate(timeout=30)
         if proc.returncode == 0:
             break
-    final = _ship_cli(db, url, "--batch", "40")
+    final = _ship_cli(db, url, "--batch", "10")
     _, err = final.communicate(timeout=120)
     assert final.returncode == 0, err
     lines = read_jsonl_dir(out)

@@ -188,7 +188,7 @@ def test_chaos_sigkill_and_server_restarts_then_completion_exactly_once(
     rng = random.Random(seed)
     outputs: list[str] = []
     kills = restarts = 0
-    script = [_script(), "audit-logs", "ship", "--db", str(db), "--to", url, "--batch", "40",
+    script = [_script(), "audit-logs", "ship", "--db", str(db), "--to", url, "--batch", "20",
               "--give-up-after", "60s"]
     for _ in range(6):
         proc = subprocess.Popen(script, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
