@@ -54,3 +54,4 @@ def test_the_readme_cli_lines_run(make_emulator, tmp_path: Path) -> None:
     # What the lines made: an archive with both partitions, and the export from it.
     assert (tmp_path / "audit.sqlite").exists() and (tmp_path / "logins.parquet").exists()
     assert (tmp_path / "demo-audit.sqlite").exists() and (tmp_path / "tail.state").exists()
+    assert any((tmp_path / "shipped").rglob("*.jsonl"))   # the ship line delivered the archive as files
