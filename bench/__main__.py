@@ -21,7 +21,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -43,6 +43,8 @@ def _generated(start: float) -> tuple[Path | None, ModuleType | None, str]:
 def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     budget = Budget(plan.budget_s)
     # Imported here so `--help` stays instant.
+    from bench.detect import detect_rows
+    from bench.export import export_rows
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
     from bench.ship import ship_rows
@@ -81,6 +83,12 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if rows_wanted & {8, 9}:
         _log(start, f"rows 8 and 9: ship of {plan.ship_events:,} archived events to PostgreSQL and files")
         rows += [r for r in ship_rows(plan, budget) if int(r.key.rstrip("abc")) in rows_wanted]
+    if 10 in rows_wanted:
+        _log(start, f"row 10: export of an archive of a {plan.export_events:,}-event emulator, raw/OCSF/ECS")
+        rows += export_rows(plan, budget)
+    if 11 in rows_wanted:
+        _log(start, f"row 11: detection rules over {plan.detect_events:,} archived events")
+        rows += detect_rows(plan, budget)
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
@@ -149,6 +157,13 @@ of N events lists fewer than N; each row names the count every contender had to 
    durability); floor: one `COPY` of the same rows into the same table through psycopg 3. `8a`: peak RSS.
 9. The same archive shipped to JSONL files partitioned by day (every file fsync'd before its batch
    counts); floor: the raw lines written into one file. `9a`: to Parquet.
+10. `openapiopenai audit-logs export --db` of an archive (made once by a sync of an emulator of
+   {plan.export_events:,} events; full runs keep it under `bench/.work`) to a JSON-lines file: `--schema raw`
+   copies the stored text, `10a`/`10b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
+   process, start-up included; the event count written is checked).
+11. `openapiopenai audit-logs detect` with every shipped Sigma rule over an archive built from the
+   emulator's generator (no contender has such rules); `11a` is the first run's one-time build of the
+   field table the rules run on, `11b` a `detect --new` after a small batch of newly archived events.
 
 ## Below goal in this run
 

@@ -11,7 +11,13 @@ from hypothesis import HealthCheck, given, settings
 
 from _event_shapes import DETAILS, EVENTS, UNKNOWN_TYPE, odd_events
 from openapiopenai import anatomy
-from openapiopenai.anatomy import EventFacts, facts, facts_and_payload_from_json, facts_from_json
+from openapiopenai.anatomy import (
+    EventFacts,
+    facts,
+    facts_and_payload_from_json,
+    facts_from_json,
+    index_facts_from_json,
+)
 from openapiopenai.archive._rows import event_row as archive_row
 from openapiopenai.cli._output import event_row as csv_row
 from openapiopenai.emulator._generator import NEWER_TYPES
@@ -122,6 +128,26 @@ def test_bytes_and_dicts_read_the_same_for_every_emulator_event(monkeypatch: pyt
     assert [facts_from_json(msgspec.json.encode(e), e["type"]) for e in EVENTS] == expected
 
 
+INDEXED = ("id", "type", "effective_at", "actor_type", "actor_id", "user_id", "user_email", "service_account_id",
+           "api_key_id", "api_key_type", "ip_address", "project_id", "target_id")
+
+
+def _indexed(f: EventFacts) -> tuple[Any, ...]:
+    return tuple(getattr(f, name) for name in INDEXED)
+
+
+def test_the_index_path_reads_the_columns_as_facts_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = [_indexed(facts(e)) for e in EVENTS]
+
+    def no_general_reading(event: Any) -> EventFacts:
+        raise AssertionError("an ordinary event takes the fast path")
+
+    monkeypatch.setattr(anatomy, "facts", no_general_reading)
+    got = [index_facts_from_json(msgspec.json.encode(e), e["type"]) for e in EVENTS]
+    assert [_indexed(f) for f in got] == expected
+    assert all(f.ja4 is None and f.user_agent is None for f in got)   # not read on this path
+
+
 def test_the_payload_text_comes_with_the_facts(monkeypatch: pytest.MonkeyPatch) -> None:
     expected = [(facts(e), anatomy.payload(e)) for e in EVENTS]
 
@@ -167,12 +193,13 @@ def test_any_shape_reads_the_same_both_ways(event: dict[str, Any]) -> None:
     assert facts_from_json(raw.encode(), event["type"]) == expected
     got, text = facts_and_payload_from_json(raw, event["type"])
     assert got == expected
+    assert _indexed(index_facts_from_json(raw, event["type"])) == _indexed(expected)
     assert (None if text is None else json.loads(bytes(text))) == anatomy.payload(event)
     assert facts(json.loads(raw)) == expected
 
 
 def test_the_public_names_are_pinned() -> None:
     assert sorted(anatomy.__all__) == ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json",
-                                       "facts_from_json", "payload"]
+                                       "facts_from_json", "index_facts_from_json", "payload"]
     assert anatomy.payload(_event(**{"api_key.created": {"id": "k"}})) == {"id": "k"}
     assert anatomy.payload(_event(type="", **{"": {"id": "k"}})) is None

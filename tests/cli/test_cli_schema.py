@@ -42,13 +42,17 @@ def test_raw_is_the_default_and_byte_exact(run, everything: list[str]) -> None:
 def test_export_from_an_archive_in_a_schema(run, everything: list[str], tmp_path: Path, schema: str) -> None:
     db = str(tmp_path / "audit.sqlite")
     assert run("audit-logs", "sync", "--db", db).exit_code == 0
-    out = tmp_path / f"{schema}.jsonl"
+    assert run("audit-logs", "sync", "--db", db, "--tenant-only").exit_code == 0
+    raw_out, out = tmp_path / "raw.jsonl", tmp_path / f"{schema}.jsonl"
+    assert run("audit-logs", "export", "--db", db, "--out", str(raw_out), base_url=DEAD_URL).exit_code == 0
     result = run("audit-logs", "export", "--db", db, "--out", str(out), "--schema", schema, base_url=DEAD_URL)
     assert result.exit_code == 0, result.stderr
+    raws = raw_out.read_text().splitlines()
     docs = [json.loads(line) for line in out.read_text().splitlines()]
-    assert docs == [MAPPINGS[schema](json.loads(raw)) for raw in everything]
-    types = {json.loads(raw)["type"] for raw in everything}
-    assert len(types) > 50   # every organisation-scoped type of the spec went through
+    assert docs == [MAPPINGS[schema](json.loads(raw)) for raw in raws]
+    assert set(everything) < set(raws)   # the organisation's events, and the tenant-scoped ones beside
+    types = {json.loads(raw)["type"] for raw in raws}
+    assert len(types) > 140   # every type of the spec went through
 
 
 def test_tail_jsonl_in_ocsf(run, fresh_org, monkeypatch) -> None:
@@ -85,3 +89,31 @@ def test_an_unknown_schema_is_a_usage_error_naming_the_choices(run_offline, args
 def test_a_schema_the_format_cannot_carry_is_one_line_exit_2(run_offline, args: list[str]) -> None:
     result = run_offline("audit-logs", *args)
     assert_one_line_error(result.stderr, result.exit_code, 2, "--schema", "json or jsonl")
+
+
+def test_export_ocsf_parquet_writes_security_lake_datasets(run, everything: list[str], tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    db = str(tmp_path / "audit.sqlite")
+    assert run("audit-logs", "sync", "--db", db).exit_code == 0
+    out = tmp_path / "lake"
+    result = run("audit-logs", "export", "--db", db, "--schema", "ocsf", "--format", "parquet", "--out", str(out),
+                 base_url=DEAD_URL)
+    assert result.exit_code == 0, result.stderr
+    assert f"exported {len(everything):,} events" in result.stderr
+    files = sorted(out.rglob("*.parquet"))
+    assert {f.relative_to(out).parts[0] for f in files} <= {
+        "authentication", "account_change", "user_access", "group_management", "entity_management", "api_activity"}
+    assert all(f.parent.name.startswith("eventDay=") for f in files)
+    uids = [row["metadata"]["uid"] for f in files for row in pq.read_table(f).to_pylist()]
+    assert sorted(uids) == sorted(json.loads(raw)["id"] for raw in everything)
+
+
+def test_ocsf_parquet_needs_a_folder_and_ecs_parquet_is_refused(run_offline, tmp_path: Path) -> None:
+    a_file = tmp_path / "x.parquet"
+    a_file.write_text("keep me")
+    result = run_offline("audit-logs", "export", "--schema", "ocsf", "--out", str(a_file))
+    assert_one_line_error(result.stderr, result.exit_code, 2, "folder")
+    assert a_file.read_text() == "keep me"
+    result = run_offline("audit-logs", "export", "--schema", "ecs", "--format", "parquet", "--out", str(tmp_path))
+    assert_one_line_error(result.stderr, result.exit_code, 2, "--schema ecs")

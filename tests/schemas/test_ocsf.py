@@ -148,3 +148,23 @@ def test_raw_data_on_request() -> None:
 @given(odd_events())
 def test_any_event_maps_to_a_valid_object(validate: Validate, event: dict[str, Any]) -> None:
     assert validate(to_ocsf(event, raw_data=True)) == []
+
+
+def test_each_result_is_the_callers_own() -> None:
+    first = to_ocsf(EVENTS[0])
+    first["metadata"]["product"]["name"] = "changed"
+    first["metadata"]["profiles"].append("host")
+    second = to_ocsf(EVENTS[0])
+    assert second["metadata"]["product"]["name"] == "Audit Logs" and second["metadata"]["profiles"] == ["cloud"]
+
+
+def test_a_parsed_event_maps_like_its_dict() -> None:
+    from openapiopenai._parse import parse_page
+    from openapiopenai.ecs import to_ecs
+    from openapiopenai.models.list_audit_logs_response import ListAuditLogsResponse
+
+    body = json.dumps({"object": "list", "data": EVENTS[:200], "has_more": False}).encode()
+    models = list(parse_page(body, ListAuditLogsResponse).data or [])
+    assert [to_ocsf(m, raw_data=True) for m in models] == [
+        to_ocsf(e, raw_data=m.raw_json) for e, m in zip(EVENTS[:200], models, strict=True)]
+    assert [to_ecs(m) for m in models] == [to_ecs(e) for e in EVENTS[:200]]

@@ -5,8 +5,8 @@ settles the cases earlier copies disagreed on (a wrong-typed or empty value is N
 decides whether the session's or the key's user is read). `event_row` reads a decoded event (a dict or a
 model); `page_row` gives the same row for an event straight from a page, and is the sync's hot path: the
 page parser keeps each event's exact bytes and decodes only its head (id, type, effective_at), and
-`anatomy.facts_from_json` decodes just the fields the facts come from into typed structs instead of the
-whole body into dicts (falling back to the general reading for any shape the structs do not expect).
+`anatomy.index_facts_from_json` decodes just the fields the columns come from into typed structs instead
+of the whole body into dicts (falling back to the general reading for any shape the structs do not expect).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import msgspec
 
-from openapiopenai.anatomy import EventFacts, facts, facts_from_json
+from openapiopenai.anatomy import EventFacts, facts, index_facts_from_json
 
 __all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "insert_rows", "page_row"]
 
@@ -67,4 +67,4 @@ def page_row(event: Any, *, tenant: bool) -> tuple[Any, ...]:
     if head is None or raw is None:
         return event_row(event, event.raw_json, tenant=tenant)
     event_id, event_type, effective_at = head
-    return _row(facts_from_json(raw, event_type), event_id, effective_at, event_type, tenant, str(raw, "utf-8"))
+    return _row(index_facts_from_json(raw, event_type), event_id, effective_at, event_type, tenant, str(raw, "utf-8"))

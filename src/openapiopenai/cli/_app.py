@@ -208,10 +208,10 @@ def emulator(
             live_rate=live_rate,
             newer_types=newer_types,
             allow_public=allow_public,
+            scenarios=scenarios,
             # The emulator's key is a made-up one it accepts, not a secret: printed so a new user
             # can point a client at it (stdout, unredacted, on purpose).
             echo=lambda url: click.echo(f"serving {url} with admin key {admin_key} (Ctrl-C stops)"),
-            scenarios=scenarios,
         )
     except ValueError as exc:
         # serve() checks its arguments (a public host without --allow-public) before listening.

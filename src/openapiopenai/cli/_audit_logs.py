@@ -26,7 +26,7 @@ from ._output import (
     write_parquet,
 )
 from ._progress import event_progress
-from ._schema import in_schema, schema_option
+from ._schema import in_schema, lake_output, schema_option, write_lake
 from ._time import Duration, format_time
 
 if TYPE_CHECKING:
@@ -97,13 +97,7 @@ def _service_events(api: AuditLogsApi, filters: Filters, limit: int | None) -> I
 @schema_option
 @click.pass_context
 def list_command(
-    ctx: click.Context,
-    filters: Filters,
-    connection: Connection,
-    limit: int,
-    all_: bool,
-    fmt: str,
-    wide: bool,
+    ctx: click.Context, filters: Filters, connection: Connection, limit: int, all_: bool, fmt: str, wide: bool,
     schema: str,
 ) -> None:
     """Show the newest events from the service, newest first."""
@@ -153,6 +147,7 @@ def export_command(
     if fmt is None:
         fmt = _format_from_extension(out)
     convert = in_schema(schema, fmt)
+    lake = lake_output(schema, fmt, out)   # OCSF Parquet: Security Lake datasets in the folder --out
     if fmt == "parquet":
         if out == "-":
             raise BadInput("parquet cannot be written to stdout; give --out FILE")
@@ -160,7 +155,7 @@ def export_command(
             import pyarrow  # noqa: F401
         except ImportError:
             raise BadInput("parquet needs pyarrow: pip install 'openapiopenai[parquet]'") from None
-    if out != "-" and os.path.isdir(out):
+    if out != "-" and os.path.isdir(out) and not lake:
         raise BadInput(f"--out {out}: is a directory")
 
     with contextlib.ExitStack() as stack:
@@ -177,7 +172,7 @@ def export_command(
             partitions = []
             raws = _service_events(api, filters, None)
         try:
-            count = _write(fmt, convert(raws), out)
+            count = write_lake(raws, out) if lake else _write(fmt, convert(raws), out)
         except UnwritableOutput as exc:
             raise BadInput(f"--out {exc}") from None
     where = "stdout" if out == "-" else out

@@ -76,18 +76,39 @@ def detect_command(db: str, since: int | None, new: bool, rules_dirs: tuple[str,
     """
     if since is not None and new:
         raise BadInput("--since and --new: give one of them")
-    ruleset = _load(rules_dirs, sets, builtin=not no_builtin)
-    from openapiopenai.rules import RuleError, Scope, compile_rules, detect, new_position, save_position
+    from openapiopenai.rules import (
+        PLACEHOLDERS,
+        RuleError,
+        Scope,
+        compile_rules,
+        detect,
+        new_position,
+        save_position,
+    )
+    from openapiopenai.rules._cache import cache_key, load_compiled, store_compiled
 
+    placeholders = _placeholders(sets)
+    unknown = [name for name in placeholders if name not in PLACEHOLDERS]
+    if unknown:
+        raise BadInput(f"--set {unknown[0]}: no such placeholder (known: {', '.join(PLACEHOLDERS)})")
     try:
-        compiled = compile_rules(ruleset, level=level)
-    except RuleError as exc:
+        key = cache_key(list(rules_dirs), not no_builtin, placeholders, level)
+    except (RuleError, OSError) as exc:
         raise BadInput(str(exc)) from None
     # Writable when the file allows (the field table is kept in it, and --new keeps its position there).
     writable = new or (os.path.exists(db) and os.access(db, os.W_OK) and os.access(os.path.dirname(os.path.abspath(db)),
                                                                                     os.W_OK))
     with _open(db, writable=bool(writable)) as archive:
         conn = archive.connection
+        compiled = load_compiled(conn, key)
+        if compiled is None:
+            ruleset = _load(rules_dirs, sets, builtin=not no_builtin)
+            try:
+                compiled = compile_rules(ruleset, level=level)
+            except RuleError as exc:
+                raise BadInput(str(exc)) from None
+            if not archive.readonly:
+                store_compiled(conn, key, compiled)
         upto = None
         if new:
             last, upto = new_position(conn)

@@ -29,7 +29,7 @@ from ._app import audit_logs
 from ._messages import note
 from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import DISPLAY_HEADERS, display_cells, jsonl_line
-from ._schema import in_schema, schema_option
+from ._schema import event_in_schema, schema_option
 from ._time import Duration
 
 if TYPE_CHECKING:
@@ -194,6 +194,7 @@ def tail_command(
 
     With --since, or a --state-file from an earlier run, what is new since then is printed first.
     """
+    to_schema = event_in_schema(schema, fmt)
     state = None
     if state_file:
         folder = os.path.dirname(os.path.abspath(state_file))
@@ -202,7 +203,6 @@ def tail_command(
         state = _load_state(state_file, filters)
     import openapiopenai
 
-    convert = in_schema(schema, fmt)
     with connection.api() as api:
         follower = Follower(api, filters, int(lookback))
         if state is not None:
@@ -230,11 +230,10 @@ def tail_command(
                 note(f"the service answers again (after {failures} failed poll{'s' * (failures > 1)})")
                 failures, wait = 0, interval
             if positioned:
-                texts = convert([raw for _, _, raw in events])
-                for (effective_at, event_id, _), raw in zip(events, texts, strict=True):
+                for effective_at, event_id, raw in events:
                     if line is None:
                         line = _formatter(fmt)
-                    sys.stdout.write(line(raw) + "\n")
+                    sys.stdout.write(line(to_schema(raw)) + "\n")
                     sys.stdout.flush()
                     follower.printed(effective_at, event_id)
             else:

@@ -179,8 +179,7 @@ def serve(host: str = "127.0.0.1", port: int = 8787, events: int = 20_000, seed:
             from openapiopenai.emulator._scenarios import plant_all
 
             for planted in plant_all(store, list(scenarios)):
-                (echo or (lambda line: print(line, flush=True)))(
-                    f"scenario {planted.name} at {planted.at}: {' '.join(planted.ids)}")
+                print(f"scenario {planted.name} at {planted.at}: {' '.join(planted.ids)}", flush=True)
         faults = Faults(latency_ms=latency_ms, fail_rate=fail_rate, rate_limit=rate_limit, seed=fault_seed)
         app = create_app(store, admin_key=admin_key, faults=faults, live_rate=live_rate)
         url = _base_url(sock)

@@ -9,17 +9,22 @@ and nothing collides with a future ECS field.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
-from openapiopenai.schemas._table import ECS_VERSION, rule_for
+from openapiopenai.schemas._table import ECS_VERSION, TypeRule, rule_for
 from openapiopenai.schemas._values import ip_address, number
 
 __all__ = ["DATASET", "build_ecs", "to_ecs"]
 
 DATASET = "openai.audit"
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_EPOCH = datetime.datetime(1970, 1, 1)   # naive UTC: isoformat() then has no offset to strip
+_ECS = {"version": ECS_VERSION}
+_ENCODED_ECS = msgspec.Raw(msgspec.json.encode(_ECS))
 
 
 def _timestamp(seconds: int) -> str | None:
@@ -27,8 +32,30 @@ def _timestamp(seconds: int) -> str | None:
         t = _EPOCH + datetime.timedelta(seconds=seconds)
     except OverflowError:   # beyond year 9999: no date ECS can hold; the seconds stay in openai.audit
         return None
-    # Formatted by hand: strftime's %Y does not pad years before 1000 on every platform.
-    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}.000Z"
+    # isoformat pads the year to four digits (strftime's %Y does not everywhere).
+    return t.isoformat() + ".000Z"
+
+
+@functools.lru_cache(maxsize=1024)
+def _event_base(rule: TypeRule) -> dict[str, Any]:
+    """The ``event`` fields that follow from the type alone, worked out once per type."""
+    return {"kind": "event", "category": list(rule.ecs_category), "type": list(rule.ecs_type),
+            "outcome": rule.outcome, "module": "openai", "dataset": DATASET}
+
+
+def _cloud(project_id: str | None, project_name: str | None) -> dict[str, Any]:
+    cloud: dict[str, Any] = {"provider": "openai"}
+    if project_id is not None or project_name is not None:
+        project: dict[str, Any] = {}
+        _put(project, "id", project_id)
+        _put(project, "name", project_name)
+        cloud["project"] = project
+    return cloud
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoded_cloud(project_id: str | None, project_name: str | None) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.json.encode(_cloud(project_id, project_name)))
 
 
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
@@ -36,18 +63,46 @@ def _put(obj: dict[str, Any], key: str, value: Any) -> None:
         obj[key] = value
 
 
-def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:
+def _source(ip: str | None, country: str | None, city: str | None, region: str | None, region_code: str | None,
+            latitude: str | None, longitude: str | None, asn: str | None) -> dict[str, Any]:
+    source: dict[str, Any] = {}
+    _put(source, "ip", ip_address(ip))
+    geo: dict[str, Any] = {}
+    _put(geo, "country_iso_code", country)
+    _put(geo, "city_name", city)
+    _put(geo, "region_name", region)
+    if country is not None and region_code is not None:
+        geo["region_iso_code"] = f"{country}-{region_code}"
+    lat, lon = number(latitude, float), number(longitude, float)
+    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
+        geo["location"] = {"lat": lat, "lon": lon}
+    if geo:
+        source["geo"] = geo
+    if (as_number := number(asn, int)) is not None and 0 <= as_number < 2**32:
+        source["as"] = {"number": as_number}
+    return source
+
+
+# The export's version: the same few places recur, so each is built and encoded once (see _ocsf).
+@functools.lru_cache(maxsize=4096)
+def _encoded_source(*key: str | None) -> msgspec.Raw | None:
+    source = _source(*key)
+    return msgspec.Raw(msgspec.json.encode(source)) if source else None
+
+
+def build_ecs(f: EventFacts, body: Any, *, encoded: bool = False) -> dict[str, Any]:
     """The ECS document from an event's facts and its payload, carried to ``openai.audit.payload`` as is
-    (a dict, or its JSON text as a ``msgspec.Raw``)."""
+    (a dict, or its JSON text as a ``msgspec.Raw``); ``encoded`` as for ``build_ocsf``."""
     rule = rule_for(f.type or "")
     doc: dict[str, Any] = {}
     audit: dict[str, Any] = {}
     if f.effective_at is not None:
         _put(doc, "@timestamp", _timestamp(f.effective_at))
         audit["effective_at"] = f.effective_at
-    doc["ecs"] = {"version": ECS_VERSION}
-    event: dict[str, Any] = {"kind": "event", "category": list(rule.ecs_category), "type": list(rule.ecs_type),
-                             "outcome": rule.outcome, "module": "openai", "dataset": DATASET}
+    doc["ecs"] = _ENCODED_ECS if encoded else dict(_ECS)
+    event = dict(_event_base(rule))
+    if not encoded:   # the caller's own lists, not the cached ones
+        event["category"], event["type"] = list(rule.ecs_category), list(rule.ecs_type)
     _put(event, "action", f.type)
     _put(event, "id", f.id)
     _put(event, "reason", f.error_message)
@@ -75,35 +130,18 @@ def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:
         _put(group, "name", f.target_name)
         doc["group"] = group
 
-    source: dict[str, Any] = {}
     ip = ip_address(f.ip_address)
-    _put(source, "ip", ip)
-    geo: dict[str, Any] = {}
-    _put(geo, "country_iso_code", f.ip_country)
-    _put(geo, "city_name", f.ip_city)
-    _put(geo, "region_name", f.ip_region)
-    if f.ip_country is not None and f.ip_region_code is not None:
-        geo["region_iso_code"] = f"{f.ip_country}-{f.ip_region_code}"
-    lat, lon = number(f.ip_latitude, float), number(f.ip_longitude, float)
-    if lat is not None and lon is not None and -90 <= lat <= 90 and -180 <= lon <= 180:
-        geo["location"] = {"lat": lat, "lon": lon}
-    if geo:
-        source["geo"] = geo
-    if (asn := number(f.ip_asn, int)) is not None and 0 <= asn < 2**32:
-        source["as"] = {"number": asn}
-    if source:
-        doc["source"] = source
+    source_key = (f.ip_address, f.ip_country, f.ip_city, f.ip_region, f.ip_region_code, f.ip_latitude,
+                  f.ip_longitude, f.ip_asn)
+    if any(source_key):
+        source = _encoded_source(*source_key) if encoded else _source(*source_key)
+        if source:
+            doc["source"] = source
     if f.user_agent is not None:
         doc["user_agent"] = {"original": f.user_agent}
     if f.ja3 is not None:
         doc["tls"] = {"client": {"ja3": f.ja3}}
-    cloud: dict[str, Any] = {"provider": "openai"}
-    if f.project_id is not None or f.project_name is not None:
-        project: dict[str, Any] = {}
-        _put(project, "id", f.project_id)
-        _put(project, "name", f.project_name)
-        cloud["project"] = project
-    doc["cloud"] = cloud
+    doc["cloud"] = _encoded_cloud(f.project_id, f.project_name) if encoded else _cloud(f.project_id, f.project_name)
     related: dict[str, Any] = {}
     if ip is not None:
         related["ip"] = [ip]

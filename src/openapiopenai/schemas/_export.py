@@ -18,7 +18,7 @@ from openapiopenai.anatomy import facts_and_payload_from_json
 from openapiopenai.schemas._ecs import build_ecs
 from openapiopenai.schemas._ocsf import build_ocsf
 
-__all__ = ["SCHEMAS", "mapped_json", "mapper"]
+__all__ = ["SCHEMAS", "mapped_json", "mapper", "read_ecs", "read_ocsf"]
 
 #: The shapes an event can be written in: as the service sent it, or mapped.
 SCHEMAS = ("raw", "ocsf", "ecs")
@@ -32,28 +32,31 @@ _decode_head = msgspec.json.Decoder(_Head).decode
 _encode = msgspec.json.encode
 
 
-def _reader(build: Callable[[Any, Any], dict[str, Any]]) -> Callable[[str | bytes], dict[str, Any]]:
+def _reader(build: Callable[..., dict[str, Any]], *, encoded: bool) -> Callable[[str | bytes], dict[str, Any]]:
     def read(raw: str | bytes) -> dict[str, Any]:
         try:
             event_type = _decode_head(raw).type
         except msgspec.DecodeError as exc:
             raise ValueError(f"not a JSON event: {exc}") from None
         f, body = facts_and_payload_from_json(raw, event_type if isinstance(event_type, str) else "")
-        return build(f, body)
+        return build(f, body, encoded=encoded)
 
     return read
 
 
-_ocsf = _reader(build_ocsf)
-_ecs = _reader(build_ecs)
+#: An event's JSON text -> its OCSF / ECS document (the payload as a ``msgspec.Raw`` of its own bytes).
+read_ocsf = _reader(build_ocsf, encoded=False)
+read_ecs = _reader(build_ecs, encoded=False)
+# For writers that encode at once: the recurring parts come as shared, already encoded bytes.
+_encoding = {"ocsf": _reader(build_ocsf, encoded=True), "ecs": _reader(build_ecs, encoded=True)}
 
 
 def mapper(schema: str) -> Callable[[str | bytes], dict[str, Any]]:
     """The function from an event's JSON text to its ``schema`` document (``ocsf`` or ``ecs``)."""
     if schema == "ocsf":
-        return _ocsf
+        return read_ocsf
     if schema == "ecs":
-        return _ecs
+        return read_ecs
     raise ValueError(f"unknown schema {schema!r}: choose one of ocsf, ecs")
 
 
@@ -62,7 +65,8 @@ def mapped_json(raws: Iterable[str], schema: str) -> Iterator[str]:
     if schema == "raw":
         yield from raws
         return
-    build = mapper(schema)
+    mapper(schema)   # the check of the name
+    build = _encoding[schema]
     for raw in raws:
         line = _encode(build(raw))
         if b"\n" in line or b"\r" in line:

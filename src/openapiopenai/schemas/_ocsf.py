@@ -13,18 +13,21 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
 from openapiopenai.schemas._table import OCSF_VERSION, TypeRule, rule_for
 from openapiopenai.schemas._values import email, ip_address, number
 
-__all__ = ["CATEGORY_NAMES", "PRODUCT", "build_ocsf", "to_ocsf"]
+__all__ = ["CATEGORY_NAMES", "build_ocsf", "to_ocsf"]
 
 #: OCSF category uid -> caption (a test checks them against the schema).
 CATEGORY_NAMES = {3: "Identity & Access Management", 6: "Application Activity"}
-PRODUCT = {"name": "Audit Logs", "vendor_name": "OpenAI", "feature": {"name": "Organization Audit Logs API"}}
-_PROFILES = ["cloud"]
+# The constant parts are written out per event (not shared objects): a caller may change what it gets.
+_PRODUCT_NAME, _VENDOR, _FEATURE = "Audit Logs", "OpenAI", "Organization Audit Logs API"
+_PROFILE = "cloud"
 _CLOUD_PROVIDER = "OpenAI"
-_SERVICE = {"name": "OpenAI Platform"}
+_SERVICE = "OpenAI Platform"
 _UNKNOWN = "unknown"
 _STATUS = {False: (1, "Success"), True: (2, "Failure")}
 
@@ -43,47 +46,62 @@ def _user(uid: str | None, address: str | None, type_id: int | None = None) -> d
     return user
 
 
-def _actor(f: EventFacts) -> dict[str, Any]:
-    if f.user_id is not None or f.user_email is not None:
-        user = _user(f.user_id, f.user_email, 1)
-    elif f.service_account_id is not None:
-        user = _user(f.service_account_id, None, 4)
+def _actor(user_id: str | None, user_email: str | None, account_id: str | None, key_id: str | None) -> dict[str, Any]:
+    if user_id is not None or user_email is not None:
+        user = _user(user_id, user_email, 1)
+    elif account_id is not None:
+        user = _user(account_id, None, 4)
     else:
         user = None
     if user is None:
-        if f.api_key_id is None:
-            return {"user": {"name": _UNKNOWN, "type_id": 0, "type": "Unknown"}}
         user = {"name": _UNKNOWN, "type_id": 0, "type": "Unknown"}
-    if f.api_key_id is not None:
-        user["credential_uid"] = f.api_key_id
+    if key_id is not None:
+        user["credential_uid"] = key_id
     return {"user": user}
 
 
-def _src_endpoint(f: EventFacts) -> dict[str, Any]:
+def _src_endpoint(ip: str | None, country: str | None, city: str | None, region: str | None,
+                  latitude: str | None, longitude: str | None, asn: str | None) -> dict[str, Any]:
     endpoint: dict[str, Any] = {}
-    if (ip := ip_address(f.ip_address)) is not None:
-        endpoint["ip"] = ip
+    if (valid_ip := ip_address(ip)) is not None:
+        endpoint["ip"] = valid_ip
     location: dict[str, Any] = {}
-    for key, value in (("country", f.ip_country), ("city", f.ip_city), ("region", f.ip_region)):
+    for key, value in (("country", country), ("city", city), ("region", region)):
         if value is not None:
             location[key] = value
     if location:
-        for key, value in (("lat", f.ip_latitude), ("long", f.ip_longitude)):
+        for key, value in (("lat", latitude), ("long", longitude)):
             if (coordinate := number(value, float)) is not None:
                 location[key] = coordinate
         endpoint["location"] = location
-    if (asn := number(f.ip_asn, int)) is not None and 0 <= asn < 2**32:
-        endpoint["autonomous_system"] = {"number": asn}
+    if (as_number := number(asn, int)) is not None and 0 <= as_number < 2**32:
+        endpoint["autonomous_system"] = {"number": as_number}
     if "ip" not in endpoint:
         endpoint["name"] = _UNKNOWN   # network_endpoint needs at least an ip or a name
     return endpoint
+
+
+# The export's versions: a log names the same few actors and places again and again, so their objects
+# are built and encoded once and copied into each line as bytes (msgspec writes a Raw as it is).
+@functools.lru_cache(maxsize=4096)
+def _encoded_actor(*key: str | None) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.json.encode(_actor(*key)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _encoded_src_endpoint(*key: str | None) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.json.encode(_src_endpoint(*key)))
+
+
+_ENCODED_PRODUCT = msgspec.Raw(msgspec.json.encode(
+    {"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}}))
 
 
 def _target(rule: TypeRule, f: EventFacts) -> dict[str, Any]:
     """The class's object for what the event is about."""
     cls = rule.schema_name
     if cls == "authentication":
-        return {"user": _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}, "service": _SERVICE}
+        return {"user": _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}, "service": {"name": _SERVICE}}
     if cls == "account_change":
         uid = f.target_id if rule.entity == "user" else f.subject_user_id
         return {"user": _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}}
@@ -143,18 +161,27 @@ def _classification(rule: TypeRule) -> dict[str, Any]:
     }
 
 
-def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict[str, Any]:
+def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None, encoded: bool = False) -> dict[str, Any]:
     """The OCSF object from an event's facts and its payload, carried to ``unmapped.payload`` as is (a
-    dict, or its JSON text as a ``msgspec.Raw`` for an encoder to copy)."""
+    dict, or its JSON text as a ``msgspec.Raw`` for an encoder to copy).
+
+    ``encoded``: the actor, source and product as shared, already encoded ``msgspec.Raw`` parts, for a
+    writer that encodes the object at once (the JSON export); otherwise every part is a fresh object.
+    """
     rule = rule_for(f.type or "")
     time_ms = f.effective_at * 1000 if f.effective_at is not None else 0
+    actor = (f.user_id, f.user_email, f.service_account_id, f.api_key_id)
+    source = (f.ip_address, f.ip_country, f.ip_city, f.ip_region, f.ip_latitude, f.ip_longitude, f.ip_asn)
     out: dict[str, Any] = {
         **_classification(rule),
         "time": time_ms,
-        "metadata": {"version": OCSF_VERSION, "product": PRODUCT, "profiles": _PROFILES,
+        "metadata": {"version": OCSF_VERSION,
+                     "product": _ENCODED_PRODUCT if encoded
+                     else {"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}},
+                     "profiles": [_PROFILE],
                      "uid": f.id or _UNKNOWN, "event_code": f.type or _UNKNOWN, "logged_time": time_ms},
-        "actor": _actor(f),
-        "src_endpoint": _src_endpoint(f),
+        "actor": _encoded_actor(*actor) if encoded else _actor(*actor),
+        "src_endpoint": _encoded_src_endpoint(*source) if encoded else _src_endpoint(*source),
         "cloud": {"provider": _CLOUD_PROVIDER} if f.project_id is None
         else {"provider": _CLOUD_PROVIDER, "project_uid": f.project_id},
     }
@@ -183,7 +210,5 @@ def to_ocsf(event: SupportsGet | Mapping[str, Any], *, raw_data: bool | str = Fa
     elif raw_data:
         raw = getattr(event, "raw_json", None)
         if not isinstance(raw, str):
-            import msgspec
-
             raw = msgspec.json.encode(event).decode()
     return build_ocsf(facts(event), payload(event), raw_data=raw)
