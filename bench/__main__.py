@@ -21,7 +21,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -47,6 +47,7 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     from bench.export import export_rows
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
+    from bench.service import service_rows
     from bench.ship import ship_rows
     from bench.startup import startup_row
     from bench.sync import backfill_rows, sync_rows
@@ -89,6 +90,9 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 11 in rows_wanted:
         _log(start, f"row 11: detection rules over {plan.detect_events:,} archived events")
         rows += detect_rows(plan, budget)
+    if 12 in rows_wanted:
+        _log(start, "row 12: CPU of a service cycle with nothing new")
+        rows += service_rows(plan, budget)
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
@@ -164,6 +168,9 @@ of N events lists fewer than N; each row names the count every contender had to 
 11. `openapiopenai audit-logs detect` with every shipped Sigma rule over an archive built from the
    emulator's generator (no contender has such rules); `11a` is the first run's one-time build of the
    field table the rules run on, `11b` a `detect --new` after a small batch of newly archived events.
+12. One cycle of `openapiopenai run` for an organisation with nothing new (both partitions synced, the
+   shipped rules at `high`, a file sink), in-process against the emulator in its own process: this
+   process's CPU time over all its threads, per cycle, after a first cycle did the back-fill.
 
 ## Below goal in this run
 
