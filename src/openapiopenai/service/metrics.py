@@ -64,18 +64,19 @@ class _ArchiveCollector(Collector):
                                  labels=["org", "sink"])
         delivery = GaugeMetricFamily(f"{_PREFIX}_sink_last_delivery_timestamp_seconds",
                                      "When the sink last acknowledged a batch.", labels=["org", "sink"])
-        for org, fig in sorted(self._figures.items()):
-            for partition, count in sorted(fig.events.items()):
+        # Copies first (one C-level step each): a cycle thread may add a partition or sink meanwhile.
+        for org, fig in sorted(dict(self._figures).items()):
+            for partition, count in sorted(dict(fig.events).items()):
                 events.add_metric([org, partition], count)
-            for partition, mark in sorted(fig.high_water.items()):
+            for partition, mark in sorted(dict(fig.high_water).items()):
                 high.add_metric([org, partition], mark)
                 lag.add_metric([org, partition], max(0.0, now - mark))
-            for sink, s in sorted(fig.sinks.items()):
+            for sink, s in sorted(dict(fig.sinks).items()):
                 backlog.add_metric([org, sink], s.backlog)
                 dead.add_metric([org, sink], s.dead_letters)
                 if s.last_delivery is not None:
                     delivery.add_metric([org, sink], s.last_delivery)
-        for org, at in sorted(self._last_success.items()):
+        for org, at in sorted(dict(self._last_success).items()):
             success.add_metric([org], at)
         yield from (events, high, lag, success, backlog, dead, delivery)
 
