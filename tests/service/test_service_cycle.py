@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -113,3 +114,20 @@ def test_json_logs_are_ecs_and_never_hold_a_key() -> None:
     assert doc["event"]["duration"] == 250_000_000 and doc["ecs"]["version"]
     assert list(doc)[:3] == ["@timestamp", "log.level", "message"]
     assert io.StringIO(line).read().count("\n") == 0
+
+
+def test_after_a_restart_without_a_key_the_lag_is_still_the_archives(tmp_path: Path, emu: Emulator,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CYCLE_KEY", KEY)
+    org = org_config(tmp_path, emu)
+    assert OrgCycle(org, Metrics(), threading.Event()).run().ok
+    monkeypatch.delenv("CYCLE_KEY")
+    restarted = Metrics()
+    assert not OrgCycle(org, restarted, threading.Event()).run().ok
+    labels = {"org": "acme", "partition": "organization"}
+    mark = restarted.sample("openapiopenai_high_water_mark_timestamp_seconds", labels)
+    with sqlite3.connect(tmp_path / "acme.sqlite") as conn:
+        assert mark == conn.execute("SELECT max(high_water) FROM sync_state").fetchone()[0]
+        assert restarted.sample("openapiopenai_events_archived", labels) == conn.execute(
+            "SELECT count(*) FROM audit_logs WHERE tenant = 0").fetchone()[0]
+    assert 0 <= restarted.sample("openapiopenai_lag_seconds", labels) < 120

@@ -13,6 +13,8 @@ ledger entry), so what was committed is kept and the next cycle resumes exactly 
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -79,6 +81,8 @@ class OrgCycle:
             log.info("cycle stopped after its last commit (the next start resumes it)", extra={"org": self.org.name})
         except Exception as exc:  # one organisation's bug must not end the service for the others
             self._fail(report, "internal", f"{type(exc).__name__}: {exc}")
+        if not self.figures.high_water and not report.stopped:
+            self._figures_from_file()
         report.seconds = time.perf_counter() - started
         if not report.stopped:
             self.metrics.cycles.labels(org=self.org.name, outcome="ok" if report.ok else "failed").inc()
@@ -247,8 +251,26 @@ class OrgCycle:
                                                 last_delivery=state.last_delivery_at if state is not None else None)
 
     def _read_figures(self, archive: Archive) -> None:
+        # The high-water mark as the archive records it, so the lag is known even when this process has
+        # not synced yet (a restart during an outage must not hide how far behind the archive is).
+        marks = {s["filter_key"]: s["high_water"] for s in archive.sync_state()}
         for partition in PARTITIONS[: 2 if self.org.tenant else 1]:
-            self.figures.events[partition] = archive.count(self._filters(partition))
+            filters = self._filters(partition)
+            self.figures.events[partition] = archive.count(filters)
+            if marks.get(filters.key()) is not None:
+                self.figures.high_water[partition] = int(marks[filters.key()])
+
+    def _figures_from_file(self) -> None:
+        """After a cycle that could not open the archive for writing (no key, say): read what it says."""
+        from openapiopenai.archive import Archive, ArchiveError
+
+        if not os.path.exists(self.org.archive):
+            return
+        try:
+            with Archive(self.org.archive, create=False, readonly=True) as archive:
+                self._read_figures(archive)
+        except (ArchiveError, OSError, sqlite3.Error) as exc:
+            log.warning("cannot read the archive's figures: %s", exc, extra={"org": self.org.name})
 
 
 def _api_error_kind(exc: Exception) -> str:
