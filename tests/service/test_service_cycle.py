@@ -131,3 +131,17 @@ def test_after_a_restart_without_a_key_the_lag_is_still_the_archives(tmp_path: P
         assert restarted.sample("openapiopenai_events_archived", labels) == conn.execute(
             "SELECT count(*) FROM audit_logs WHERE tenant = 0").fetchone()[0]
     assert 0 <= restarted.sample("openapiopenai_lag_seconds", labels) < 120
+
+
+def test_other_services_go_through_apprise(tmp_path: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # apprise's json:// (a generic JSON POST, as its Slack/Teams/email plugins are, each to its own API)
+    # pointed at a loopback receiver: the real library end to end, nothing leaving the machine.
+    monkeypatch.setenv("CYCLE_KEY", KEY)
+    hook = Webhook()
+    try:
+        target = hook.url.replace("http://", "json://")
+        report = OrgCycle(org_config(tmp_path, emu, target), Metrics(), threading.Event()).run()
+        assert report.ok and report.notified == report.matches == len(hook.bodies) > 0
+        assert all(b["title"].startswith("[high] ") and "in acme at" in b["message"] for b in hook.bodies)
+    finally:
+        hook.close()

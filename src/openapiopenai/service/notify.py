@@ -12,6 +12,7 @@ import hashlib
 import json
 import sqlite3
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -105,6 +106,14 @@ class Notifier:
 
 
 def _apprise(target: str, match: Match, org: str) -> None:
+    with warnings.catch_warnings():
+        # apprise imports the standard library's deprecated imghdr on Python 3.11-3.12 (when it first
+        # sends): not ours to fix, and not a failure of the notification.
+        warnings.filterwarnings("ignore", message=".*imghdr.*", category=DeprecationWarning)
+        _send_through_apprise(target, match, org)
+
+
+def _send_through_apprise(target: str, match: Match, org: str) -> None:
     try:
         import apprise
     except ImportError:
