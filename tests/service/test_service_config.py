@@ -46,6 +46,13 @@ def test_the_issue_example_as_written() -> None:
     assert [(s.to, s.schema) for s in org.sinks] == [("postgresql://audit@db.internal/audit", "raw")]
 
 
+def test_reprs_show_no_secret_a_url_may_hold() -> None:
+    text = ISSUE_EXAMPLE.replace("https://hooks.example.com/audit", "https://hooks.example.com/T0/B0/tokenXYZ").replace(
+        "postgresql://audit@db.internal/audit", "postgresql://audit:pw123@db.internal/audit")
+    shown = repr(parse_config(text))
+    assert "tokenXYZ" not in shown and "pw123" not in shown and "https://hooks.example.com/..." in shown
+
+
 def problems(text: str) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         parse_config(text, "f.toml")

@@ -81,6 +81,13 @@ class DetectConfig:
     placeholders: dict[str, list[str]] = field(default_factory=dict)
     """``[org.detect.set]``: values of the rules' placeholders (org_email_domains, org_project_ids)."""
 
+    def __repr__(self) -> str:
+        # A webhook URL often carries its token (Slack's, Teams'): only scheme and host are shown.
+        from openapiopenai.service.notify import describe_target
+
+        return (f"DetectConfig(min_level={self.min_level!r}, rules={self.rules!r}, "
+                f"notify={[describe_target(t) for t in self.notify]!r})")
+
 
 @dataclass(frozen=True)
 class SinkConfig:
