@@ -7,6 +7,7 @@ nothing unless ``--doc`` says where, so a smoke run never replaces a real table.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from importlib import metadata
@@ -109,8 +110,67 @@ def _versions() -> str:
     return ", ".join(out)
 
 
-def document(table: str, rows: list[Row], machine: dict[str, str], command: str, seconds: float, plan: Plan) -> str:
+def _row_number(key: str) -> int:
+    return int(key.rstrip("abc"))
+
+
+def _table_lines(markdown: str) -> dict[str, str]:
+    """Row key -> its table line, from a report written by `document`."""
+    return {line.split(" | ", 1)[0][2:]: line for line in markdown.splitlines()
+            if line.startswith("| ") and not line.startswith("| # ")}
+
+
+_KEPT = re.compile(r"^- Rows [\d, ]+ are from this run; (?P<older>.*), kept as they were$")
+_OLDER = re.compile(r"rows (?P<rows>[\d, ]+) from the run of (?P<date>[^;]+)")
+
+
+def _row_dates(report: str) -> dict[int, str]:
+    """Row number -> the date of the run each row of a report is from (a partial run's report says
+    which rows it kept from which earlier run)."""
+    date = next((line.split(":", 1)[1].strip() for line in report.splitlines() if line.startswith("- Date:")), "?")
+    dates = {_row_number(k): date for k in _table_lines(report)}
+    for line in report.splitlines():
+        match = _KEPT.match(line)
+        if match:
+            for older in _OLDER.finditer(match["older"]):
+                dates.update({int(n): older["date"].strip() for n in older["rows"].split(",")})
+    return dates
+
+
+def keep_previous(table: str, previous: str, ran: set[int]) -> tuple[str, list[str], str]:
+    """A partial run's table with the rows it did not run taken from the previous report as they were.
+
+    Returns the merged table, the kept rows' "below goal" lines, and where the kept rows are from
+    ("rows 4, 5 from the run of <date>", one part per earlier run)."""
+    old = {k: line for k, line in _table_lines(previous).items() if _row_number(k) not in ran}
+    if not old:
+        return table, [], ""
+    new = _table_lines(table)
+    head = [line for line in table.splitlines() if line.startswith(("| # ", "|---"))]
+    merged = {**old, **new}
+    lines = [merged[k] for k in sorted(merged, key=lambda k: (_row_number(k), k))]
+    below = []
+    for key in sorted(old, key=lambda k: (_row_number(k), k)):
+        cells = [c.strip() for c in old[key].strip().strip("|").split(" | ")]
+        if cells[-1].startswith("NOT met"):
+            below.append(f"- row {key} ({cells[1]}): {cells[-1]}")
+    dates = _row_dates(previous)
+    by_date: dict[str, list[int]] = {}
+    for number in sorted({_row_number(k) for k in old}):
+        by_date.setdefault(dates.get(number, "?"), []).append(number)
+    origin = "; ".join(f"rows {', '.join(map(str, rows))} from the run of {date}" for date, rows in by_date.items())
+    return "\n".join(head + lines), below, origin
+
+
+def document(table: str, rows: list[Row], machine: dict[str, str], command: str, seconds: float, plan: Plan,
+             kept: tuple[list[str], str] = ([], "")) -> str:
+    """The report. ``kept``: a partial run's rows taken from the previous report (their "below goal"
+    lines and where they are from)."""
     below = [f"- row {r.key} ({r.title}): {r.verdict}" for r in rows if r.verdict.startswith("NOT met")]
+    below += kept[0]
+    ran = sorted({_row_number(r.key) for r in rows})
+    partial = (f"\n- Rows {', '.join(map(str, ran))} are from this run; {kept[1]}, kept as they were"
+               if kept[1] else "")
     return f"""# Benchmarks
 
 This project against what a user would pick instead, measured on the same work in the same run:
@@ -118,9 +178,10 @@ the openapi-generator {GENERATOR_VERSION} Python client generated from the same 
 `openai` SDK (`client.admin.organization.audit_logs`), and the floor (bare `httpx` + `orjson`).
 
 - Date: {machine['date']}
-- Machine: {machine['cores']} cores, {machine['cpu']}, {machine['os']}, {machine['python']}
+- Machine: {machine['cores']} cores, {machine['cpu']}, {machine['os']}, {machine['python']}; 1-minute load
+  average {machine['load']} at the start and {_machine.load_average()} at the end (others' work on this shared machine)
 - Command: `{command}` ({plan.name} mode, {seconds / 60:.1f} minutes from start to table)
-- Versions: {_versions()}
+- Versions: {_versions()}{partial}
 
 Each figure is the median of repeated runs with the contenders alternated, each round starting one
 contender later (A B C D, B C D A, ...), so that drift on this shared machine hits all of them alike.
@@ -141,7 +202,10 @@ of N events lists fewer than N; each row names the count every contender had to 
    connection, against a separate process that answers every request with the same 100-event page taken
    from the emulator. Row `1a`: the same call, then every event fully built (every typed attribute the
    JSON carries, recursively, and the event's typed `payload`), since this project's models are lazy
-   views and the generated client and SDK build everything up front.
+   views and the generated client and SDK build everything up front. Row `1b`: the same call, then
+   what an exporter reads from every event through each contender's typed objects (id, type,
+   effective_at, actor type, actor email, session IP, project id and the typed payload object; the
+   floor reads the same keys from its dicts).
 2. The same page from bytes to the object a list call returns, with no network.
 3. A new process: import the package and build the object that lists audit logs
    (`AuditLogsApi(ApiClient(Configuration(access_token=...)))`, its generated twin,
@@ -235,10 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     doc = None if args.no_doc else args.doc or (None if args.quick else DOC)
     if doc is not None:
         command = " ".join(["python -m bench", *argv])
-        text = document(table, rows, machine, command, seconds, plan)
+        kept: tuple[list[str], str] = ([], "")
         if wanted != set(ALL_ROWS) and doc.exists():
-            text = merge_partial(doc.read_text(encoding="utf-8"), text, machine["date"], command)
-        doc.write_text(text, encoding="utf-8")
+            # A partial run replaces its own rows and keeps the others' figures from the last report.
+            table, below, origin = keep_previous(table, doc.read_text(encoding="utf-8"), wanted)
+            kept = (below, origin)
+        doc.write_text(document(table, rows, machine, command, seconds, plan, kept), encoding="utf-8")
         _log(start, f"wrote {doc}")
     _log(start, "done")
     return 0

@@ -18,8 +18,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def load_average() -> str:
+    """The 1-minute load average: on a shared machine, how much else was running."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
+
+
 def describe() -> dict[str, str]:
     return {
+        "load": load_average(),
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": str(os.cpu_count() or "?"),
         "cpu": cpu_model(),

@@ -33,6 +33,11 @@ import codegen_overrides as overrides  # noqa: E402
 
 PAYLOAD_BASE = "AuditLogPayload"
 CORE_EVENT_FIELDS = ("id", "type", "effective_at", "project", "actor")
+#: Bases whose models are typed records (msgspec structs) rather than views over a dict: the parts of
+#: an event, which the event decodes from its bytes in one go.
+STRUCT_BASES = ("StructModel", PAYLOAD_BASE)
+#: The records at a fixed key of every event (the payload's key is the event's type): record -> key.
+EVENT_PARTS = {"AuditLogActor": "actor", "AuditLogProject": "project"}
 
 
 def camel(text: str) -> str:
@@ -59,7 +64,7 @@ class ModelDef:
     name: str
     module: str
     schema: dict[str, Any]
-    base: str = "Model"
+    base: str = "ViewModel"
     doc: str = ""
     mutable: bool = False
     #: property attr -> python source of its body and type, filled by `Generator.plan_fields`.
@@ -122,7 +127,10 @@ class Generator:
             return f"List[{item_type}]", "v"
         if kind == "object" and schema.get("properties"):
             name = overrides.CLASS_NAMES.get(path) or owner.name + camel(key)
-            self.plan(ModelDef(name=name, module=owner.module, schema=schema, doc=schema.get("description", "")))
+            # An object nested in an event part (or in the event itself) is a record too.
+            base = "StructModel" if owner.base in (*STRUCT_BASES, "EventModel") else "ViewModel"
+            self.plan(ModelDef(name=name, module=owner.module, schema=schema, base=base,
+                               doc=schema.get("description", "")))
             return name, f"wrap({name}, v)"
         if kind == "object":
             return "Dict[str, Any]", "v"
@@ -142,11 +150,12 @@ class Generator:
         s = self.schemas
         for name in ("AuditLogActorUser", "AuditLogActorServiceAccount", "AuditLogActorSession",
                      "AuditLogActorApiKey", "AuditLogActor"):
-            self.plan(ModelDef(name=name, module=snake(name), schema=s[name], doc=s[name].get("description", "")))
+            self.plan(ModelDef(name=name, module=snake(name), schema=s[name], base="StructModel",
+                               doc=s[name].get("description", "")))
         for name in ("Error", "ErrorResponse"):
             self.plan(ModelDef(name=name, module=snake(name), schema=s[name], doc=s[name].get("description", "")))
         # Payloads: one model per payload schema of AuditLog, all subclasses of AuditLogPayload.
-        self.add(ModelDef(name=PAYLOAD_BASE, module="audit_log_payloads", schema={},
+        self.add(ModelDef(name=PAYLOAD_BASE, module="audit_log_payloads", schema={}, base="StructModel",
                           doc="The type-specific details of an event (the object under the key named by its type)."))
         for etype in self.payload_types:
             schema = s["AuditLog"]["properties"][etype]
@@ -171,12 +180,19 @@ class Generator:
                 f"(sha256 {digest[:16]}); do not edit\n")
 
     def emit_model(self, m: ModelDef) -> str:
+        if m.base in STRUCT_BASES:
+            return self.emit_struct(m)
         lines = [f"class {m.name}({m.base}):", f'    """{oneline(m.doc) or m.name}"""', "",
                  '    __slots__ = ()', ""]
         mapping = {attr: key for attr, key, *_ in m.fields}
-        if m.base in ("Model", "EventModel", "PageModel", PAYLOAD_BASE) or mapping:
+        if m.base in ("ViewModel", "EventModel", "PageModel") or mapping:
             lines.append(f"    __fields__: ClassVar[Dict[str, str]] = {mapping!r}")
             lines.append("")
+        if m.base == "EventModel":
+            # The records its body decodes into (`EventModel._body`); subclasses name their payload's.
+            lines += ["    _actor_cls: ClassVar[type[StructModel]] = AuditLogActor",
+                      "    _project_cls: ClassVar[type[StructModel]] = AuditLogProject",
+                      f"    _payload_cls: ClassVar[type[StructModel]] = {PAYLOAD_BASE}", ""]
         if m.fields:
             params = ", ".join(f"{attr}: Optional[{ann}] = None" for attr, _k, ann, _e, _d in m.fields)
             lines += [f"    def __init__(self, *, {params}, **extra: Any) -> None:",
@@ -187,25 +203,33 @@ class Generator:
         for attr, key, ann, expr, doc in m.fields:
             # The page's event list is always a list (empty when the service sent none).
             ret = ann if key in required or expr == "self._event_list()" else f"Optional[{ann}]"
+            body: list[str]
             if key in required:
                 # Read from the head the page parser decoded, without decoding the whole event.
                 i = ("id", "type", "effective_at").index(key)
-                expr = f"h[{i}] if (h := self._head) is not None else self._data[{key!r}]"
+                head = f"h[{i}] if (h := self._head) is not None else self._data[{key!r}]"
                 if ann == "AuditLogEventType":
-                    expr = f"AuditLogEventType({expr})"
+                    # A dict lookup: the enum's own call costs a microsecond per event.
+                    body = [f"t = {head}", "return _KNOWN_TYPES.get(t) or AuditLogEventType(t)"]
+                else:
+                    body = [f"return {head}"]
+            elif m.base == "EventModel" and key in ("actor", "project"):
+                body = [f"return (self._typed or self._body()).{attr}"]
+            elif m.base == "EventModel":  # a payload key
+                body = [f"return self._payload_under({key!r}, {ann})"]
             elif m.base == "PageModel" and expr == "v":
-                expr = f"self._env.get({key!r})"
+                body = [f"return self._env.get({key!r})"]
+            elif expr == "v":
+                body = [f"return self._data.get({key!r})"]
+            elif expr.startswith("self."):
+                body = [f"return {expr}"]
+            else:
+                body = [f"v = self._data.get({key!r})", f"return {expr}"]
             lines.append("    @property")
             lines.append(f"    def {attr}(self) -> {ret}:")
             if doc:
                 lines.append(f'        """{oneline(doc)}"""')
-            if expr == "v":
-                lines.append(f"        return self._data.get({key!r})")
-            elif expr.startswith(("self.", "h[", "AuditLogEventType(h[")):
-                lines.append(f"        return {expr}")
-            else:
-                lines.append(f"        v = self._data.get({key!r})")
-                lines.append(f"        return {expr}")
+            lines += [f"        {b}" for b in body]
             lines.append("")
             if m.mutable:
                 lines += [f"    @{attr}.setter", f"    def {attr}(self, value: Optional[{ann}]) -> None:",
@@ -214,6 +238,104 @@ class Generator:
         if m.base == "EventModel":
             lines.append(self.audit_log_payload_property())
         return "\n".join(lines).rstrip() + "\n"
+
+    def emit_struct(self, m: ModelDef) -> str:
+        """A typed record: one msgspec field per declared property, read without any Python code."""
+        # `frozen` is inherited at run time; spelled out for the type checker's dataclass rules.
+        lines = [f"class {m.name}({m.base}, frozen=True):", f'    """{oneline(m.doc) or m.name}"""', ""]
+        mapping = {attr: key for attr, key, *_ in m.fields}
+        links = {}
+        for attr, key, ann, expr, _doc in m.fields:
+            if expr.startswith(("wrap(", "wrap_list(")):
+                target = re.sub(r"List\[(.*)\]", r"\1", ann)
+                links[attr] = f"({key!r}, {target}, {expr.startswith('wrap_list(')})"
+        lines.append(f"    __fields__: ClassVar[Dict[str, str]] = {mapping!r}")
+        if links:
+            body = ", ".join(f"{a!r}: {v}" for a, v in links.items())
+            lines.append(f"    __links__: ClassVar[Dict[str, Any]] = {{{body}}}")
+        place = self.fixed_place(m)
+        if place is not None:
+            lines.append(f"    _event_path: ClassVar[Tuple[str, ...]] = {place!r}")
+        lines.append("")
+        for attr, key, ann, _expr, doc in m.fields:
+            default = "None" if attr == key else f"msgspec.field(default=None, name={key!r})"
+            lines.append(f"    {attr}: Optional[{ann}] = {default}")
+            if doc:
+                lines.append(f'    """{oneline(doc)}"""')
+            lines.append("")
+        if links:
+            lines += self.emit_link(m)
+        if m.name in EVENT_PARTS:
+            lines += self.emit_link_in_event(m, (EVENT_PARTS[m.name],))
+        return "\n".join(lines).rstrip() + "\n"
+
+    def struct_links(self, m: ModelDef) -> list[tuple[str, str, ModelDef, bool]]:
+        """(attribute, JSON key, target model, is a list) for each struct-valued field."""
+        return [(attr, key, self.models[re.sub(r"List\[(.*)\]", r"\1", ann)], expr.startswith("wrap_list("))
+                for attr, key, ann, expr, _doc in m.fields if expr.startswith(("wrap(", "wrap_list("))]
+
+    def event_places(self) -> dict[str, list[tuple[tuple[Any, ...], bool]]]:
+        """Every place a record class has in an event's actor and project: (path, under a list)."""
+        places: dict[str, list[tuple[tuple[Any, ...], bool]]] = {}
+
+        def visit(model: ModelDef, at: tuple[Any, ...], listed: bool) -> None:
+            places.setdefault(model.name, []).append((at, listed))
+            for _attr, key, target, many in self.struct_links(model):
+                visit(target, (*at, key), listed or many)
+
+        for name, key in EVENT_PARTS.items():
+            visit(self.models[name], (key,), False)
+        return places
+
+    def fixed_place(self, m: ModelDef) -> tuple[Any, ...] | None:
+        """The path of the one place a record class has in every event, if it has exactly one."""
+        places = self.event_places().get(m.name, [])
+        return places[0][0] if len(places) == 1 and not places[0][1] else None
+
+    def emit_link_in_event(self, m: ModelDef, path: tuple[Any, ...]) -> list[str]:
+        """``_link(src, path)`` unrolled for the record's one place in every event: its parts run
+        once per event decoded, so every path is a constant, and a record whose class has one place
+        (``_event_path``) gets no path at all."""
+        out = ["    def _link_in_event(self, src: Any) -> None:"]
+
+        def visit(obj: str, model: ModelDef, at: tuple[Any, ...], indent: str, depth: int) -> None:
+            out.append(f'{indent}_set({obj}, "_src", src)')
+            if self.fixed_place(model) != at:
+                out.append(f'{indent}_set({obj}, "_path", {at!r})')
+            for attr, key, target, many in self.struct_links(model):
+                var = f"_{attr}{depth}"  # one name per field: mypy types each
+                out.append(f"{indent}if ({var} := {obj}.{attr}) is not None:")
+                if many:
+                    out.extend([f"{indent}    for i, item in enumerate({var}):",
+                                f"{indent}        item._link(src, ({', '.join(map(repr, (*at, key)))}, i))"])
+                else:
+                    visit(var, target, (*at, key), indent + "    ", depth + 1)
+
+        visit("self", m, path, "        ", 0)
+        return [*out, ""]
+
+    def emit_link(self, m: ModelDef) -> list[str]:
+        """``_link`` spelled out for this record's struct-valued fields: it runs for every part of
+        every event decoded, so no loop over metadata and no call for a leaf record."""
+        out = ["    def _link(self, src: Any, path: Tuple[Any, ...]) -> None:",
+               '        _set(self, "_src", src)', '        _set(self, "_path", path)']
+        for attr, key, ann, expr, _doc in m.fields:
+            if not expr.startswith(("wrap(", "wrap_list(")):
+                continue
+            target = self.models[re.sub(r"List\[(.*)\]", r"\1", ann)]
+            leaf = not self.struct_links(target)
+            # `path + (...)` rather than `(*path, ...)`: half the cost, and this runs per record.
+            v = f"_{attr}"  # one name per field: mypy types each
+            if expr.startswith("wrap_list("):
+                out += [f"        if ({v} := self.{attr}) is not None:",
+                        f"            for i, item in enumerate({v}):",
+                        f"                item._link(src, path + ({key!r}, i))"]
+            elif leaf:
+                out += [f"        if ({v} := self.{attr}) is not None:",
+                        f'            _set({v}, "_src", src)', f'            _set({v}, "_path", path + ({key!r},))']
+            else:
+                out += [f"        if ({v} := self.{attr}) is not None:", f"            {v}._link(src, path + ({key!r},))"]
+        return [*out, ""]
 
     def emit_module(self, module: str, digest: str, imports: list[str], extra: str = "") -> str:
         models = [self.models[n] for n in self.order if self.models[n].module == module]
@@ -233,9 +355,10 @@ class Generator:
             else:
                 raise SystemExit(f"codegen: cannot order models in {module}")
         body = "\n\n".join(self.emit_model(m) for m in emitted)
-        head = self.header(digest) + '"""Generated models; see ``openapiopenai._model`` for how they work."""\n\n'
+        head = self.header(digest) + ('"""Generated models; see ``openapiopenai._model`` (and ``_record``, ``_event``) '
+                                      'for how they work."""\n\n')
         head += "from __future__ import annotations\n\n"
-        head += "from typing import Any, ClassVar, Dict, List, Optional\n\n"
+        head += "from typing import Any, ClassVar, Dict, List, Optional, Tuple\n\n"
         head += "\n".join(imports) + "\n\n"
         all_names = [m.name for m in emitted] + re.findall(r"^class (\w+)", extra, re.M)
         head += f"__all__ = {sorted(all_names)!r}\n\n\n"
@@ -316,11 +439,12 @@ class {cls}(AuditLog):
 
     __slots__ = ()
     event_type: ClassVar[AuditLogEventType] = AuditLogEventType.{member_name(etype)}
+    _payload_cls: ClassVar[type[StructModel]] = {payload}
 
     @property
     def payload(self) -> Optional[{payload}]:
         \"\"\"The ``{etype}`` details of this event.\"\"\"
-        return wrap({payload}, self._data.get({etype!r}))
+        return (self._typed or self._body()).payload
 """)
         reg = ",\n".join(f"    {t!r}: {c}" for t, c in names.items())
         out.append(f"\n#: event type -> its class; a type not listed here parses as plain ``AuditLog``.\n"
@@ -333,8 +457,7 @@ class {cls}(AuditLog):
     @property
     def payload(self) -> Optional[AuditLogPayload]:
         """The details under the key named by this event's type, typed by the type's subclass."""
-        t = self._data.get("type")
-        return wrap(AuditLogPayload, self._data.get(t)) if isinstance(t, str) else None
+        return (self._typed or self._body()).payload
 ''')
 
     def schemas_module(self, digest: str) -> str:
@@ -351,7 +474,9 @@ class {cls}(AuditLog):
         self.plan_all()
         files: dict[str, str] = {}
         files["audit_log_event_type.py"] = self.event_types_module(digest)
-        base_imp = "from openapiopenai._model import Model, wrap, wrap_list, dump_value  # noqa: F401"
+        base_imp = ("import msgspec  # noqa: F401\n\n"
+                    "from openapiopenai._model import ViewModel, dump_value, wrap, wrap_list  # noqa: F401\n"
+                    "from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)")
         for mod, imps in {
             "audit_log_actor_user": [],
             "audit_log_actor_service_account": [],
@@ -367,16 +492,22 @@ class {cls}(AuditLog):
         }.items():
             files[f"{mod}.py"] = self.emit_module(mod, digest, [base_imp, *imps])
         audit_src = self.emit_module("audit_log", digest, [
-            "from openapiopenai._model import EventModel, Model, wrap, wrap_list  # noqa: F401",
+            "import msgspec  # noqa: F401\n",
+            "from openapiopenai._event import EventModel  # noqa: F401",
+            "from openapiopenai._model import wrap, wrap_list  # noqa: F401",
+            "from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)",
             "from .audit_log_actor import AuditLogActor",
             "from .audit_log_event_type import AuditLogEventType",
             "from .audit_log_payloads import *  # noqa: F403",
             "from .audit_log_payloads import AuditLogPayload",
+            "\n#: value -> member, so reading an event's type is a dict lookup",
+            "_KNOWN_TYPES: Dict[str, AuditLogEventType] = AuditLogEventType._value2member_map_  # type: ignore[assignment]",
         ], self.events_extra())
         # The generic payload accessor sits on AuditLog itself, after its declared fields.
         files["audit_log.py"] = audit_src
         files["list_audit_logs_response.py"] = self.emit_module("list_audit_logs_response", digest, [
-            "from openapiopenai._model import Model, PageModel, wrap, wrap_list  # noqa: F401",
+            "from openapiopenai._event import PageModel  # noqa: F401",
+            "from openapiopenai._model import wrap, wrap_list  # noqa: F401",
             "from .audit_log import AuditLog"])
         files["_schemas.py"] = self.schemas_module(digest)
         files["__init__.py"] = self.init_module(digest, files)

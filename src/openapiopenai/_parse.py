@@ -1,8 +1,8 @@
 """Read a page body into models, keeping every event's exact bytes.
 
-The body is split with msgspec into ``Raw`` slices (zero-copy views of the body) and each event is then
-decoded on its own. One pass gives both the dicts the models read and the byte-exact text the archive
-stores; nothing the service sent is dropped, including envelope fields newer than the spec.
+The body is split with msgspec into ``Raw`` slices (zero-copy views of the body) plus each event's head;
+the rest of an event is decoded from its slice when first asked for. Nothing the service sent is
+dropped, including envelope fields newer than the spec.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from ._model import EventModel, PageModel
+from ._event import EventModel, PageModel
 from .api_client import BodyError
 
 __all__ = ["ParseError", "parse_page"]
@@ -21,8 +21,10 @@ _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _decode = msgspec.json.Decoder().decode
 
 
-class _Head(msgspec.Struct):
-    """The three fields every consumer relies on (and the archive keys on); the rest stays raw."""
+class _Head(msgspec.Struct, gc=False):
+    """The three fields every consumer relies on (and the archive keys on); the rest stays raw.
+
+    Untracked by the cycle collector: a hundred of these per page are garbage a moment later."""
 
     id: str
     type: str
@@ -30,6 +32,48 @@ class _Head(msgspec.Struct):
 
 
 _heads = msgspec.json.Decoder(list[_Head])
+
+_UNSET = msgspec.UNSET
+
+
+class _Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A page with exactly the envelope fields the spec declares: one pass splits it into events.
+
+    Any other key (an envelope field newer than the spec) fails it, and the general path, which keeps
+    every key, reads the page instead."""
+
+    data: list[msgspec.Raw]
+    object: Any = _UNSET
+    first_id: Any = _UNSET
+    last_id: Any = _UNSET
+    has_more: Any = _UNSET
+
+
+class _PageHeads(msgspec.Struct, gc=False):
+    data: list[_Head]
+
+
+_envelope_struct = msgspec.json.Decoder(_Envelope)
+_page_heads = msgspec.json.Decoder(_PageHeads)
+
+
+def _split(body: bytes) -> tuple[dict[str, Any], list[msgspec.Raw], list[_Head]]:
+    """The envelope's fields as sent (``data`` left out), each event's bytes and each event's head.
+
+    Two passes over the body in the usual case (the events' bytes with the envelope, then the heads),
+    three when the envelope carries a key the spec does not declare."""
+    try:
+        page = _envelope_struct.decode(body)
+    except msgspec.ValidationError:  # an extra envelope key, or not a page at all: the general path says
+        envelope = _envelope.decode(body)
+        data = envelope.get("data")
+        if data is None:
+            raise ShapeError("the page has no 'data' list") from None
+        env = {k: (None if k == "data" else _decode(v)) for k, v in envelope.items()}
+        return env, _raw_list.decode(data), _heads.decode(data)
+    env = {"object": page.object, "data": None, "first_id": page.first_id, "last_id": page.last_id,
+           "has_more": page.has_more}
+    return {k: v for k, v in env.items() if v is not _UNSET}, page.data, _page_heads.decode(body).data
 
 
 class ParseError(BodyError):
@@ -43,20 +87,29 @@ class ShapeError(Exception):
 def parse_page(body: bytes, page_cls: type[PageModel]) -> PageModel:
     """Split a page into events that keep their exact bytes; decode each event's body lazily."""
     try:
-        envelope = _envelope.decode(body)
-        data = envelope.get("data")
-        if data is None:
-            raise ShapeError("the page has no 'data' list")
-        raws = _raw_list.decode(data)
-        heads = _heads.decode(data)
-        env: dict[str, Any] = {k: (None if k == "data" else _decode(v)) for k, v in envelope.items()}
+        env, raws, heads = _split(body)
     except msgspec.ValidationError as exc:  # valid JSON, wrong shape (a subclass of DecodeError)
         raise ShapeError(f"not an audit-log page: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ParseError(str(exc)) from None
-    from_parts = EventModel._from_parts
     page = page_cls.__new__(page_cls)
     page._env = env
-    page._events = [from_parts(None, raw, (h.id, h.type, h.effective_at)) for raw, h in zip(raws, heads, strict=True)]
+    page._events = _events(raws, heads)
     page._full = False
     return page
+
+
+def _events(raws: list[msgspec.Raw], heads: list[_Head]) -> list[EventModel]:
+    """``EventModel._from_parts`` for each event, spelled out: it runs once per event of every page."""
+    registry, fallback = EventModel._registry, EventModel._fallback or EventModel
+    new = object.__new__
+    events = []
+    for raw, h in zip(raws, heads, strict=True):
+        etype = h.type
+        event = new(registry.get(etype) or fallback)
+        event._d = None
+        event._head = (h.id, etype, h.effective_at)
+        event._raw = raw
+        event._typed = None
+        events.append(event)
+    return events

@@ -3,10 +3,12 @@ of the spec parses to its generated class."""
 
 from __future__ import annotations
 
+import gc
 import json
 import pickle
 from typing import Any
 
+import msgspec
 import pytest
 
 import openapiopenai
@@ -191,6 +193,88 @@ def test_event_round_trips_through_json_and_dict() -> None:
     assert type(from_dict) is models.ApiKeyUpdatedEvent and from_dict.to_dict() == RICH_EVENT
     assert json.loads(from_dict.raw_json) == RICH_EVENT
     assert pickle.loads(pickle.dumps(e)).to_dict() == RICH_EVENT
+
+
+# -- an event's parts are typed records, decoded once from its bytes ---------------------------
+
+def test_parts_are_untracked_records_decoded_once() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    actor = e.actor
+    assert isinstance(actor, msgspec.Struct) and isinstance(actor, openapiopenai._model.Model)
+    assert e.actor is actor and e.payload is e.payload and e.api_key_updated is e.payload
+    # No cycle collector work per record: nothing a record holds points back at it.
+    assert not gc.is_tracked(actor) and not gc.is_tracked(actor.session.user)
+    assert actor.session.ip_address_details.country == "US"
+
+
+def test_a_part_that_does_not_fit_its_type_is_built_as_sent() -> None:
+    # The typed decode rejects a number where the spec says string; the event still reads, as sent.
+    sent = event(1, type="login.failed", actor={"type": "session", "session": {"ip_address": 5, "odd": [1]},
+                                               "api_key": "not-an-object"})
+    (e,) = fetch(page([sent])).data
+    assert e.actor.session.ip_address == 5 and e.actor.session.odd == [1]
+    assert e.actor.api_key is None
+    assert e.actor.to_dict() == sent["actor"] and e.to_dict() == sent
+
+
+def test_every_part_of_an_api_key_actor_reads_back_as_sent() -> None:
+    # The user sits under the session or under the API key: the one record class with two places.
+    actor = {"type": "api_key", "api_key": {"id": "key_1", "type": "user", "k": 1,
+                                            "user": {"id": "user-2", "email": "b@example.com", "u": 2},
+                                            "service_account": {"id": "svc_1", "s": 3}}}
+    (e,) = fetch(page([event(1, actor=actor, project={"id": "proj_1", "p": 4})])).data
+    key = e.actor.api_key
+    assert key.user.email == "b@example.com" and key.user.u == 2 and key.user.to_dict() == actor["api_key"]["user"]
+    assert key.service_account.s == 3 and key.k == 1 and e.actor.to_dict() == actor
+    assert e.project.p == 4 and e.project.to_dict() == {"id": "proj_1", "p": 4}
+    (s,) = fetch(page([RICH_EVENT])).data
+    assert s.actor.session.user.to_dict() == RICH_EVENT["actor"]["session"]["user"]
+
+
+def test_a_key_named_like_the_hidden_link_does_not_break_the_record() -> None:
+    sent = event(1, actor={"type": "session", "\u2063src": "junk", "\u2063path": [9],
+                           "session": {"\u2063path": ["x"], "ja3": "j"}})
+    (e,) = fetch(page([sent])).data
+    assert e.actor.to_dict() == sent["actor"] and e.actor.type == "session"
+    assert e.actor.session.to_dict() == sent["actor"]["session"] and e.actor.session.ja3 == "j"
+
+
+def test_constructed_record_holding_a_parsed_one_keeps_its_extras() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    actor = models.AuditLogActor(type="session", session=e.actor.session)
+    assert actor.to_dict() == {"type": "session", "session": RICH_EVENT["actor"]["session"]}
+    assert actor.session.session_extra == "kept"
+    assert models.AuditLogActorUser(id="u").to_dict() == {"id": "u"}
+    assert repr(models.AuditLogActorUser(id="u", email="e")) == "AuditLogActorUser(id='u', email='e')"
+
+
+def test_records_pickle_and_compare_by_their_json() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    session = e.actor.session
+    again = pickle.loads(pickle.dumps(session))
+    assert type(again) is models.AuditLogActorSession and again == session
+    assert again.to_dict() == RICH_EVENT["actor"]["session"] and again.user.tz == "Europe/Paris"
+    assert session != models.AuditLogActorSession(ja3=session.ja3)
+    with pytest.raises(TypeError):
+        hash(session)
+
+
+def test_records_are_read_only_like_what_was_sent() -> None:
+    (e,) = fetch(page([RICH_EVENT])).data
+    with pytest.raises(AttributeError):
+        e.actor.session.ja3 = "changed"  # type: ignore[misc]
+    assert e.actor.session.ja3 == "a497151ce4338a12c4418c44d375173e"
+    assert e.to_dict() == RICH_EVENT
+
+
+def test_events_built_from_dicts_read_the_same_typed_parts() -> None:
+    result = ListAuditLogsResponse.from_dict(page([RICH_EVENT, event(2)]))
+    first, second = result.data
+    assert first.actor.session.ip_address_details.postal_code == "94103"
+    assert first.payload.changes_requested.to_dict() == RICH_EVENT["api_key.updated"]["changes_requested"]
+    assert second.actor.session.user.email == "a@example.com"
+    from_dict = AuditLog.from_dict(RICH_EVENT)
+    assert from_dict.payload.payload_extra == {"deep": {"er": 1}}
 
 
 def test_from_dict_does_not_alias_the_callers_dict() -> None:
