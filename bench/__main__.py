@@ -263,6 +263,13 @@ def merge_partial(previous: str, fresh: str, date: str, command: str) -> str:
     end = header_at + 2 + len(new_rows)
     lines = fresh_lines[:header_at + 2] + [merged[k] for k in keys] + fresh_lines[end:]
     earlier = next((line[len("- Date: "):] for line in previous.splitlines() if line.startswith("- Date: ")), "unknown")
+    marker = "; the other rows from the earlier run: "
+    if earlier.startswith("rows ") and marker in earlier:
+        # The report was already a partial run's: if this run redid all of its rows, only the run
+        # before it still has rows in the table.
+        redone = {k.strip() for k in earlier[len("rows "):].split(" on ", 1)[0].split(",")}
+        if redone <= new_rows.keys():
+            earlier = earlier.split(marker, 1)[1]
     if old_rows.keys() - new_rows.keys():
         date_line = (f"- Date: rows {', '.join(k for k in keys if k in new_rows)} on {date} (`{command}`); "
                      f"the other rows from the earlier run: {earlier}")
