@@ -10,8 +10,8 @@ A writable open keeps the file's view in step with this version (created when mi
 text differs, under the write lock); a read-only open gets the same view as a TEMP view, so an archive
 written by an older version, or one this process may not write, still reads with today's columns.
 
-Also here: ``detect_state``, the position ``audit-logs detect --new`` keeps (created with the view, so an
-archive opened for writing always has it).
+Also here: ``detect_state``, the position ``audit-logs detect --new`` keeps (created, ``IF NOT EXISTS``,
+by the first ``--new`` run that saves a position, so an archive no one runs ``--new`` on never has it).
 
 Speed: a view is computed when read, so a query pays ``json_extract`` only for the rows it reaches and
 the columns it names. Queries that first narrow on ``type`` or ``effective_at`` (real columns, indexed)
@@ -110,13 +110,13 @@ def view_sql(*, temporary: bool = False) -> str:
 
 
 def ensure_views(conn: sqlite3.Connection, *, readonly: bool) -> None:
-    """Give this connection the current ``events`` view (and, writable, the ``detect_state`` table)."""
+    """Give this connection the current ``events`` view (in the file when writable, else TEMP)."""
     if readonly:
         conn.execute(f"DROP VIEW IF EXISTS temp.{VIEW_NAME}")
         conn.execute(view_sql(temporary=True))
         return
     wanted = view_sql()
-    if _stored(conn) == wanted and _has_state(conn):
+    if _stored(conn) == wanted:
         return   # the common case: nothing to write, so no write lock is taken
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -124,7 +124,6 @@ def ensure_views(conn: sqlite3.Connection, *, readonly: bool) -> None:
         if _stored(conn) != wanted:
             conn.execute(f"DROP VIEW IF EXISTS main.{VIEW_NAME}")
             conn.execute(wanted)
-        conn.execute(DETECT_STATE_SQL)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -134,8 +133,3 @@ def ensure_views(conn: sqlite3.Connection, *, readonly: bool) -> None:
 def _stored(conn: sqlite3.Connection) -> str | None:
     row = conn.execute("SELECT sql FROM main.sqlite_master WHERE type = 'view' AND name = ?", (VIEW_NAME,)).fetchone()
     return None if row is None else str(row[0])
-
-
-def _has_state(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'detect_state'"
-                        ).fetchone() is not None

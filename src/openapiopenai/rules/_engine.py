@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from openapiopenai.archive._fields_table import TABLE, catch_up
+from openapiopenai.archive._views import DETECT_STATE_SQL
 from openapiopenai.rules._catalog import LEVELS, RuleError, RuleInfo, RuleSet
 
 __all__ = ["Match", "Scope", "compile_rules", "detect", "new_position", "save_position"]
@@ -285,7 +286,10 @@ def _summary(values: Iterable[Any]) -> str | None:
 
 def new_position(conn: sqlite3.Connection) -> tuple[int | None, int]:
     """(the last position ``--new`` looked up to, or None the first time; the archive's newest position now)."""
-    row = conn.execute("SELECT last_seq FROM detect_state WHERE name = 'new'").fetchone()
+    try:
+        row = conn.execute("SELECT last_seq FROM detect_state WHERE name = 'new'").fetchone()
+    except sqlite3.OperationalError:   # no table: no --new run has saved a position yet
+        row = None
     newest = conn.execute("SELECT coalesce(max(rowid), 0) FROM audit_logs").fetchone()[0]
     return (None if row is None else int(row[0])), int(newest)
 
@@ -294,6 +298,7 @@ def save_position(conn: sqlite3.Connection, upto: int) -> None:
     """Record that ``--new`` has reported everything archived up to ``upto`` (after the output is written)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        conn.execute(DETECT_STATE_SQL)
         conn.execute("INSERT INTO detect_state (name, last_seq, updated_at) VALUES ('new', ?, ?)"
                      " ON CONFLICT (name) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at",
                      (upto, time.time()))
