@@ -252,35 +252,6 @@ def _table_rows(text: str) -> dict[str, str]:
     return out
 
 
-def merge_partial(previous: str, fresh: str, date: str, command: str) -> str:
-    """A run of some rows (``--rows 5,6``) recorded into the existing report: its rows replace theirs,
-    every other row keeps its figures, and the date line says which run each row comes from."""
-    old_rows, new_rows = _table_rows(previous), _table_rows(fresh)
-    merged = {**old_rows, **new_rows}
-    keys = sorted(merged, key=lambda k: (int(k.rstrip("abc")), k))
-    fresh_lines = fresh.splitlines()
-    header_at = next(i for i, line in enumerate(fresh_lines) if line.startswith("| # |"))
-    end = header_at + 2 + len(new_rows)
-    lines = fresh_lines[:header_at + 2] + [merged[k] for k in keys] + fresh_lines[end:]
-    earlier = next((line[len("- Date: "):] for line in previous.splitlines() if line.startswith("- Date: ")), "unknown")
-    marker = "; the other rows from the earlier run: "
-    if earlier.startswith("rows ") and marker in earlier:
-        # The report was already a partial run's: if this run redid all of its rows, only the run
-        # before it still has rows in the table.
-        redone = {k.strip() for k in earlier[len("rows "):].split(" on ", 1)[0].split(",")}
-        if redone <= new_rows.keys():
-            earlier = earlier.split(marker, 1)[1]
-    if old_rows.keys() - new_rows.keys():
-        date_line = (f"- Date: rows {', '.join(k for k in keys if k in new_rows)} on {date} (`{command}`); "
-                     f"the other rows from the earlier run: {earlier}")
-        lines = [date_line if line.startswith("- Date: ") else line for line in lines]
-    cells = {k: [c.strip() for c in merged[k].strip().strip("|").split("|")] for k in keys}
-    below = [f"- row {k} ({c[1]}): {c[-1]}" for k, c in cells.items() if c[-1].startswith("NOT met")]
-    text = "\n".join(lines) + "\n"
-    head, _, _ = text.partition("## Below goal in this run")
-    return head + "## Below goal in this run\n\n" + ("\n".join(below) if below else "Nothing: every goal was met.") + "\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
