@@ -22,7 +22,7 @@ from bench._procs import emulator
 from bench._stats import Budget
 from bench._table import Row, render_markdown
 
-ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+ALL_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13)
 PAGE_EVENTS = 2_000  # the emulator the fixed page is taken from: any realistic newest page will do
 
 
@@ -49,6 +49,7 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     from bench.list_and_parse import fetch_page, list_rows, parse_rows
     from bench.pagination import pagination_rows
     from bench.report import report_rows
+    from bench.service import service_rows
     from bench.ship import ship_rows
     from bench.startup import startup_row
     from bench.sync import backfill_rows, sync_rows
@@ -94,6 +95,9 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 12 in rows_wanted:
         _log(start, f"row 12: report of the archive of a {plan.export_events:,}-event emulator")
         rows += report_rows(plan, budget)
+    if 13 in rows_wanted:
+        _log(start, "row 13: CPU of a service cycle with nothing new")
+        rows += service_rows(plan, budget)
     rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
     return rows
 
@@ -234,6 +238,9 @@ of N events lists fewer than N; each row names the count every contender had to 
    field table the rules run on, `11b` a `detect --new` after a small batch of newly archived events.
 12. `openapiopenai audit-logs report --db --no-detect` of row 10's archive over its whole span (90 days)
    to one self-contained HTML file: the process's wall time, start-up included; `12a` is the file's size.
+13. One cycle of `openapiopenai run` for an organisation with nothing new (both partitions synced, the
+   shipped rules at `high`, a file sink), in-process against the emulator in its own process: this
+   process's CPU time over all its threads, per cycle, after a first cycle did the back-fill.
 
 ## Below goal in this run
 

@@ -223,7 +223,7 @@ def emulator(
 
 def _register() -> None:
     # Imported here so the modules can use `audit_logs` and `cli` without an import cycle.
-    from . import _audit_logs, _demo, _detect, _report, _ship, _tail  # noqa: F401
+    from . import _audit_logs, _demo, _detect, _report, _service, _ship, _tail  # noqa: F401
 
 
 _register()
