@@ -12,7 +12,16 @@ from typing import Any, ClassVar, TypeVar, cast
 
 import msgspec
 
-from ._model import JsonObject, Model, ViewModel, _copy, _decode, _encode, _json_arg, dump_value
+from ._model import (
+    JsonObject,
+    Model,
+    ViewModel,
+    _copy,
+    _decode,
+    _encode,
+    _json_arg,
+    fields_to_json,
+)
 from ._record import StructModel, _build, _set
 
 __all__ = ["EventModel", "PageModel"]
@@ -82,14 +91,8 @@ class EventModel(Model):
         cls._decoders = {}  # its own: a decoder is built for one class's records
 
     def __init__(self, **fields: Any) -> None:
-        data: JsonObject = {}
-        names = type(self).__fields__
-        for name, value in fields.items():
-            if value is None:
-                continue
-            data[names.get(name, name)] = dump_value(value)
         self._raw = None
-        self._data = data
+        self._data = fields_to_json(type(self).__fields__, fields)
 
     @property
     def _data(self) -> JsonObject:

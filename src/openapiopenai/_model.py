@@ -180,6 +180,15 @@ def wrap_list(cls: type[M], value: Any) -> list[M] | None:
     return out
 
 
+def fields_to_json(names: dict[str, str], fields: dict[str, Any]) -> JsonObject:
+    """The JSON object a model built from keywords stands for: wire names, Nones left out, values dumped."""
+    data: JsonObject = {}
+    for name, value in fields.items():
+        if value is not None:
+            data[names.get(name, name)] = dump_value(value)
+    return data
+
+
 class ViewModel(Model):
     """A typed view over one JSON object: declared fields are properties reading the dict."""
 
@@ -187,13 +196,7 @@ class ViewModel(Model):
     _data: JsonObject
 
     def __init__(self, **fields: Any) -> None:
-        data: JsonObject = {}
-        names = type(self).__fields__
-        for name, value in fields.items():
-            if value is None:
-                continue
-            data[names.get(name, name)] = dump_value(value)
-        self._data = data
+        self._data = fields_to_json(type(self).__fields__, fields)
 
     def _json(self) -> JsonObject:
         return self._data
