@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -204,7 +205,14 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
         target += "&immutable=1"
     if not path.exists() and not readonly:
         # Created 0600 before SQLite sees it (its -wal/-shm take the same mode): emails and IPs.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        # O_EXCL: when two processes create the same new archive at once, only the one that really
+        # created it may remove it again after a failed open (`_forget_new_file`).
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        else:
+            _created_here.add(path.absolute())
     # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT), never implicit.
     return sqlite3.connect(target, uri=True, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
 
@@ -243,7 +251,7 @@ def open_archive_db(path: Path, *, create: bool, readonly: bool) -> sqlite3.Conn
         fresh = _inspect(conn, path, readonly=readonly)
         if not readonly:
             # Switching to WAL writes the header, so it comes only after the file proved to be ours.
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             # A sync rewrites index pages on every commit; checkpointing every ~32 MB of WAL instead of
             # every 4 MB, with a cache that holds the hot index pages, roughly halves the write cost.
@@ -304,10 +312,30 @@ def split_statements(script: str) -> list[str]:
     return out
 
 
+#: New files this process created (see `_connect`): only these may be removed after a failed open.
+_created_here: set[Path] = set()
+#: Bounds of the retries of the switch to WAL (count and pause), well inside the busy timeout.
+_WAL_TRIES, _WAL_PAUSE_S = 100, 0.05
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode=WAL``, retried while another process holds the file: SQLite answers this
+    pragma "locked" at once instead of waiting out the busy timeout (two syncs opening one new archive)."""
+    for attempt in range(_WAL_TRIES):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_TRIES - 1:
+                raise
+            time.sleep(_WAL_PAUSE_S)
+
+
 def _forget_new_file(path: Path, existed: bool) -> None:
     """Remove a file this failed open created, so a bad open leaves no trace."""
-    if existed:
-        return
+    if existed or path.absolute() not in _created_here:
+        return   # another process's new archive (or an existing one): never ours to remove
+    _created_here.discard(path.absolute())
     for suffix in ("", "-wal", "-shm", "-journal"):
         with contextlib.suppress(OSError):
             os.unlink(f"{path}{suffix}")
