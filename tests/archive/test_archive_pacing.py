@@ -87,19 +87,26 @@ def test_a_429_without_retry_after_backs_off_and_a_long_one_is_capped(monkeypatc
     assert t.waits == [0.5 + 0.5, 60.0 + 0.5]   # backoff 0.5 s; an hour's Retry-After waits 60 s
 
 
-def test_5xx_bursts_are_retried_past_any_count_until_the_budget_of_no_progress() -> None:
+def test_5xx_bursts_are_retried_past_any_count_until_the_budget_of_no_progress(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from openapiopenai.archive import _pacing as pacing_module
+
+    # The backoff's jitter is random: pinned, the waits are exact (0.5, 1, 2, 4, then 8 s each), so the
+    # test cannot land on either side of the budget by chance (unpinned, 20 failures summed 96-128 s).
+    monkeypatch.setattr(pacing_module, "add_jitter", lambda delay: delay)
     t = FakeTime()
     pacing = _pacing(t, give_up_after=120)
     failures = [0]
 
     def flaky() -> str:
         failures[0] += 1
-        if failures[0] <= 20:
+        if failures[0] <= 15:
             raise _503()
         return "ok"
 
-    assert pacing.call(flaky) == "ok"   # 20 failures in a row, far past the client's 2 retries
-    assert pacing.retries == 20 and t.now - 100.0 < 120
+    assert pacing.call(flaky) == "ok"   # 15 failures in a row, far past the client's 2 retries
+    assert pacing.retries == 15
+    assert t.waits == [0.5, 1.0, 2.0, 4.0] + [8.0] * 11 and t.now - 100.0 == 95.5
 
     def down() -> str:
         raise _503()
@@ -107,7 +114,7 @@ def test_5xx_bursts_are_retried_past_any_count_until_the_budget_of_no_progress()
     start = t.now
     with pytest.raises(ServiceException):
         pacing.call(down)
-    assert 120 <= t.now - start < 120 + 10   # gave up once 120 s passed without a success
+    assert t.now - start == 7.5 + 8.0 * 15   # gave up at the first failure 120 s or more after the success (127.5)
 
 
 def test_other_errors_are_raised_at_once_and_a_stop_wakes_a_waiter() -> None:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,13 +13,13 @@ import pytest
 from _emulator_helpers import LIST
 
 from openapiopenai.emulator import Emulator, serve
+from openapiopenai.emulator._store import EventStore
 
 
-def test_start_is_quick_and_stop_is_clean() -> None:
-    start = time.perf_counter()
+def test_start_serves_at_once_and_stop_is_clean() -> None:
+    # How fast a start is belongs in the benchmarks; timed here it failed whenever CI was busy.
     emu = Emulator(events=20_000, seed=1).start()
     try:
-        assert time.perf_counter() - start < 3.0  # well under 1 s on a quiet machine; CI is not quiet
         assert emu.base_url.startswith("http://127.0.0.1:") and emu.base_url.endswith("/v1")
         assert httpx.get(emu.base_url + LIST, headers={"Authorization": f"Bearer {emu.admin_key}"}).status_code == 200
         url = emu.base_url
@@ -44,13 +43,15 @@ def test_non_loopback_hosts_are_refused() -> None:
         serve(host="0.0.0.0", port=0, events=10)
 
 
-def test_a_db_file_is_generated_once_then_reused(tmp_path: Path) -> None:
+def test_a_db_file_is_generated_once_then_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     db = str(tmp_path / "emu.sqlite")
     with Emulator(events=300, seed=3, db=db) as first:
         ids = [e["id"] for e in first.store.all_events()]
-    start = time.perf_counter()
-    with Emulator(events=999_999, seed=99, db=db) as again:  # would take long if it regenerated
-        assert time.perf_counter() - start < 3.0
+    def no_generation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the store regenerated events although its file had them")
+
+    monkeypatch.setattr(EventStore, "generate", no_generation)
+    with Emulator(events=999_999, seed=99, db=db) as again:
         assert [e["id"] for e in again.store.all_events()] == ids
 
 
