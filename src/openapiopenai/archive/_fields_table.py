@@ -24,9 +24,10 @@ import msgspec
 from openapiopenai.anatomy import facts_from_json
 from openapiopenai.fields import FIELDS, Field
 
-__all__ = ["TABLE", "TABLE_COLUMNS", "catch_up", "table_sql"]
+__all__ = ["KIND_INDEX", "TABLE", "TABLE_COLUMNS", "catch_up", "table_sql"]
 
 TABLE = "detect_fields"
+KIND_INDEX = "detect_fields_kind"
 _HEAD = ("id", "effective_at", "type", "tenant")
 #: The fields read from anatomy's facts, then those beyond them; `time` is a generated column.
 _FACTS: tuple[Field, ...] = tuple(f for f in FIELDS if f.fact is not None and f.name not in _HEAD)
@@ -54,6 +55,9 @@ def table_sql(*, temporary: bool = False) -> list[str]:
         f"    seq INTEGER PRIMARY KEY,   -- audit_logs.rowid: the events view's archived_seq\n    {columns},\n"
         f"    time TEXT GENERATED ALWAYS AS (strftime('%Y-%m-%dT%H:%M:%SZ', effective_at, 'unixepoch')) VIRTUAL\n)",
         f"CREATE INDEX IF NOT EXISTS {schema}{TABLE}_type ON {TABLE} (type, effective_at)",
+        # Rules narrow on `type` as Sigma compares it, case-insensitively (`=` or `LIKE`, which no index on
+        # `type` itself answers): `rules._engine` names this index for every rule bounded by type.
+        f"CREATE INDEX IF NOT EXISTS {schema}{KIND_INDEX} ON {TABLE} (lower(type), effective_at)",
     ]
 
 

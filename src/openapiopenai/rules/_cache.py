@@ -28,6 +28,8 @@ CACHE_SQL = """CREATE TABLE IF NOT EXISTS detect_rules (
     created_at REAL NOT NULL
 )"""
 _KEEP = 4
+#: The stored shape; a change gives new keys, so an entry of another shape is never read.
+_FORMAT = 2
 _PACKAGES = ("openapiopenai", "pysigma", "pysigma-backend-sqlite")
 
 
@@ -41,7 +43,7 @@ def cache_key(dirs: list[str], builtin: bool, placeholders: dict[str, list[str]]
             versions.append(metadata.version(name))
         except metadata.PackageNotFoundError:
             versions.append("-")
-    digest.update(json.dumps([sorted(placeholders.items()), level, versions]).encode())
+    digest.update(json.dumps([sorted(placeholders.items()), level, versions, _FORMAT]).encode())
     return digest.hexdigest()
 
 
@@ -65,16 +67,18 @@ def load_compiled(conn: sqlite3.Connection, key: str) -> Compiled | None:
     if row is None:
         return None
     data = json.loads(row[0])
-    return Compiled(events=[(_info(i), sql) for i, sql in data["events"]],
-                    correlations=[(_info(i), plan, None if types is None else tuple(types))
-                                  for i, plan, types in data["correlations"]])
+    return Compiled(events=[(_info(i), sql, None if types is None else tuple(types))
+                            for i, sql, types in data["events"]],
+                    correlations=[(_info(i), plan, None if types is None else tuple(types), shape)
+                                  for i, plan, types, shape in data["correlations"]])
 
 
 def store_compiled(conn: sqlite3.Connection, key: str, compiled: Compiled) -> None:
     """Keep ``compiled`` under ``key`` (writable archives only), dropping all but the newest few."""
-    data = {"events": [[_info_json(i), sql] for i, sql in compiled.events],
-            "correlations": [[_info_json(i), plan, None if types is None else list(types)]
-                             for i, plan, types in compiled.correlations]}
+    data = {"events": [[_info_json(i), sql, None if types is None else list(types)]
+                       for i, sql, types in compiled.events],
+            "correlations": [[_info_json(i), plan, None if types is None else list(types), shape]
+                             for i, plan, types, shape in compiled.correlations]}
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(CACHE_SQL)

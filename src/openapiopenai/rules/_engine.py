@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from openapiopenai.archive._fields_table import TABLE, catch_up
+from openapiopenai.archive._fields_table import KIND_INDEX, TABLE, TABLE_COLUMNS, catch_up
 from openapiopenai.archive._views import DETECT_STATE_SQL
 from openapiopenai.rules._catalog import LEVELS, RuleError, RuleInfo, RuleSet
 
@@ -70,8 +70,11 @@ class Scope:
 class Compiled:
     """A rule set turned into SQL and correlation plans (done once per run, reused across scopes)."""
 
-    events: list[tuple[RuleInfo, str]] = field(default_factory=list)
-    correlations: list[tuple[RuleInfo, dict[str, Any], tuple[str, ...] | None]] = field(default_factory=list)
+    events: list[tuple[RuleInfo, str, tuple[str, ...] | None]] = field(default_factory=list)
+    """Each plain rule, its query, and the event types it can match (None: any type)."""
+    correlations: list[tuple[RuleInfo, dict[str, Any], tuple[str, ...] | None, dict[str, Any] | None]] = \
+        field(default_factory=list)
+    """Each correlation, its plan, its base rules' event types, and its shape for `_prune` (None: not pruned)."""
 
 
 def _pipeline(placeholders: dict[str, list[str]]) -> Any:
@@ -123,7 +126,10 @@ def compile_rules(ruleset: RuleSet, *, level: str = "informational") -> Compiled
     except SigmaError as exc:
         raise RuleError(f"rules: cannot convert ({' '.join(str(exc).split())})") from None
     infos = ruleset.by_id()
+    from openapiopenai.rules import _prune
+
     bounds = _type_bounds(ruleset.collection)
+    rules = {str(r.id): r for r in ruleset.collection.rules}
     floor = LEVELS.index(level)
     out = Compiled()
     for item in converted:
@@ -131,17 +137,31 @@ def compile_rules(ruleset: RuleSet, *, level: str = "informational") -> Compiled
         if info is None or LEVELS.index(info.level) < floor:
             continue
         if item["result_type"] == "correlation":
-            out.correlations.append((info, item["correlation_plan"], bounds.get(item["id"])))
+            shape = _prune.describe(rules[item["id"]], _rule_types, TABLE_COLUMNS) if item["id"] in rules else None
+            out.correlations.append((info, item["correlation_plan"], bounds.get(item["id"]), shape))
         else:
             sql = item["rule"][0]
             if not sql.startswith(_SELECT_HEAD):
                 raise RuleError(f"{info.file}: unexpected query shape from the SQLite backend")
-            out.events.append((info, f"SELECT seq FROM {_SCOPE} WHERE " + sql[len(_SELECT_HEAD):]))
+            out.events.append((info, f"SELECT seq FROM {_SCOPE} WHERE " + sql[len(_SELECT_HEAD):],
+                               bounds.get(item["id"])))
     return out
 
 
 def _type_bounds(collection: Any) -> dict[str, tuple[str, ...] | None]:
-    """For each correlation, the event types its base rules can match (None: not bounded by type)."""
+    """For each rule, the event types it can match (None: not bounded by type).
+
+    A bound is a superset, compared as Sigma compares ``type`` (case-insensitively): a rule is run only
+    over the rows whose ``lower(type)`` is one of its bound's, through the field table's index.
+    """
+    out: dict[str, tuple[str, ...] | None] = {}
+    for rule in collection.rules:
+        types = _rule_types(rule)
+        out[str(rule.id)] = None if types is None else tuple(sorted(types))
+    return out
+
+
+def _rule_types(rule: Any) -> set[str] | None:
     from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
     from sigma.correlations import SigmaCorrelationRule
     from sigma.types import SigmaString
@@ -159,37 +179,31 @@ def _type_bounds(collection: Any) -> dict[str, tuple[str, ...] | None]:
             return None if any(p is None for p in parts) else set().union(*parts)  # type: ignore[arg-type]
         return None
 
-    def rule_types(rule: Any) -> set[str] | None:
-        if isinstance(rule, SigmaCorrelationRule):
-            types: set[str] = set()
-            for ref in rule.rules or ():
-                sub = rule_types(ref.rule)
-                if sub is None:
-                    return None
-                types |= sub
-            return types
-        types = set()
-        for condition in rule.detection.parsed_condition:
-            b = bound(condition.parsed)
-            if b is None:
+    if isinstance(rule, SigmaCorrelationRule):
+        types: set[str] = set()
+        for ref in rule.rules or ():
+            sub = _rule_types(ref.rule)
+            if sub is None:
                 return None
-            types |= b
+            types |= sub
         return types
+    types = set()
+    for condition in rule.detection.parsed_condition:
+        b = bound(condition.parsed)
+        if b is None:
+            return None
+        types |= b
+    return types
 
-    out: dict[str, tuple[str, ...] | None] = {}
-    for rule in collection.rules:
-        if isinstance(rule, SigmaCorrelationRule):
-            types = rule_types(rule)
-            out[str(rule.id)] = None if types is None else tuple(sorted(types))
-    return out
 
-
-def _define_scope(conn: sqlite3.Connection, terms: Sequence[str], *, by_seq: bool = False) -> None:
+def _define_scope(conn: sqlite3.Connection, terms: Sequence[str], *, by_seq: bool = False, by_kind: bool = False) -> None:
     conn.execute(f"DROP VIEW IF EXISTS temp.{_SCOPE}")
     where = " AND ".join(terms) or "1"
     # A --new run looks at a short range of rows: read it by rowid, never through the type index, which
     # SQLite (without statistics) would otherwise pick for `type = ...` and walk every event of the type.
-    hint = " NOT INDEXED" if by_seq else ""
+    # A scope narrowed by `_types_term` names the lower(type) index, which the planner (without statistics)
+    # may pass over for a scan when the rule also says `type = ...`.
+    hint = " NOT INDEXED" if by_seq else f" INDEXED BY {KIND_INDEX}" if by_kind else ""
     conn.execute(f"CREATE TEMP VIEW {_SCOPE} AS SELECT * FROM {TABLE}{hint} WHERE {where}")
 
 
@@ -206,20 +220,42 @@ def _window(scope: Scope) -> list[str]:
 
 
 def _types_term(types: Iterable[str]) -> str:
-    return "type IN (" + ", ".join("'" + t.replace("'", "''") + "'" for t in types) + ")"
+    """The rows whose type may be one of ``types`` as SQLite's ``=`` or ``LIKE`` compares it: ``lower``
+    on both sides (SQLite's, ASCII-only, as ``LIKE``'s case folding is), answered by the field table's index."""
+    return "lower(type) IN (" + ", ".join("lower('" + t.replace("'", "''") + "')" for t in types) + ")"
 
 
-def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(), *, readonly: bool = False) -> list[Match]:
+def _narrowed(sql: str, types: tuple[str, ...] | None, scope: Scope) -> str:
+    """A plain rule's query, over only the rows of the types it can match (read through the type index),
+    unless the scope is a short range of new rows (read by seq)."""
+    if types is None or scope.after_seq is not None:
+        return sql
+    head = f"SELECT seq FROM {_SCOPE} WHERE "
+    # The candidates come from a second reading of the table, by the index: in one reading SQLite's
+    # constant propagation turns the rule's own `type = 'x'` into lower('x') for the index term, which then
+    # no longer uses the index (the whole table is scanned).
+    window = "".join(f" AND {term}" for term in _window(scope))
+    return (f"SELECT d.seq FROM (SELECT seq AS candidate FROM {TABLE} INDEXED BY {KIND_INDEX} WHERE "
+            f"{_types_term(types)}{window}) AS k JOIN {TABLE} AS d ON d.seq = k.candidate "
+            f"WHERE {sql[len(head):]}")
+
+
+def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(), *, readonly: bool = False,
+           prune: bool = True) -> list[Match]:
     """Every match of the compiled rules among the events of ``scope``, oldest first.
 
     Brings ``detect_fields`` up to date first (in the file when writable, else a TEMP table for this run).
+    ``prune=False`` runs every correlation plan over all events of its types (see `_prune`; the tests
+    compare both ways).
     """
+    from openapiopenai.rules import _prune
+
     catch_up(conn, readonly=readonly, since=scope.since if scope.after_seq is None else None)
     found: list[tuple[RuleInfo, list[int]]] = []
     try:
         _define_scope(conn, _window(scope), by_seq=scope.after_seq is not None)
-        for info, sql in compiled.events:
-            found += [(info, [row[0]]) for row in conn.execute(sql)]
+        for info, sql, types in compiled.events:
+            found += [(info, [row[0]]) for row in conn.execute(_narrowed(sql, types, scope))]
         new_ids: set[int] | None = None
         new_types: set[str] = set()
         earliest: int | None = None
@@ -228,7 +264,7 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
             new_ids = {r[0] for r in rows}
             new_types = {r[2] for r in rows}
             earliest = min((r[1] for r in rows), default=None)
-        for info, plan, types in compiled.correlations:
+        for info, plan, types, shape in compiled.correlations:
             if new_ids is not None and (earliest is None or (types is not None and not new_types.intersection(types))):
                 continue   # no new event this correlation could count: no alert can include one
             from sigma.backends.sqlite.runtime import execute_plan
@@ -240,7 +276,12 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
                     terms.append(f"seq <= {int(scope.upto_seq)}")
             else:
                 terms += _window(scope)
-            _define_scope(conn, terms)
+            _define_scope(conn, terms, by_kind=types is not None)
+            if prune and shape is not None:
+                _prune.keep(conn, _SCOPE, shape)
+                if conn.execute(f"SELECT 1 FROM temp.{_prune.KEEP} LIMIT 1").fetchone() is None:
+                    continue   # no event of any possible alert: the plan would find nothing
+                _define_scope(conn, [*terms, f"seq IN (SELECT seq FROM temp.{_prune.KEEP})"])
             alerts, _diagnostics = execute_plan(conn, plan, include_events=False)
             for alert in alerts:
                 # The executor names an event "<table>:<seq>".
@@ -249,6 +290,7 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
                     found.append((info, ids))
     finally:
         conn.execute(f"DROP VIEW IF EXISTS temp.{_SCOPE}")
+        conn.execute(f"DROP TABLE IF EXISTS temp.{_prune.KEEP}")
     return _describe(conn, found)
 
 

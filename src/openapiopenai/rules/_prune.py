@@ -1,0 +1,140 @@
+"""Which events a correlation can possibly use: a superset found with window counts, before its plan runs.
+
+pySigma's correlation plan is general and costs about 25 us for every event of its base rules' types
+(stages materialised and indexed one after another); the sign-in rules read every login of the archive,
+40 % of a typical one. Most of those events could never be part of an alert, and a count over a sliding
+window finds them cheaply:
+
+* ``event_count`` / ``value_count`` with ``gte N`` (or ``gt``) over base rules: an alert is N or more
+  events of one group within the timespan T, so an event with fewer than N events of the rules' types in
+  its group within T either side of it is in none.
+* ``temporal`` / ``temporal_ordered`` needing every referenced rule: an alert holds an event (or a nested
+  alert) of each, of one group, within T; a nested ``event_count`` alert's events lie up to its own
+  timespan before its end. So an event of one reference is kept only if every other reference has a kept
+  event of its group within T plus both references' own timespans. A nested count is pruned as above.
+
+Everything here only narrows what the plan reads; the plan still decides. Kinds or shapes outside these
+(aliases, other conditions, a rule not bounded by type, a group field the table lacks) are not pruned.
+Groups compare as SQLite's ``lower`` makes them (the plan lowercases text group values the same way), so
+the superset holds; the tests run every scenario with and without pruning and compare the alerts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+__all__ = ["KEEP", "describe", "keep"]
+
+KEEP = "detect_keep"
+
+
+def describe(rule: Any, bounds: Any, columns: tuple[str, ...]) -> dict[str, Any] | None:
+    """The shape `keep` needs of a correlation rule (JSON, kept in the rule cache), or None: not prunable."""
+    from sigma.correlations import SigmaCorrelationConditionOperator as Op
+    from sigma.correlations import SigmaCorrelationRule
+
+    if not isinstance(rule, SigmaCorrelationRule) or rule.aliases.aliases:
+        return None
+    group = list(rule.group_by or ())
+    if not group or any(g not in columns for g in group):
+        return None
+    kind = rule.type.name.lower()   # EVENT_COUNT, VALUE_COUNT, TEMPORAL, TEMPORAL_ORDERED, ...
+    op, count = (rule.condition.op, int(rule.condition.count)) if rule.condition is not None else (None, 0)
+    least = count if op == Op.GTE else count + 1 if op == Op.GT else None
+    refs: list[dict[str, Any]] = []
+    for ref in rule.rules or ():
+        sub = ref.rule
+        if isinstance(sub, SigmaCorrelationRule):
+            nested = describe(sub, bounds, columns)
+            if nested is None or nested["kind"] not in ("event_count", "value_count") or nested["group"] != group:
+                return None
+            refs.append(nested)
+        else:
+            types = bounds(sub)
+            if types is None:
+                return None
+            refs.append({"kind": "base", "types": sorted(types), "timespan": 0})
+    if not refs:
+        return None
+    if kind in ("event_count", "value_count"):
+        if least is None or any(r["kind"] != "base" for r in refs):
+            return None
+    elif kind in ("temporal", "temporal_ordered"):
+        if least is None or len(refs) < 2 or least < len(refs):
+            return None
+    else:
+        return None
+    return {"kind": kind, "group": group, "timespan": int(rule.timespan.seconds), "least": least, "refs": refs}
+
+
+def _in(types: list[str]) -> str:
+    return "lower(type) IN (" + ", ".join("lower('" + t.replace("'", "''") + "')" for t in types) + ")"
+
+
+def _types(shape: dict[str, Any]) -> list[str]:
+    return sorted({t for r in shape["refs"] for t in (r["types"] if r["kind"] == "base" else _types(r))})
+
+
+def _counted(conn: sqlite3.Connection, scope: str, shape: dict[str, Any], into: str) -> None:
+    """``into``: the seqs of a count correlation's events with at least ``least`` of their group within T."""
+    keys = ", ".join(f"lower({g})" for g in shape["group"])
+    span = int(shape["timespan"])
+    conn.execute(f"CREATE TEMP TABLE {into} AS SELECT seq FROM (SELECT seq, COUNT(*) OVER (PARTITION BY {keys} "
+                 f"ORDER BY effective_at RANGE BETWEEN {span} PRECEDING AND {span} FOLLOWING) AS n "
+                 f"FROM {scope} WHERE {_in(_types(shape))}) WHERE n >= {int(shape['least'])}")
+
+
+def keep(conn: sqlite3.Connection, scope: str, shape: dict[str, Any]) -> None:
+    """Fill ``temp.detect_keep`` with the seqs of ``scope``'s events the correlation may use."""
+    conn.execute(f"DROP TABLE IF EXISTS temp.{KEEP}")
+    if shape["kind"] != "temporal" and shape["kind"] != "temporal_ordered":
+        _counted(conn, scope, shape, KEEP)
+        return
+    # Each reference's candidates: a nested count's pruned events, a base rule's events of its types.
+    # The smallest set is the anchor; every other reference's events are looked up around the anchor's
+    # (same group, within the window, through the type index), and an anchor event is kept only if every
+    # other reference has one near it.
+    refs = shape["refs"]
+    keys = shape["group"]
+    span = int(shape["timespan"])
+    names = [f"{KEEP}_{i}" for i in range(len(refs))]
+    try:
+        sizes = []
+        for ref, name in zip(refs, names, strict=True):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+            if ref["kind"] == "base":
+                sizes.append(int(conn.execute(f"SELECT count(*) FROM {scope} WHERE {_in(ref['types'])}").fetchone()[0]))
+            else:
+                _counted(conn, scope, ref, name)
+                sizes.append(int(conn.execute(f"SELECT count(*) FROM temp.{name}").fetchone()[0]))
+        anchor = min(range(len(refs)), key=lambda i: sizes[i])
+        group = ", ".join(f"lower({g}) AS k_{g}" for g in keys)
+        source = (f"(SELECT * FROM {scope} WHERE seq IN (SELECT seq FROM temp.{names[anchor]}))"
+                  if refs[anchor]["kind"] != "base" else f"(SELECT * FROM {scope} WHERE {_in(refs[anchor]['types'])})")
+        conn.execute(f"CREATE TEMP TABLE {KEEP}_anchor AS SELECT seq, effective_at AS ts, {group} FROM {source}")
+
+        # Each other reference's candidates, keyed by group and time for the lookups around the anchor's.
+        others = [j for j in range(len(refs)) if j != anchor]
+        for j in others:
+            member = (f"seq IN (SELECT seq FROM temp.{names[j]})" if refs[j]["kind"] != "base"
+                      else _in(refs[j]["types"]))
+            conn.execute(f"CREATE TEMP TABLE {KEEP}_near{j} AS SELECT seq, effective_at AS ts, {group} "
+                         f"FROM {scope} WHERE {member}")
+            conn.execute(f"CREATE INDEX temp.{KEEP}_near{j}_at ON {KEEP}_near{j} "
+                         f"({', '.join(f'k_{g}' for g in keys)}, ts)")
+
+        def near(j: int) -> str:
+            w = span + int(refs[anchor]["timespan"]) + int(refs[j]["timespan"])
+            same = " AND ".join(f"d.k_{g} = a.k_{g}" for g in keys)
+            return f"{same} AND d.ts BETWEEN a.ts - {w} AND a.ts + {w}"
+
+        exists = " AND ".join(f"EXISTS (SELECT 1 FROM temp.{KEEP}_near{j} AS d WHERE {near(j)})" for j in others)
+        conn.execute(f"CREATE TEMP TABLE {KEEP} AS SELECT seq FROM temp.{KEEP}_anchor AS a WHERE {exists}")
+        conn.execute(f"DELETE FROM temp.{KEEP}_anchor WHERE seq NOT IN (SELECT seq FROM temp.{KEEP})")
+        for j in others:
+            conn.execute(f"INSERT INTO temp.{KEEP} SELECT DISTINCT d.seq FROM temp.{KEEP}_anchor AS a "
+                         f"JOIN temp.{KEEP}_near{j} AS d ON {near(j)}")
+    finally:
+        for name in (*names, f"{KEEP}_anchor", *(f"{KEEP}_near{j}" for j in range(len(refs)))):
+            conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
