@@ -26,11 +26,15 @@ from ._report import demo_report
 from ._time import format_time
 
 if TYPE_CHECKING:
-    from openapiopenai.archive import ArchiveSummary
+    from openapiopenai.archive import Archive, ArchiveSummary
+    from openapiopenai.emulator._scenarios import PlantedScenario
 
 
 #: A table only the demo creates: it marks an archive as one the demo may replace.
 DEMO_MARK = "openapiopenai_demo"
+#: The attacks the demo plants into its organisation (the emulator's scenarios), for the rules to find.
+DEMO_SCENARIOS = ("credential_stuffing", "brute_force_then_success", "key_escalation", "allowlist_off",
+                  "mass_archival")
 
 
 def _remove_previous(db: str) -> None:
@@ -94,6 +98,9 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
         f"starting an emulated organisation with {events:,} events over 90 days (seed {seed})")
     # A throwaway key: the demo's server listens on loopback only for as long as this command runs.
     with Emulator(events=events, seed=seed, admin_key="sk-admin-demo-" + secrets.token_hex(8)) as emu:
+        from openapiopenai.emulator._scenarios import plant_all
+
+        planted = plant_all(emu.store, list(DEMO_SCENARIOS))
         connection = Connection(emu.base_url, emu.admin_key, None, None)
         with (
             connection.api() as api,
@@ -112,6 +119,7 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
             # removes the -wal/-shm files: the demo leaves one file behind.
             summary = archive.summary(top=8)
             findings = find(archive.connection)
+            fired = _detections(archive, {i for p in planted for i in p.ids})
             report = demo_report(archive, db)
     pages = sum(r.pages for r in results)
     note(
@@ -119,7 +127,53 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
         f"{sum(r.elapsed for r in results):.1f}s ({plural(pages, 'page')}, {plural(workers, 'worker')})"
     )
     _print_summary(summary, findings, db)
+    _print_detections(planted, fired)
     click.echo(f"\nAccess-review report of the last 30 days: {report}")
+
+
+def _detections(archive: Archive, planted: set[str]) -> list[tuple[str, str, int, int]] | None:
+    """(rule, level, matches, matches holding a planted event) for every shipped rule that fired, most
+    severe first; None without the ``detect`` extra (the demo still runs, and says how to get it)."""
+    import importlib.util
+
+    if importlib.util.find_spec("sigma") is None:
+        return None
+    from openapiopenai.rules import LEVELS, compile_rules, detect, load_rules
+
+    compiled = compile_rules(load_rules())
+    counts: dict[tuple[str, str], list[int]] = {}
+    for match in detect(archive.connection, compiled, readonly=archive.readonly):
+        count = counts.setdefault((match.title, match.level), [0, 0])
+        count[0] += 1
+        count[1] += not planted.isdisjoint(match.event_ids)
+    return sorted(((title, level, n, p) for (title, level), (n, p) in counts.items()),
+                  key=lambda r: (-LEVELS.index(r[1]), r[0]))
+
+
+def _print_detections(planted: list[PlantedScenario], fired: list[tuple[str, str, int, int]] | None) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from ._terminal import make_console
+
+    console = make_console()
+    names = ", ".join(p.name for p in planted)
+    console.print(Text.assemble("\n", ("Planted attacks: ", "bold"), f"{names} ({sum(len(p.ids) for p in planted)} events)"))
+    if fired is None:
+        console.print(Text("Detections: needs the detect extra: pip install 'openapiopenai[detect]'"))
+        return
+    t = Table(title=f"Detections: {plural(len(fired), 'rule')} fired", title_justify="left", title_style="bold",
+              box=box.SIMPLE_HEAD)
+    t.add_column("rule", no_wrap=True, overflow="ellipsis")
+    t.add_column("level", no_wrap=True)
+    t.add_column("matches", justify="right", no_wrap=True)
+    t.add_column("of planted", justify="right", no_wrap=True)
+    # The generated history has its own share of risky changes: the last column tells the planted
+    # attacks' alerts from those.
+    for title, level, n, p in fired:
+        t.add_row(Text(title), Text(level), Text(f"{n:,}"), Text(f"{p:,}" if p else ""))
+    console.print(t)
 
 
 def _print_summary(summary: ArchiveSummary, findings: Findings, db: str) -> None:

@@ -151,8 +151,9 @@ def _print(matches: list[Match], fmt: str) -> None:
         click.echo(json.dumps([m.to_json() for m in matches], indent=2))
         return
     if fmt == "jsonl":
-        for m in matches:
-            click.echo(json.dumps(m.to_json(), separators=(",", ":")))
+        encode = json.JSONEncoder(separators=(",", ":")).encode
+        for start in range(0, len(matches), 10_000):   # a few large writes, not one per line
+            click.echo("".join(encode(m.to_json()) + "\n" for m in matches[start:start + 10_000]), nl=False)
         return
     from rich.table import Table
     from rich.text import Text

@@ -304,6 +304,13 @@ def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]])
             rows[row[0]] = tuple(row)[1:]
     matches = []
     for info, ids in found:
+        if len(ids) == 1:   # most matches: one event, nothing to sort or summarise
+            e = rows.get(ids[0])
+            if e is not None:
+                target = (e[9] or e[8]) or None
+                matches.append(Match(info.id, info.title, info.level, str(e[2]), (str(e[0]),),
+                                     _one(e[5] or e[4]), _one(e[6]), _one(e[7]), _one(target), (str(e[3]),)))
+            continue
         events = sorted((rows[i] for i in ids if i in rows), key=lambda r: (r[1], r[0]))
         if not events:
             continue
@@ -313,6 +320,10 @@ def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]])
             _summary(e[9] or e[8] for e in events if e[8] or e[9]), tuple(dict.fromkeys(str(e[3]) for e in events))))
     matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title))
     return matches
+
+
+def _one(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _summary(values: Iterable[Any]) -> str | None:
