@@ -25,7 +25,7 @@ from openapiopenai.service.metrics import Metrics
 KEY = "sk-admin-SERVICE-CYCLE-9f204b558d1a7c3e"
 
 
-def org_config(tmp_path: Path, emu: Emulator, *targets: str) -> Any:
+def org_config(tmp_path: Path, emu: Emulator, *targets: str, since: str = "all") -> Any:
     notify = ", ".join(f'"{t}"' for t in targets)
     return parse_config(f"""
 [[org]]
@@ -37,6 +37,7 @@ interval = "1m"
 [org.detect]
 min_level = "high"
 notify = [{notify}]
+since = "{since}"
 """).orgs[0]
 
 
@@ -75,6 +76,48 @@ def test_a_target_that_was_down_gets_what_it_missed_and_the_other_nothing_twice(
     finally:
         up.close()
         down.close()
+
+
+@pytest.mark.parametrize(("since", "history_alerts"), [("start", False), ("1000d", True)])
+def test_detect_since_keeps_a_first_cycle_from_alerting_on_history(
+        tmp_path: Path, emu: Emulator, monkeypatch: pytest.MonkeyPatch, since: str, history_alerts: bool) -> None:
+    # The fixture planted its scenarios hours before the newest event: history, back-filled by cycle one.
+    monkeypatch.setenv("CYCLE_KEY", KEY)
+    hook = Webhook()
+    try:
+        config = org_config(tmp_path, emu, hook.url, since=since)
+        assert config.detect.since == (0.0 if since == "start" else 1000 * 86_400.0)
+        cycle = OrgCycle(config, Metrics(), threading.Event())
+        cycle.started_at = time.time() - 600   # started ten minutes ago (the history is hours older)
+        first = cycle.run()
+        assert first.ok and sum(first.inserted.values()) > 0
+        assert (first.matches > 0) is history_alerts, first
+        assert len(hook.bodies) == first.matches
+        # What happens after the start alerts whatever the setting.
+        plant_all(emu.store, ["external_key_removed"], at=int(time.time()) - 300)   # within the lookback
+        second = cycle.run()
+        assert second.ok and second.matches >= 1
+        assert {b["title"] for b in hook.bodies[first.matches:]} == {"Customer-Managed Encryption Key Removed"}
+    finally:
+        hook.close()
+
+
+def test_detect_since_is_start_all_or_a_duration() -> None:
+    def since(value: str) -> Any:
+        return parse_config(f"""
+[[org]]
+name = "acme"
+admin_key_env = "K"
+archive = "/tmp/a.sqlite"
+[org.detect]
+since = "{value}"
+""").orgs[0].detect.since
+
+    assert (since("start"), since("all"), since("2h")) == (0.0, None, 7200.0)
+    from openapiopenai.service.config import ConfigError
+
+    with pytest.raises(ConfigError, match="since"):
+        since("yesterday-ish")
 
 
 def test_a_missing_key_fails_that_cycle_by_kind_and_says_where(tmp_path: Path, emu: Emulator,

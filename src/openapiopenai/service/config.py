@@ -80,6 +80,10 @@ class DetectConfig:
     notify: tuple[str, ...] = ()
     placeholders: dict[str, list[str]] = field(default_factory=dict)
     """``[org.detect.set]``: values of the rules' placeholders (org_email_domains, org_project_ids)."""
+    since: float | None = 0.0
+    """Only matches of events that happened at most this many seconds before the service started, or
+    later (``since = "start"``, the default: 0; ``"1h"``, ``"7d"``...); None (``"all"``): every event the
+    archive holds, so a first cycle over a back-filled archive alerts on all of its history."""
 
     def __repr__(self) -> str:
         # A webhook URL often carries its token (Slack's, Teams'): only scheme and host are shown.
@@ -181,7 +185,7 @@ def parse_config(text: str, path: str = "<config>") -> ServiceConfig:
 _SERVICE_KEYS = ("metrics_addr", "concurrency")
 _ORG_KEYS = ("name", "base_url", "admin_key_env", "admin_key_file", "archive", "interval", "lookback", "workers",
              "tenant", "give_up_after", "types", "projects", "since", "detect", "sink")
-_DETECT_KEYS = ("rules", "builtin", "min_level", "notify", "set")
+_DETECT_KEYS = ("rules", "builtin", "min_level", "notify", "set", "since")
 _SINK_KEYS = ("to", "schema", "name")
 #: Keys that would put a secret in the file: refused with where the secret belongs instead.
 _SECRET_KEYS = ("admin_key", "api_key", "key", "password", "token")
@@ -357,9 +361,15 @@ class _Checker:
                 self.problem((*path, "set", key), "must be a list of strings")
             else:
                 placeholders[key] = list(items)
+        since: float | None = 0.0
+        since_value = self.get(table, path, "since", str, "start")
+        if since_value == "all":
+            since = None
+        elif since_value != "start":
+            since = self.duration(table, path, "since", 0.0, 0.0)
         return DetectConfig(rules=self.strings(table, path, "rules"), builtin=self.get(table, path, "builtin", bool,
                                                                                          True),
-                            min_level=level, notify=notify, placeholders=placeholders)
+                            min_level=level, notify=notify, placeholders=placeholders, since=since)
 
     def sink(self, value: Any, path: KeyPath) -> SinkConfig | None:
         table = self.table(value, path, _SINK_KEYS)

@@ -59,6 +59,8 @@ class OrgCycle:
         self.metrics = metrics
         self.stop = stop
         self._compiled: Compiled | None = None
+        #: When this service started (`detect.since` counts back from it).
+        self.started_at = time.time()
         self.figures = metrics.figures.setdefault(org.name, ArchiveFigures())
 
     def _check_stop(self, _count: int = 0) -> None:
@@ -184,7 +186,11 @@ class OrgCycle:
         last, upto = new_position(conn)
         if last is not None and upto <= last:
             return None
-        matches = detect(conn, compiled, Scope(after_seq=last, upto_seq=upto))
+        # `detect.since`: events from before the service start (less the setting) never alert, so the first
+        # cycle over a back-filled archive does not notify its whole history. (Once a position is kept, a
+        # correlation still reads the window before its new events, floor or not.)
+        floor = None if self.org.detect.since is None else int(self.started_at - self.org.detect.since)
+        matches = detect(conn, compiled, Scope(since=floor, after_seq=last, upto_seq=upto))
         notifier = Notifier(conn, self.org.name)
         # A target that failed once is not tried again this cycle: a dead host costs one timeout, not one per match.
         failed: set[str] = set()
