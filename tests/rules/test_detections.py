@@ -114,6 +114,17 @@ def test_the_benign_organisation_high_and_critical_count(org: Org, matches: list
                    for m in benign)
 
 
+def test_pruned_correlations_alert_as_the_full_plans_do(org: Org, matches: list[Match]) -> None:
+    # `rules._prune` only narrows what each correlation plan reads: the alerts must be the same ones.
+    with Archive(org.path) as archive:
+        full = detect(archive.connection, compile_rules(org.rules), prune=False)
+    correlations = {i.id for i in org.rules.rules if i.kind != "event"}
+    pruned = sorted((m.rule_id, m.event_ids) for m in matches if m.rule_id in correlations)
+    assert pruned == sorted((m.rule_id, m.event_ids) for m in full if m.rule_id in correlations)
+    assert len(pruned) >= 7   # every sign-in and mass scenario's alerts, and the benign history's
+    assert sorted(matches, key=repr) == sorted(full, key=repr)
+
+
 def test_new_reports_each_alert_once_and_sees_the_whole_burst(org: Org, tmp_path: Path) -> None:
     path = tmp_path / "copy.sqlite"
     with Archive(org.path, readonly=True) as src, Archive(path) as dst:
