@@ -40,7 +40,12 @@ def describe(rule: Any, bounds: Any, columns: tuple[str, ...]) -> dict[str, Any]
     if not group or any(g not in columns for g in group):
         return None
     kind = rule.type.name.lower()   # EVENT_COUNT, VALUE_COUNT, TEMPORAL, TEMPORAL_ORDERED, ...
-    op, count = (rule.condition.op, int(rule.condition.count)) if rule.condition is not None else (None, 0)
+    from sigma.correlations import SigmaCorrelationCondition
+
+    condition = rule.condition
+    # An extended (boolean) condition is not a count this module can reason about: not pruned.
+    op, count = ((condition.op, int(condition.count)) if isinstance(condition, SigmaCorrelationCondition)
+                 else (None, 0))
     least = count if op == Op.GTE else count + 1 if op == Op.GT else None
     refs: list[dict[str, Any]] = []
     for ref in rule.rules or ():
