@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 from pathlib import Path
@@ -23,9 +24,27 @@ def test_demo_archives_and_summarises(run_offline, tmp_path: Path) -> None:
     db = str(tmp_path / "demo-audit.sqlite")
     result = run_offline("demo", "--events", "2000", "--db", db, "--seed", "3")
     assert result.exit_code == 0, result.stderr
-    assert len(archive_raws(db)) == 2000
+    planted = re.search(r"Planted attacks: (.+) \((\d+) events\)", result.stdout)
+    assert planted is not None, result.stdout
+    total = 2000 + int(planted.group(2))
+    assert len(archive_raws(db)) == total
+    # What fired: every rule each planted attack is meant to trigger, with a match holding its events.
+    from openapiopenai.cli._demo import DEMO_SCENARIOS
+    from openapiopenai.emulator._scenarios import SCENARIOS
+    from openapiopenai.rules import load_rules
+
+    assert planted.group(1) == ", ".join(DEMO_SCENARIOS)
+    titles = {info.file.stem: info.title for info in load_rules().rules}
+    rows = {line.strip().split("  ")[0]: line.split() for line in result.stdout.splitlines()}
+    for name in DEMO_SCENARIOS:
+        for stem in SCENARIOS[name].detects:
+            row = rows.get(titles[stem])
+            assert row is not None, (name, titles[stem])
+            level, matches, of_planted = row[-3:]
+            assert level in ("critical", "high", "medium", "low") and int(of_planted) >= 1 <= int(matches), row
+    assert re.search(r"Detections: \d+ rules fired", result.stdout)
     for heading in (
-        "2,000 events",
+        f"{total:,} events",
         "Events by type",
         "Top actors",
         "Failed logins",
@@ -34,11 +53,11 @@ def test_demo_archives_and_summarises(run_offline, tmp_path: Path) -> None:
         "export --db",
     ):
         assert heading in result.stdout, heading
-    assert "archived 2,000 events" in result.stderr and "\x1b" not in result.stderr
+    assert f"archived {total:,} events" in result.stderr and "\x1b" not in result.stderr
     # A second run starts over rather than piling a second organisation onto the first.
     again = run_offline("demo", "--events", "500", "--db", db)
     assert again.exit_code == 0, again.stderr
-    assert len(archive_raws(db)) == 500
+    assert len(archive_raws(db)) == 500 + int(planted.group(2))
 
 
 def test_demo_refuses_to_replace_something_else(run_offline, tmp_path: Path) -> None:

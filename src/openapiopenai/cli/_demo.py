@@ -67,7 +67,7 @@ def _remove_previous(db: str) -> None:
     metavar="N",
     default=50_000,
     show_default=True,
-    help="Events in the emulated organisation.",
+    help="Events in the emulated organisation (a few planted attacks come on top).",
 )
 @click.option(
     "--db",
@@ -105,7 +105,7 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
         with (
             connection.api() as api,
             open_archive(db, create=True) as archive,
-            event_progress("archiving", total=events) as advance,
+            event_progress("archiving", total=events + sum(len(p.ids) for p in planted)) as advance,
         ):
             archive.connection.execute(f"CREATE TABLE IF NOT EXISTS {DEMO_MARK} (seed INTEGER, events INTEGER)")
             archive.connection.execute(f"INSERT INTO {DEMO_MARK} VALUES (?, ?)", (seed, events))
