@@ -64,7 +64,13 @@ HOW = """\
 
 The rules are converted by pySigma's SQLite backend and run on `detect_fields`, a table of the `events`
 view's columns kept in the archive (each event read once, by `openapiopenai.anatomy`'s fast reader, the
-first time `detect` sees it); correlations run as the backend's correlation plans. String comparisons are
+first time `detect` sees it; later runs add only the rows archived since); correlations run as the
+backend's correlation plans. A rule that names its event types reads only the rows of those types,
+through an index on `lower(type)` (Sigma compares `type` case-insensitively). Before a correlation's plan
+runs, a count over a sliding window (`rules/_prune.py`) keeps only the events that could be part of an
+alert (for `event_count`/`value_count`: N events of the group within the timespan either side; for
+`temporal`: an event of every other rule of the group nearby); the tests compare the alerts with and
+without it. String comparisons are
 exact (case-sensitive) on `=`, and ASCII case-insensitive on `contains`/`startswith`/`endswith`, as
 SQLite's `LIKE` is. `scopes` is the JSON array text (`["api.model.request"]`), so `contains` finds a
 scope by name.
