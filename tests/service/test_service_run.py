@@ -67,6 +67,7 @@ tenant = true
 [org.detect]
 min_level = "high"
 notify = ["{hook.url}"]
+since = "all"                 # the planted attacks are history by the time the service starts
 
 [[org.sink]]
 to = "file://{tmp_path / 'shipped'}"
