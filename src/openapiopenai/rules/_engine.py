@@ -249,6 +249,7 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
     compare both ways).
     """
     from openapiopenai.rules import _prune
+    from openapiopenai.rules._plan import run_plan
 
     catch_up(conn, readonly=readonly, since=scope.since if scope.after_seq is None else None)
     found: list[tuple[RuleInfo, list[int]]] = []
@@ -267,8 +268,6 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
         for info, plan, types, shape in compiled.correlations:
             if new_ids is not None and (earliest is None or (types is not None and not new_types.intersection(types))):
                 continue   # no new event this correlation could count: no alert can include one
-            from sigma.backends.sqlite.runtime import execute_plan
-
             terms = [] if types is None else [_types_term(types)]
             if new_ids is not None and earliest is not None:
                 terms.append(f"effective_at >= {int(earliest) - info.timespan_s}")
@@ -282,7 +281,7 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
                 if conn.execute(f"SELECT 1 FROM temp.{_prune.KEEP} LIMIT 1").fetchone() is None:
                     continue   # no event of any possible alert: the plan would find nothing
                 _define_scope(conn, [*terms, f"seq IN (SELECT seq FROM temp.{_prune.KEEP})"])
-            alerts, _diagnostics = execute_plan(conn, plan, include_events=False)
+            alerts = run_plan(conn, plan)
             for alert in alerts:
                 # The executor names an event "<table>:<seq>".
                 ids = [int(str(e).rsplit(":", 1)[-1]) for e in alert["event_ids"]]
