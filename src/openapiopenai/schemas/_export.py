@@ -14,9 +14,9 @@ from typing import Any
 
 import msgspec
 
-from openapiopenai.anatomy import facts_and_payload_from_json
-from openapiopenai.schemas._ecs import build_ecs
-from openapiopenai.schemas._ocsf import build_ocsf
+from openapiopenai.anatomy import EventFacts, facts_and_payload_from_json, facts_payload_and_sources_from_json
+from openapiopenai.schemas._ecs import build_ecs, encode_ecs
+from openapiopenai.schemas._ocsf import build_ocsf, encode_ocsf
 
 __all__ = ["SCHEMAS", "mapped_json", "mapper", "read_ecs", "read_ocsf"]
 
@@ -32,23 +32,36 @@ _decode_head = msgspec.json.Decoder(_Head).decode
 _encode = msgspec.json.encode
 
 
-def _reader(build: Callable[..., dict[str, Any]], *, encoded: bool) -> Callable[[str | bytes], dict[str, Any]]:
+def _type_of(raw: str | bytes) -> str:
+    try:
+        event_type = _decode_head(raw).type
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"not a JSON event: {exc}") from None
+    return event_type if isinstance(event_type, str) else ""
+
+
+def _reader(build: Callable[[EventFacts, Any], dict[str, Any]]) -> Callable[[str | bytes], dict[str, Any]]:
     def read(raw: str | bytes) -> dict[str, Any]:
-        try:
-            event_type = _decode_head(raw).type
-        except msgspec.DecodeError as exc:
-            raise ValueError(f"not a JSON event: {exc}") from None
-        f, body = facts_and_payload_from_json(raw, event_type if isinstance(event_type, str) else "")
-        return build(f, body, encoded=encoded)
+        f, body = facts_and_payload_from_json(raw, _type_of(raw))
+        return build(f, body)
 
     return read
 
 
 #: An event's JSON text -> its OCSF / ECS document (the payload as a ``msgspec.Raw`` of its own bytes).
-read_ocsf = _reader(build_ocsf, encoded=False)
-read_ecs = _reader(build_ecs, encoded=False)
-# For writers that encode at once: the recurring parts come as shared, already encoded bytes.
-_encoding = {"ocsf": _reader(build_ocsf, encoded=True), "ecs": _reader(build_ecs, encoded=True)}
+read_ocsf = _reader(build_ocsf)
+read_ecs = _reader(build_ecs)
+
+
+def _line_writer(encode: Callable[[EventFacts, Any, bytes | None, bytes | None], bytes]) -> Callable[[str | bytes], bytes]:
+    def line(raw: str | bytes) -> bytes:
+        return encode(*facts_payload_and_sources_from_json(raw, _type_of(raw)))
+
+    return line
+
+
+#: An event's JSON text -> its document's JSON, the parts of recurring actors and projects encoded once.
+_encoding = {"ocsf": _line_writer(encode_ocsf), "ecs": _line_writer(encode_ecs)}
 
 
 def mapper(schema: str) -> Callable[[str | bytes], dict[str, Any]]:
@@ -68,7 +81,7 @@ def mapped_json(raws: Iterable[str], schema: str) -> Iterator[str]:
     mapper(schema)   # the check of the name
     build = _encoding[schema]
     for raw in raws:
-        line = _encode(build(raw))
+        line = build(raw)
         if b"\n" in line or b"\r" in line:
             # Only the payload's own bytes can hold one, as whitespace between tokens (msgspec escapes
             # every control character in strings): a space keeps the JSON's meaning and one line per event.
