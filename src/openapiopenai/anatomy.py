@@ -5,9 +5,10 @@ CSV/table/Parquet columns, the OCSF and ECS mappings, detections and sinks. ``fa
 decoded event (the JSON object, or an ``AuditLog``, which reads like one); ``facts_from_json(raw,
 event_type)`` reads the same facts straight from an event's bytes for the hot paths (the sync decodes
 only these fields into typed structs instead of the whole event), and ``facts_and_payload_from_json``
-adds the payload's own bytes for writers that carry it along (the OCSF/ECS exports). All give the same
-``EventFacts`` for every input, odd or not: the tests hold them to it. ``payload(event)`` is the
-payload object of a decoded event.
+adds the payload's own bytes for writers that carry it along (the OCSF/ECS exports, which also get
+the actor's and the project's bytes: the facts of each follow from those alone, so they key what the
+exports make of them). All give the same ``EventFacts`` for every input, odd or not: the tests hold
+them to it. ``payload(event)`` is the payload object of a decoded event.
 
 The rules, where earlier copies disagreed (the archive's won each time, because an archive already
 written with them must keep answering the same queries, and because each is the safer reading):
@@ -64,8 +65,8 @@ from typing import Annotated, Any, Protocol
 
 import msgspec
 
-__all__ = ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json", "facts_from_json", "index_facts_from_json",
-           "payload"]
+__all__ = ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json", "facts_from_json",
+           "facts_payload_and_sources_from_json", "index_facts_from_json", "payload"]
 
 
 class SupportsGet(Protocol):

@@ -1,11 +1,12 @@
 """Streams of events as OCSF or ECS JSON texts: what ``--schema`` and the benchmark's export row use.
 
 The hot path of a million-event export, so each event's JSON is read the fast way: its type first (a
-tiny decode), then only the fields the facts come from (`anatomy.facts_and_payload_from_json`), with the
-payload kept as its own bytes, which msgspec copies into the output instead of decoding and re-encoding
-it. The result is the same document ``to_ocsf``/``to_ecs`` build from the decoded event (a test holds
-them to it), encoded on one line (msgspec escapes every control character inside strings).
-"""
+tiny decode), then its parts as bytes (`anatomy.facts_payload_and_sources_from_json`): the actor and
+the project are read once per distinct text, and the mappings encode their part of the document once
+per distinct text too and splice the bytes (`encode_ocsf`, `encode_ecs`); the payload is kept as its
+own bytes, which are copied into the output instead of decoded and encoded again. The result is the
+same document ``to_ocsf``/``to_ecs`` build from the decoded event (a test holds them to it), encoded on
+one line (msgspec escapes every control character inside strings)."""
 
 from __future__ import annotations
 
