@@ -500,8 +500,8 @@ def facts_payload_and_sources_from_json(
             body: msgspec.Raw = parts.payload
             read = None if not len(body) else _decode_payload(body)
             actor, project = bytes(parts.actor), bytes(parts.project)
-            f = EventFacts(parts.id, event_type, parts.effective_at, *_actor_part(actor), *_project_part(project),
-                           *_payload_facts(read))
+            f = EventFacts(parts.id, event_type, parts.effective_at, *(_actors.get(actor) or _actor_part(actor)),
+                           *(_projects.get(project) or _project_part(project)), *_payload_facts(read))
         except msgspec.DecodeError:   # as in facts_from_json: the general way copes with any shape
             pass
         else:

@@ -54,15 +54,10 @@ read_ocsf = _reader(build_ocsf)
 read_ecs = _reader(build_ecs)
 
 
-def _line_writer(encode: Callable[[EventFacts, Any, bytes | None, bytes | None], bytes]) -> Callable[[str | bytes], bytes]:
-    def line(raw: str | bytes) -> bytes:
-        return encode(*facts_payload_and_sources_from_json(raw, _type_of(raw)))
-
-    return line
-
-
-#: An event's JSON text -> its document's JSON, the parts of recurring actors and projects encoded once.
-_encoding = {"ocsf": _line_writer(encode_ocsf), "ecs": _line_writer(encode_ecs)}
+#: How each schema encodes an event read with its sources (the parts of recurring actors and projects
+#: are encoded once).
+_encoders: dict[str, Callable[[EventFacts, Any, bytes | None, bytes | None], bytes]] = {
+    "ocsf": encode_ocsf, "ecs": encode_ecs}
 
 
 def mapper(schema: str) -> Callable[[str | bytes], dict[str, Any]]:
@@ -80,9 +75,9 @@ def mapped_json(raws: Iterable[str], schema: str) -> Iterator[str]:
         yield from raws
         return
     mapper(schema)   # the check of the name
-    build = _encoding[schema]
+    encode = _encoders[schema]
     for raw in raws:
-        line = build(raw)
+        line = encode(*facts_payload_and_sources_from_json(raw, _type_of(raw)))
         if b"\n" in line or b"\r" in line:
             # Only the payload's own bytes can hold one, as whitespace between tokens (msgspec escapes
             # every control character in strings): a space keeps the JSON's meaning and one line per event.
