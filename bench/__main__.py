@@ -225,10 +225,12 @@ of N events lists fewer than N; each row names the count every contender had to 
 7. The emulator itself, from the floor walks of row 5: events over the time spent inside the GETs, and
    the median time of one GET of a full page.
 8. `openapiopenai audit-logs ship` of an archive (built from the emulator's generator) to PostgreSQL, the
-   whole CLI process, into a fresh table of a server started from the machine's binaries (default
-   durability); floor: one `COPY` of the same rows into the same table through psycopg 3. `8a`: peak RSS.
+   whole CLI process, into a fresh table of a server started from the machine's binaries (PostgreSQL's
+   default durability and shared buffers); floor: one binary `COPY` of the same rows into the same table
+   through psycopg 3, in one transaction. `8a`: peak RSS (`VmHWM`) of the ship processes, the largest of
+   rows 8, 9 and 9a.
 9. The same archive shipped to JSONL files partitioned by day (every file fsync'd before its batch
-   counts); floor: the raw lines written into one file. `9a`: to Parquet.
+   counts); floor: SQLite reading the raw column into one file, fsync'd once. `9a`: to Parquet, same floor.
 10. `openapiopenai audit-logs export --db` of an archive (made once by a sync of an emulator of
    {plan.export_events:,} events; full runs keep it under `bench/.work`) to a JSON-lines file: `--schema raw`
    copies the stored text, `10a`/`10b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
