@@ -1,10 +1,10 @@
 """The access review's facts, read from an archive for one period.
 
-Everything starts from one scan of the covering ``(type, effective_at)`` index: the per-day count of
-every type in the period, which no event is read for. Those counts give the activity chart, the failed
+Everything starts from the covering ``(type, effective_at)`` index: the count of every type in the
+period, and per day (`_per_type`, `_per_day`), which no event is read for. Those counts give the activity chart, the failed
 sign-ins per day, each table's size when a table is a plain list of one set of types, and which types
 a section needs to look at. Each section is then a few SQL aggregations (`_period`, `_sign_ins`); the
-events a table shows are picked by id, newest first and at most `MAX_ROWS` of them, and only those are
+events a table shows are picked by rowid, newest first and at most `MAX_ROWS` of them, and only those are
 decoded. Both partitions are read. A cut table keeps its count and says how to get the rest.
 """
 
