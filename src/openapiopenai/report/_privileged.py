@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from openapiopenai.archive._views import column_sql
 
 __all__ = ["ADMIN_ROLES", "CATEGORIES", "Category", "category_of", "condition_sql", "is_broad_scope",
-           "privileged_types", "types_by_category"]
+           "types_by_category"]
 
 #: Roles that make a person an administrator of the organisation or a project.
 ADMIN_ROLES = frozenset({"owner", "admin"})
@@ -53,11 +53,6 @@ CATEGORIES: tuple[Category, ...] = (
     Category("organisation policy", frozenset({"organization.updated", "tenant.third_party_app_policy.updated"}),
              ("tenant.policy.", "tenant.session_policy.")),
 )
-
-
-def privileged_types(known: list[str]) -> list[str]:
-    """The types among ``known`` that any heading names (what to ask the archive for)."""
-    return [t for t in known if any(c.names(t) for c in CATEGORIES)]
 
 
 def is_broad_scope(scopes: Sequence[str] | None) -> bool:
