@@ -239,7 +239,9 @@ of N events lists fewer than N; each row names the count every contender had to 
    emulator's generator (no contender has such rules); `11a` is the first run's one-time build of the
    field table the rules run on, `11b` a `detect --new` after a small batch of newly archived events.
 12. `openapiopenai audit-logs report --db --no-detect` of row 10's archive over its whole span (90 days)
-   to one self-contained HTML file: the process's wall time, start-up included; `12a` is the file's size.
+   to one self-contained HTML file: the process's wall time, start-up included; `12a` is the file's size,
+   `12b` the process's peak RSS; `12c` the same report with the shipped detection rules run for its first
+   section (the default; one round), its peak RSS in the note.
 13. One cycle of `openapiopenai run` for an organisation with nothing new (both partitions synced, the
    shipped rules at `high`, a file sink), in-process against the emulator in its own process: this
    process's CPU time over all its threads, per cycle, after a first cycle did the back-fill.
