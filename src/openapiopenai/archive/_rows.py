@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -60,7 +61,7 @@ def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], *, by
         chunk = rows[start:start + _ROWS_PER_INSERT]
         values = ", ".join([_ROW_SQL] * len(chunk))
         sql = _INSERT_HEAD + values if by_id else _NEW_ONLY_HEAD + values + _NEW_ONLY_TAIL
-        inserted += max(0, conn.execute(sql, [v for row in chunk for v in row]).rowcount)
+        inserted += max(0, conn.execute(sql, list(chain.from_iterable(chunk))).rowcount)
     return inserted
 
 
