@@ -54,8 +54,11 @@ def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], *, by
     if by_id is None:
         by_id = has_id_index(conn)
     if not by_id:
-        seen: set[str] = set()
-        rows = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]
+        firsts: dict[str, tuple[Any, ...]] = {}
+        for row in rows:
+            firsts.setdefault(row[0], row)
+        if len(firsts) < len(rows):
+            rows = list(firsts.values())
     inserted = 0
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start:start + _ROWS_PER_INSERT]
