@@ -77,13 +77,24 @@ def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:
     doc[last] = value
 
 
+#: Loggers of libraries the service sends through, and the least level of theirs worth a line. apprise
+#: logs each request's URL (tokens in it) at debug; its warnings say a target failed.
+_LIBRARY_LOGGERS = {"apprise": logging.WARNING}
+
+
 def configure_logging(fmt: str = "text", level: int = logging.INFO) -> None:
-    """The root ``openapiopenai`` logger to stderr in ``fmt`` (text or json)."""
+    """The ``openapiopenai`` logger, and the libraries' it sends through, to stderr in ``fmt`` (text or json).
+
+    A library's records go through the same redaction and format as ours: left to Python's last-resort
+    handler they would be printed raw, a notification token in them included.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(EcsFormatter() if fmt == "json" else TextFormatter())
-    logger = logging.getLogger("openapiopenai")
-    for old in list(logger.handlers):
-        logger.removeHandler(old)
-    logger.addHandler(handler)
-    logger.setLevel(level)
-    logger.propagate = False
+    loggers = {"openapiopenai": level, **{name: max(level, least) for name, least in _LIBRARY_LOGGERS.items()}}
+    for name, its_level in loggers.items():
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+        logger.addHandler(handler)
+        logger.setLevel(its_level)
+        logger.propagate = False

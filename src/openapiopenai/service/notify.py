@@ -14,13 +14,14 @@ import sqlite3
 import time
 import warnings
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
 if TYPE_CHECKING:
     from openapiopenai.rules import Match
 
-__all__ = ["Notifier", "NotifyError", "match_key"]
+__all__ = ["Notifier", "NotifyError", "match_key", "target_secrets"]
 
 #: A webhook that does not answer within this long is retried next cycle, not waited for.
 TIMEOUT_S = 10.0
@@ -49,6 +50,25 @@ def describe_target(target: str) -> str:
 
 #: The pseudo-target under which every match found is recorded (counted once in the metrics).
 _SEEN = "(found)"
+
+
+#: Parts of a target URL shorter than this are words (``hooks``, ``api``), not tokens worth scrubbing.
+_SHORTEST_TOKEN = 8
+
+
+def target_secrets(target: str) -> list[str]:
+    """What in a target URL may be a credential: its password, and every long path segment or query value.
+
+    apprise URLs carry their tokens anywhere after the scheme (``slack://TokenA/TokenB/TokenC``,
+    ``discord://id/token``, ``mailto://user:password@host``), and apprise's own log lines repeat them.
+    """
+    parsed = urlsplit(target)
+    parts = [target, target.partition("://")[2]]
+    if parsed.password:
+        parts.append(parsed.password)
+    parts += [segment for segment in parsed.path.split("/") if len(segment) >= _SHORTEST_TOKEN]
+    parts += [value for _, value in parse_qsl(parsed.query) if len(value) >= _SHORTEST_TOKEN]
+    return [part for part in parts if part]
 
 
 def _target_id(target: str) -> str:
@@ -81,9 +101,13 @@ class Notifier:
 
     def send(self, target: str, match: Match) -> bool:
         """Deliver ``match`` to ``target`` unless it already was; True when it was sent now."""
+        from openapiopenai.cli._messages import remember_secret
+
         target_id = _target_id(target)
         if self._recorded(target_id, match_key(match)):
             return False
+        for secret in target_secrets(target):
+            remember_secret(secret)   # scrubbed from every log line, apprise's own included
         body = {"organization": self.org, "key": match_key(match), **match.to_json()}
         if target.split("://", 1)[0].lower() in ("http", "https"):
             self._post(target, body)
