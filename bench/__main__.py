@@ -225,10 +225,12 @@ of N events lists fewer than N; each row names the count every contender had to 
 7. The emulator itself, from the floor walks of row 5: events over the time spent inside the GETs, and
    the median time of one GET of a full page.
 8. `openapiopenai audit-logs ship` of an archive (built from the emulator's generator) to PostgreSQL, the
-   whole CLI process, into a fresh table of a server started from the machine's binaries (default
-   durability); floor: one `COPY` of the same rows into the same table through psycopg 3. `8a`: peak RSS.
+   whole CLI process, into a fresh table of a server started from the machine's binaries (PostgreSQL's
+   default durability and shared buffers); floor: one binary `COPY` of the same rows into the same table
+   through psycopg 3, in one transaction. `8a`: peak RSS (`VmHWM`) of the ship processes, the largest of
+   rows 8, 9 and 9a.
 9. The same archive shipped to JSONL files partitioned by day (every file fsync'd before its batch
-   counts); floor: the raw lines written into one file. `9a`: to Parquet.
+   counts); floor: SQLite reading the raw column into one file, fsync'd once. `9a`: to Parquet, same floor.
 10. `openapiopenai audit-logs export --db` of an archive (made once by a sync of an emulator of
    {plan.export_events:,} events; full runs keep it under `bench/.work`) to a JSON-lines file: `--schema raw`
    copies the stored text, `10a`/`10b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
@@ -237,7 +239,9 @@ of N events lists fewer than N; each row names the count every contender had to 
    emulator's generator (no contender has such rules); `11a` is the first run's one-time build of the
    field table the rules run on, `11b` a `detect --new` after a small batch of newly archived events.
 12. `openapiopenai audit-logs report --db --no-detect` of row 10's archive over its whole span (90 days)
-   to one self-contained HTML file: the process's wall time, start-up included; `12a` is the file's size.
+   to one self-contained HTML file: the process's wall time, start-up included; `12a` is the file's size,
+   `12b` the process's peak RSS; `12c` the same report with the shipped detection rules run for its first
+   section (the default; one round), its peak RSS in the note.
 13. One cycle of `openapiopenai run` for an organisation with nothing new (both partitions synced, the
    shipped rules at `high`, a file sink), in-process against the emulator in its own process: this
    process's CPU time over all its threads, per cycle, after a first cycle did the back-fill.

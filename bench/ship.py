@@ -5,10 +5,12 @@ the HTTP round trips of a sync) and kept under ``bench/.work`` in full mode. Eac
 as a user runs it, with a ledger name of its own (so it ships everything) into a fresh table or folder.
 
 - Row 8: to PostgreSQL (the server the sink tests start: the machine's own binaries, a temporary
-  cluster, default durability) against one ``COPY`` of the same rows into the same table through
-  psycopg (`_ship_floor`). 8a: the ship process's peak RSS.
+  cluster, with PostgreSQL's default durability and shared buffers) against one binary ``COPY`` of the
+  same rows into the same table through psycopg, in one transaction (`_ship_floor`).
+- Row 8a: the peak RSS (``VmHWM``) of the ship processes, the largest of the three sinks (each named).
 - Row 9: to JSONL files (day partitions, a file per batch and day, each fsync'd before it counts)
-  against writing the raw lines into one file. 9a: to Parquet (no floor).
+  against SQLite reading the raw column into one file, fsync'd once. 9a: to Parquet files by day,
+  against the same floor.
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ def _postgres_server() -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    # Default durability (fsync on), unlike the tests' throwaway clusters.
-    return module.PostgresServer(settings={"fsync": "on"})
+    # PostgreSQL's defaults for durability (fsync on) and shared buffers, unlike the tests' throwaway
+    # clusters (fsync off, 64 MB).
+    return module.PostgresServer(settings={"fsync": "on", "shared_buffers": "128MB"})
 
 
 def _ship(archive: Path, url: str, name: str) -> Measured:
@@ -155,21 +158,26 @@ def _rows(plan: Plan, budget: Budget, archive: Path, n: int) -> list[Row]:
     pg, pg_floor = _rate(ours_pg, n), _rate(floor_pg, n, delivered=False)
     files, files_floor = _rate(ours_files, n), _rate(floor_files, n, delivered=False)
     parquet = _rate(ours_parquet, n)
-    row8 = Row("8", f"`audit-logs ship` of a {n:,}-event archive to PostgreSQL (floor: one COPY of the same rows"
-                    " into the same table through psycopg)", "events/s", higher_is_better=True,
-               cells={"ours": pg, **na, "floor": pg_floor}, goal=f">= {POSTGRES_GOAL:,} events/s",
+    row8 = Row("8", f"`audit-logs ship` of a {n:,}-event archive to PostgreSQL (floor: one binary COPY of the"
+                    " same rows into the same table through psycopg, one transaction)", "events/s",
+               higher_is_better=True, cells={"ours": pg, **na, "floor": pg_floor}, goal=f">= {POSTGRES_GOAL:,} events/s",
                verdict=_verdict(pg, POSTGRES_GOAL))
-    rss = Cell(median([r.max_rss_mb for r in ours_pg]), "", len(ours_pg)) if ours_pg else Cell(None, "n/a")
-    row8a = Row("8a", "same, peak RSS of the ship process", "MB",
-                cells={"ours": rss, **na, "floor": Cell(median([r.max_rss_mb for r in floor_pg]), "", len(floor_pg))
-                       if floor_pg else Cell(None, "n/a")},
+    peaks = {label: median([r.max_rss_mb for r in runs])
+             for label, runs in (("PostgreSQL", ours_pg), ("JSONL", ours_files), ("Parquet", ours_parquet)) if runs}
+    peak = max(peaks.values()) if peaks else None
+    rss = Cell(peak, "; ".join(f"{k} {v:.0f}" for k, v in peaks.items()),
+               len(ours_pg) + len(ours_files) + len(ours_parquet)) if peak is not None else Cell(None, "n/a")
+    floor_rss = [r.max_rss_mb for r in floor_pg + floor_files]
+    row8a = Row("8a", "same, peak RSS of the ship process, the largest of rows 8, 9 and 9a (floor: of the floors)",
+                "MB", cells={"ours": rss, **na, "floor": Cell(max(floor_rss), "", len(floor_rss))
+                             if floor_rss else Cell(None, "n/a")},
                 goal=f"ours < {RSS_GOAL_MB} MB",
-                verdict=f"{'met' if (rss.value or 1e9) < RSS_GOAL_MB else 'NOT met'}: {rss.value or 0:.0f} MB")
-    row9 = Row("9", "`audit-logs ship` of the same archive to JSONL files by day (floor: the raw lines into one"
-                    " file)", "events/s", higher_is_better=True,
+                verdict=f"{'met' if (peak or 1e9) < RSS_GOAL_MB else 'NOT met'}: {peak or 0:.0f} MB")
+    row9 = Row("9", "`audit-logs ship` of the same archive to JSONL files by day (floor: SQLite reading the raw"
+                    " column into one file)", "events/s", higher_is_better=True,
                cells={"ours": files, **na, "floor": files_floor}, goal=f">= {JSONL_GOAL:,} events/s",
                verdict=_verdict(files, JSONL_GOAL))
-    row9a = Row("9a", "same, to Parquet files by day", "events/s", higher_is_better=True,
-                cells={"ours": parquet, **na, "floor": Cell()}, goal=f">= {PARQUET_GOAL:,} events/s",
+    row9a = Row("9a", "same, to Parquet files by day (floor: as row 9)", "events/s", higher_is_better=True,
+                cells={"ours": parquet, **na, "floor": files_floor}, goal=f">= {PARQUET_GOAL:,} events/s",
                 verdict=_verdict(parquet, PARQUET_GOAL))
     return [row8, row8a, row9, row9a]

@@ -253,7 +253,7 @@ class Generator:
         if links:
             body = ", ".join(f"{a!r}: {v}" for a, v in links.items())
             lines.append(f"    __links__: ClassVar[Dict[str, Any]] = {{{body}}}")
-        place = self.fixed_place(m)
+        place = self.usual_place(m)
         if place is not None:
             lines.append(f"    _event_path: ClassVar[Tuple[str, ...]] = {place!r}")
         lines.append("")
@@ -265,8 +265,10 @@ class Generator:
             lines.append("")
         if links:
             lines += self.emit_link(m)
-        if m.name in EVENT_PARTS:
-            lines += self.emit_link_in_event(m, (EVENT_PARTS[m.name],))
+        root = self.event_roots().get(m.name)
+        relinks = self.relinks(m, root) if root is not None else []
+        if relinks:
+            lines += self.emit_link_in_event(m, relinks)
         return "\n".join(lines).rstrip() + "\n"
 
     def struct_links(self, m: ModelDef) -> list[tuple[str, str, ModelDef, bool]]:
@@ -274,8 +276,15 @@ class Generator:
         return [(attr, key, self.models[re.sub(r"List\[(.*)\]", r"\1", ann)], expr.startswith("wrap_list("))
                 for attr, key, ann, expr, _doc in m.fields if expr.startswith(("wrap(", "wrap_list("))]
 
+    def event_roots(self) -> dict[str, tuple[Any, ...]]:
+        """The records at a fixed key of every event of some type: the actor, the project and each
+        type's own payload (record -> its key). The fallback payload class sits under any type."""
+        roots = {name: (key,) for name, key in EVENT_PARTS.items()}
+        roots.update({camel(etype) + "Payload": (etype,) for etype in self.payload_types})
+        return roots
+
     def event_places(self) -> dict[str, list[tuple[tuple[Any, ...], bool]]]:
-        """Every place a record class has in an event's actor and project: (path, under a list)."""
+        """Every place a record class has in an event below a root: (path, under a list)."""
         places: dict[str, list[tuple[tuple[Any, ...], bool]]] = {}
 
         def visit(model: ModelDef, at: tuple[Any, ...], listed: bool) -> None:
@@ -283,36 +292,39 @@ class Generator:
             for _attr, key, target, many in self.struct_links(model):
                 visit(target, (*at, key), listed or many)
 
-        for name, key in EVENT_PARTS.items():
-            visit(self.models[name], (key,), False)
+        for name, at in self.event_roots().items():
+            visit(self.models[name], at, False)
         return places
 
-    def fixed_place(self, m: ModelDef) -> tuple[Any, ...] | None:
-        """The path of the one place a record class has in every event, if it has exactly one."""
-        places = self.event_places().get(m.name, [])
-        return places[0][0] if len(places) == 1 and not places[0][1] else None
+    def usual_place(self, m: ModelDef) -> tuple[Any, ...] | None:
+        """Where a record of this class sits when nothing says otherwise (its ``_event_path``): its
+        first place not under a list; the decode gives other places their path (`_link_in_event`)."""
+        return next((at for at, listed in self.event_places().get(m.name, []) if not listed), None)
 
-    def emit_link_in_event(self, m: ModelDef, path: tuple[Any, ...]) -> list[str]:
-        """``_link(src, path)`` unrolled for the record's one place in every event: its parts run
-        once per event decoded, so every path is a constant, and a record whose class has one place
-        (``_event_path``) gets no path at all."""
-        out = ["    def _link_in_event(self, src: Any) -> None:"]
+    def relinks(self, m: ModelDef, at: tuple[Any, ...]) -> list[str]:
+        """The body of ``_link_in_event`` for a record at ``at``: a path for each record below it (or
+        itself) that sits away from its class's usual place, and for every list item."""
 
-        def visit(obj: str, model: ModelDef, at: tuple[Any, ...], indent: str, depth: int) -> None:
-            out.append(f'{indent}_set({obj}, "_src", src)')
-            if self.fixed_place(model) != at:
-                out.append(f'{indent}_set({obj}, "_path", {at!r})')
+        def visit(obj: str, model: ModelDef, at: tuple[Any, ...], indent: str, depth: int) -> list[str]:
+            out = [f'{indent}_set({obj}, "_path", {at!r})'] if self.usual_place(model) != at else []
             for attr, key, target, many in self.struct_links(model):
                 var = f"_{attr}{depth}"  # one name per field: mypy types each
-                out.append(f"{indent}if ({var} := {obj}.{attr}) is not None:")
                 if many:
-                    out.extend([f"{indent}    for i, item in enumerate({var}):",
-                                f"{indent}        item._link(src, ({', '.join(map(repr, (*at, key)))}, i))"])
+                    inner = [f"{indent}    for i, item in enumerate({var}):",
+                             f"{indent}        item._link(src, ({', '.join(map(repr, (*at, key)))}, i))"]
                 else:
-                    visit(var, target, (*at, key), indent + "    ", depth + 1)
+                    inner = visit(var, target, (*at, key), indent + "    ", depth + 1)
+                if inner:
+                    out += [f"{indent}if ({var} := {obj}.{attr}) is not None:", *inner]
+            return out
 
-        visit("self", m, path, "        ", 0)
-        return [*out, ""]
+        return visit("self", m, at, "        ", 0)
+
+    def emit_link_in_event(self, m: ModelDef, body: list[str]) -> list[str]:
+        """``_link_in_event``, unrolled for the record's place at the root of an event: it runs once per
+        event decoded, so every path is a constant, and the decode has already set every ``_src``."""
+        return ["    _relinks: ClassVar[bool] = True", "",
+                "    def _link_in_event(self, src: Any) -> None:", *body, ""]
 
     def emit_link(self, m: ModelDef) -> list[str]:
         """``_link`` spelled out for this record's struct-valued fields: it runs for every part of

@@ -16,6 +16,7 @@ from openapiopenai.anatomy import (
     facts,
     facts_and_payload_from_json,
     facts_from_json,
+    facts_payload_and_sources_from_json,
     index_facts_from_json,
 )
 from openapiopenai.archive._rows import event_row as archive_row
@@ -160,6 +161,26 @@ def test_the_payload_text_comes_with_the_facts(monkeypatch: pytest.MonkeyPatch) 
         assert got == f and (None if text is None else json.loads(bytes(text))) == body
 
 
+def test_the_sources_are_the_actors_and_projects_bytes() -> None:
+    """What the exports key their encoded parts by: the exact text the actor's and project's facts came from."""
+    actor_facts = EventFacts.__struct_fields__[EventFacts.__struct_fields__.index("actor_type"):
+                                                EventFacts.__struct_fields__.index("project_id")]
+    seen: dict[bytes, tuple[Any, ...]] = {}
+    for event in EVENTS:
+        raw = msgspec.json.encode(event)
+        f, _, actor, project = facts_payload_and_sources_from_json(raw, event["type"])
+        assert f == facts(event)
+        assert actor == (msgspec.json.encode(event["actor"]) if "actor" in event else b"")
+        assert project == (msgspec.json.encode(event["project"]) if "project" in event else b"")
+        assert actor is not None
+        read = tuple(getattr(f, name) for name in actor_facts)
+        assert seen.setdefault(actor, read) == read   # one actor text, one reading, whatever the rest says
+    assert len(actor_facts) == 18 and len(seen) < len(EVENTS) / 10
+    odd = {"id": 7, "type": "api_key.created", "effective_at": 1, "actor": KEY_SA}
+    f, _, actor, project = facts_payload_and_sources_from_json(json.dumps(odd), "api_key.created")
+    assert (f, actor, project) == (facts(odd), None, None)   # read the general way: nothing to key
+
+
 def test_agrees_with_the_emulators_own_reading() -> None:
     """The emulator's index is an independent oracle; the library must agree with it on every event."""
     for event in EVENTS:
@@ -200,6 +221,7 @@ def test_any_shape_reads_the_same_both_ways(event: dict[str, Any]) -> None:
 
 def test_the_public_names_are_pinned() -> None:
     assert sorted(anatomy.__all__) == ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json",
-                                       "facts_from_json", "index_facts_from_json", "payload"]
+                                       "facts_from_json", "facts_payload_and_sources_from_json",
+                                       "index_facts_from_json", "payload"]
     assert anatomy.payload(_event(**{"api_key.created": {"id": "k"}})) == {"id": "k"}
     assert anatomy.payload(_event(type="", **{"": {"id": "k"}})) is None

@@ -22,7 +22,7 @@ from ._model import (
     _json_arg,
     fields_to_json,
 )
-from ._record import StructModel, _build, _set
+from ._record import StructModel, _build, decoding
 
 __all__ = ["EventModel", "PageModel"]
 
@@ -44,20 +44,38 @@ _MAX_DECODERS = 512
 _BODY_KEYS = ("actor", "project")
 
 
-def _body_decoder(klass: type[EventModel], event_type: str) -> Callable[[Any], EventBody] | None:
+#: Links a record of a typed body (``record, the event's bytes``); ``None`` where the decode did it all.
+_Linker = Callable[[Any, Any], None] | None
+#: An event type's body decoder and what links its actor, project and payload after the decode.
+_BodyDecoder = tuple[Callable[[Any], EventBody], _Linker, _Linker, _Linker]
+
+
+def _in_event(cls: type[StructModel]) -> _Linker:
+    """What links a record of ``cls`` at its usual place in an event: nothing, unless a record below it
+    may sit elsewhere."""
+    return cls._link_in_event if cls._relinks else None
+
+
+def _body_decoder(klass: type[EventModel], event_type: str) -> _BodyDecoder | None:
     """The decoder of one event type's body into ``klass``'s records; built on first use."""
     decoders = klass._decoders
     if event_type in _BODY_KEYS or len(decoders) >= _MAX_DECODERS:
         return None
+    payload_cls = klass._payload_cls
     body = msgspec.defstruct(
         "EventBody", [
             ("actor", klass._actor_cls | None, None),
             ("project", klass._project_cls | None, None),
-            ("payload", klass._payload_cls | None, msgspec.field(default=None, name=event_type)),
+            ("payload", payload_cls | None, msgspec.field(default=None, name=event_type)),
         ], bases=(EventBody,), kw_only=True, gc=False)
-    decode = cast(Callable[[Any], EventBody], msgspec.json.Decoder(body).decode)
-    decoders[event_type] = decode
-    return decode
+    path = (event_type,)
+    # A payload class made for this type sits at its key; the fallback's (any type) is told where.
+    payload: _Linker = (_in_event(payload_cls) if payload_cls._event_path == path
+                        else lambda record, raw: record._link(raw, path))
+    decoder = (cast(Callable[[Any], EventBody], msgspec.json.Decoder(body).decode),
+               _in_event(klass._actor_cls), _in_event(klass._project_cls), payload)
+    decoders[event_type] = decoder
+    return decoder
 
 
 class EventModel(Model):
@@ -80,7 +98,7 @@ class EventModel(Model):
     _project_cls: ClassVar[type[StructModel]] = StructModel
     _payload_cls: ClassVar[type[StructModel]] = StructModel
     #: event type -> the decoder of its body into this class's records (see `_body_decoder`).
-    _decoders: ClassVar[dict[str, Callable[[Any], EventBody]]] = {}
+    _decoders: ClassVar[dict[str, _BodyDecoder]] = {}
     _d: JsonObject | None
     _head: tuple[str, str, int] | None
     _raw: bytes | msgspec.Raw | None
@@ -119,23 +137,22 @@ class EventModel(Model):
         body = None
         if h is not None and raw is not None:  # parsed from a page: the usual case, kept short
             etype = h[1]
-            decode = type(self)._decoders.get(etype) or _body_decoder(type(self), etype)
-            if decode is not None:
+            decoder = type(self)._decoders.get(etype) or _body_decoder(type(self), etype)
+            if decoder is not None:
+                token = decoding.set(raw)  # each record decoded takes the bytes as its `_src`
                 try:
-                    body = decode(raw)
+                    body = decoder[0](raw)
                 except msgspec.DecodeError:  # ValidationError is one: an unexpected shape somewhere
                     body = None
-                else:
-                    if (v := body.actor) is not None:
-                        v._link_in_event(raw)
-                    if (v := body.project) is not None:
-                        v._link_in_event(raw)
-                    if (v := body.payload) is not None:
-                        if type(v).__links__:
-                            v._link(raw, (etype,))
-                        else:  # a payload with no records inside: no call
-                            _set(v, "_src", raw)
-                            _set(v, "_path", (etype,))
+                finally:
+                    decoding.reset(token)
+                if body is not None:
+                    if (v := body.actor) is not None and (link := decoder[1]) is not None:
+                        link(v, raw)
+                    if (v := body.project) is not None and (link := decoder[2]) is not None:
+                        link(v, raw)
+                    if (v := body.payload) is not None and (link := decoder[3]) is not None:
+                        link(v, raw)
         if body is None:
             body = self._lenient_body()
         self._typed = body

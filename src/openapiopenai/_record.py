@@ -4,17 +4,23 @@ A record is a msgspec ``Struct``: its declared fields are plain attributes, deco
 bytes in one C pass and read with no Python code. What the spec does not declare is not lost: a
 record remembers where its JSON object lives, and ``to_dict()``, ``model_extra`` and undeclared
 fields are read from that object as it was sent.
+
+Where it lives is mostly filled in by the decode itself: ``_src`` (the event's bytes) is the default of
+a field no JSON key fills, so msgspec asks ``_decoding`` for it while it builds the record, and a record
+at its class's usual place (``_event_path``) needs no path. Only a record elsewhere (an item of a list,
+the user under an API key rather than a session) is given its path by Python code after the decode.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
 
 from ._model import JsonObject, Model, _decode, _json_arg, _object_arg, dump_value
 
-__all__ = ["Path", "StructModel"]
+__all__ = ["Path", "StructModel", "decoding"]
 
 M = TypeVar("M", bound=Model)
 
@@ -22,6 +28,10 @@ Path = tuple[Any, ...]
 #: Sets a field of a frozen record: only the linking (`_link`, `_link_in_event`) and `_build` do, right
 #: after the record is made.
 _set = msgspec.structs.force_setattr
+#: The bytes being decoded into records, while an event's body is (``EventModel._body``): every record
+#: the decode builds takes them as its ``_src`` (a context variable, so threads decoding at once each
+#: see their own; ``None`` otherwise, so a record built by its constructor has no source).
+decoding: ContextVar[Any] = ContextVar("openapiopenai_decoding", default=None)
 
 
 class _Source:
@@ -38,8 +48,9 @@ class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=Fa
     ``to_dict()`` reporting what was sent, so it raises instead.
 
     ``_src`` and ``_path`` say where its JSON object lives: ``_src`` is the event's raw bytes (or the
-    dict a model was built from) and ``_path`` the keys and list positions down to the object (left
-    unset for a record at the one place its class has in an event: ``_event_path``). They reference
+    dict a model was built from; filled in by the decode, see ``decoding``) and ``_path`` the keys and
+    list positions down to the object (left unset for a record at its class's usual place in an event:
+    ``_event_path``). They reference
     nothing that references the record back, so instances need no cycle collection (``gc=False``:
     decoding a page allocates nothing the garbage collector has to walk); a record does keep its
     event's bytes, and so the page body they are a slice of, alive. Built by its constructor, a
@@ -48,13 +59,17 @@ class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=Fa
 
     #: struct-valued fields, for building and linking: attribute -> (JSON key, model class, is a list).
     __links__: ClassVar[dict[str, tuple[str, type[StructModel], bool]]] = {}
-    #: where a record of this class sits in an event, when that is one place (generated): linked
-    #: there by `_link_in_event`, it stores no `_path` of its own.
+    #: where a record of this class sits in an event when no `_path` says otherwise (generated: its
+    #: one place, or the first of several, not under a list); the others are linked by the
+    #: `_link_in_event` of the event part above them.
     _event_path: ClassVar[Path | None] = None
+    #: whether `_link_in_event` has work to do: some record below sits away from its class's usual
+    #: place (generated; the decode calls it only then).
+    _relinks: ClassVar[bool] = False
 
     # Named with an invisible separator (U+2063) so that no JSON key a service plausibly sends lands
     # here, and typed (`_Source`) so that one which does cannot fill them.
-    _src: _Source | None = msgspec.field(default=None, name="\u2063src")
+    _src: _Source | None = msgspec.field(default_factory=decoding.get, name="\u2063src")
     _path: _Source | None = msgspec.field(default=None, name="\u2063path")
 
     def _json(self) -> JsonObject:
@@ -82,8 +97,8 @@ class StructModel(msgspec.Struct, Model, kw_only=True, omit_defaults=True, gc=Fa
         return _build(cls, value, value, ())  # type: ignore[arg-type,return-value]
 
     def _link_in_event(self, src: Any) -> None:
-        """``_link`` at the record's fixed place in an event (generated for the actor and project)."""
-        raise NotImplementedError
+        """After a typed decode of an event, give a path to each record below this one that sits away
+        from its class's usual place (generated where ``_relinks``); their ``_src`` is already set."""
 
     @classmethod
     def from_dict(cls: type[M], obj: Any) -> M | None:

@@ -5,9 +5,10 @@ CSV/table/Parquet columns, the OCSF and ECS mappings, detections and sinks. ``fa
 decoded event (the JSON object, or an ``AuditLog``, which reads like one); ``facts_from_json(raw,
 event_type)`` reads the same facts straight from an event's bytes for the hot paths (the sync decodes
 only these fields into typed structs instead of the whole event), and ``facts_and_payload_from_json``
-adds the payload's own bytes for writers that carry it along (the OCSF/ECS exports). All give the same
-``EventFacts`` for every input, odd or not: the tests hold them to it. ``payload(event)`` is the
-payload object of a decoded event.
+adds the payload's own bytes for writers that carry it along (the OCSF/ECS exports, which also get
+the actor's and the project's bytes: the facts of each follow from those alone, so they key what the
+exports make of them). All give the same ``EventFacts`` for every input, odd or not: the tests hold
+them to it. ``payload(event)`` is the payload object of a decoded event.
 
 The rules, where earlier copies disagreed (the archive's won each time, because an archive already
 written with them must keep answering the same queries, and because each is the safer reading):
@@ -64,8 +65,8 @@ from typing import Annotated, Any, Protocol
 
 import msgspec
 
-__all__ = ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json", "facts_from_json", "index_facts_from_json",
-           "payload"]
+__all__ = ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json", "facts_from_json",
+           "facts_payload_and_sources_from_json", "index_facts_from_json", "payload"]
 
 
 class SupportsGet(Protocol):
@@ -287,9 +288,8 @@ _NO_PAYLOAD = _Payload()
 _NO_PART = _PayloadPart()
 
 
-def _derive(event_id: str | None, event_type: str | None, effective_at: int | None, actor: _Actor | None,
-            project: _Project | None, payload: _Payload | None) -> EventFacts:
-    """The one statement of the rules, over parts already read into structs (which hold no "")."""
+def _actor_facts(actor: _Actor | None) -> tuple[Any, ...]:
+    """The actor's facts, in `EventFacts` order from ``actor_type`` to ``ip_longitude``."""
     actor_type = None if actor is None else actor.type
     session, api_key, user = _NO_SESSION, _NO_KEY, None
     if actor_type == "session":
@@ -303,22 +303,30 @@ def _derive(event_id: str | None, event_type: str | None, effective_at: int | No
         user_id, user_email = user.id, user.email
     account_id = (api_key.service_account or _NO_REF).id
     ip = session.ip_address_details or _NO_DETAILS
-    project = project or _NO_PROJECT
+    return (actor_type, user_id or account_id, user_id, user_email, account_id, api_key.id, api_key.type,
+            session.ip_address, session.user_agent, session.ja3, session.ja4,
+            ip.country, ip.city, ip.region, ip.region_code, ip.asn, ip.latitude, ip.longitude)
+
+
+def _payload_facts(payload: _Payload | None) -> tuple[Any, ...]:
+    """The payload's facts, in `EventFacts` order from ``target_id`` to ``scopes``."""
     payload = payload or _NO_PAYLOAD
     data = payload.data or _NO_PART
     scopes = data.scopes
     if scopes is None:
         scopes = (payload.changes_requested or _NO_PART).scopes
-    return EventFacts(
-        event_id, event_type, effective_at, actor_type, user_id or account_id, user_id, user_email,
-        account_id, api_key.id, api_key.type,
-        session.ip_address, session.user_agent, session.ja3, session.ja4,
-        ip.country, ip.city, ip.region, ip.region_code, ip.asn, ip.latitude, ip.longitude,
-        project.id, project.name, payload.id, payload.name or data.name, payload.email or data.email,
-        payload.user_id or payload.principal_id, payload.role_id or data.role, payload.resource_id,
-        payload.resource_type, payload.error_code, payload.error_message,
-        None if scopes is None else tuple(scopes),
-    )
+    return (payload.id, payload.name or data.name, payload.email or data.email,
+            payload.user_id or payload.principal_id, payload.role_id or data.role, payload.resource_id,
+            payload.resource_type, payload.error_code, payload.error_message,
+            None if scopes is None else tuple(scopes))
+
+
+def _derive(event_id: str | None, event_type: str | None, effective_at: int | None, actor: _Actor | None,
+            project: _Project | None, payload: _Payload | None) -> EventFacts:
+    """The one statement of the rules, over parts already read into structs (which hold no "")."""
+    project = project or _NO_PROJECT
+    return EventFacts(event_id, event_type, effective_at, *_actor_facts(actor),  # type: ignore[call-arg]
+                      project.id, project.name, *_payload_facts(payload))
 
 
 def facts(event: SupportsGet | Mapping[str, Any]) -> EventFacts:
@@ -347,7 +355,7 @@ _HEAD_KEYS = frozenset({"id", "type", "effective_at", "actor", "project"})
 
 
 def _decoder(event_type: str, cache: dict[str, Callable[[Any], Any]], payload: Any, default: Any,
-             actor: Any = _Actor, project: Any = _Project) -> Callable[[Any], Any] | None:
+             actor: Any = _Actor | None, project: Any = _Project | None) -> Callable[[Any], Any] | None:
     decode = cache.get(event_type)
     if decode is None:
         if event_type in _HEAD_KEYS or len(cache) >= _MAX_DECODERS:
@@ -355,8 +363,8 @@ def _decoder(event_type: str, cache: dict[str, Callable[[Any], Any]], payload: A
         shape = msgspec.defstruct("_Parts", [
             ("id", _Text | None, None),
             ("effective_at", int | None, None),
-            ("actor", actor | None, None),
-            ("project", project | None, None),
+            ("actor", actor, msgspec.field(default=default)),
+            ("project", project, msgspec.field(default=default)),
             ("payload", payload, msgspec.field(default=default, name=event_type)),
         ], gc=False)
         decode = cache[event_type] = msgspec.json.Decoder(shape).decode
@@ -373,17 +381,47 @@ _index_decoders: dict[str, Callable[[Any], Any]] = {}
 
 def _index_decoder(event_type: str) -> Callable[[Any], Any] | None:
     return _index_decoders.get(event_type) or _decoder(
-        event_type, _index_decoders, _IndexPayload | None, None, _IndexActor, _IndexProject)
+        event_type, _index_decoders, _IndexPayload | None, None, _IndexActor | None, _IndexProject | None)
 
 
-#: Decoders that keep the payload's bytes as they are (for writing them out again), per type.
+#: Decoders that keep the actor's, the project's and the payload's bytes as they are, per type.
 _raw_decoders: dict[str, Callable[[Any], Any]] = {}
 _ABSENT = msgspec.Raw(b"")
 _decode_payload = msgspec.json.Decoder(_Payload | None).decode
+_decode_actor = msgspec.json.Decoder(_Actor | None).decode
+_decode_project = msgspec.json.Decoder(_Project | None).decode
 
 
-def _raw_payload_decoder(event_type: str) -> Callable[[Any], Any] | None:
-    return _raw_decoders.get(event_type) or _decoder(event_type, _raw_decoders, msgspec.Raw, _ABSENT)
+def _raw_parts_decoder(event_type: str) -> Callable[[Any], Any] | None:
+    return _raw_decoders.get(event_type) or _decoder(event_type, _raw_decoders, msgspec.Raw, _ABSENT,
+                                                     msgspec.Raw, msgspec.Raw)
+
+
+# The actors and projects already read, by their exact bytes: a log names the same few sessions, keys
+# and projects again and again, so each is decoded and read once. Bounded: past the limit a new one is
+# read every time, which is only the cost of not caching.
+_MAX_CACHED = 8192
+_actors: dict[bytes, tuple[Any, ...]] = {}
+_projects: dict[bytes, tuple[Any, ...]] = {}
+
+
+def _actor_part(key: bytes) -> tuple[Any, ...]:
+    found = _actors.get(key)
+    if found is None:
+        found = _actor_facts(_decode_actor(key) if key else None)
+        if len(_actors) < _MAX_CACHED:
+            _actors[key] = found
+    return found
+
+
+def _project_part(key: bytes) -> tuple[Any, ...]:
+    found = _projects.get(key)
+    if found is None:
+        project = (_decode_project(key) if key else None) or _NO_PROJECT
+        found = (project.id, project.name)
+        if len(_projects) < _MAX_CACHED:
+            _projects[key] = found
+    return found
 
 
 def _decode_event(raw: bytes | bytearray | memoryview | str | msgspec.Raw) -> dict[str, Any]:
@@ -442,20 +480,35 @@ def facts_and_payload_from_json(
     For writers that carry the payload along as it is (the OCSF/ECS exports): msgspec encodes a
     ``msgspec.Raw`` by copying its bytes, so the payload is never decoded into dicts and encoded again.
     """
-    decode = _raw_payload_decoder(event_type) if event_type else None
+    f, body, _, _ = facts_payload_and_sources_from_json(raw, event_type)
+    return f, body
+
+
+def facts_payload_and_sources_from_json(
+    raw: bytes | bytearray | memoryview | str | msgspec.Raw, event_type: str
+) -> tuple[EventFacts, msgspec.Raw | None, bytes | None, bytes | None]:
+    """``facts_and_payload_from_json`` plus the exact bytes of the actor and of the project read.
+
+    The facts of the actor (``actor_type`` to ``ip_longitude``) follow from its bytes alone, and those
+    of the project from its: a writer may keep what it makes of them by these keys (the exports encode
+    each distinct actor once). None when the event was read the general way.
+    """
+    decode = _raw_parts_decoder(event_type) if event_type else None
     if decode is not None:
         try:
             parts = decode(raw)
-            body: msgspec.Raw | None = parts.payload
-            read = None if not len(body) else _decode_payload(body)  # type: ignore[arg-type]
+            body: msgspec.Raw = parts.payload
+            read = None if not len(body) else _decode_payload(body)
+            actor, project = bytes(parts.actor), bytes(parts.project)
+            f = EventFacts(parts.id, event_type, parts.effective_at, *(_actors.get(actor) or _actor_part(actor)),
+                           *(_projects.get(project) or _project_part(project)), *_payload_facts(read))
         except msgspec.DecodeError:   # as in facts_from_json: the general way copes with any shape
             pass
         else:
-            f = _derive(parts.id, event_type, parts.effective_at, parts.actor, parts.project, read)
-            return f, None if read is None else body
+            return f, None if read is None else body, actor, project
     event = _decode_event(raw)
     body_dict = payload(event)
-    return facts(event), None if body_dict is None else msgspec.Raw(msgspec.json.encode(body_dict))
+    return facts(event), None if body_dict is None else msgspec.Raw(msgspec.json.encode(body_dict)), None, None
 
 
 def payload(event: SupportsGet | Mapping[str, Any]) -> dict[str, Any] | None:

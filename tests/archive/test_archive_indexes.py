@@ -1,15 +1,19 @@
-"""A back-fill into an empty archive walks without the lookup indexes and builds them when it completes."""
+"""A back-fill into an empty archive walks without the lookup indexes (the id index too) and builds them when it
+completes; meanwhile an event already held is still recognised."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from openapiopenai.archive import Archive, Filters, _state, _sync, sync_archive
-from openapiopenai.archive._schema import SECONDARY_INDEXES, missing_indexes
+from openapiopenai.archive._rows import INSERT_SQL, event_row, has_id_index, insert_rows
+from openapiopenai.archive._schema import SECONDARY_INDEXES, build_indexes, drop_indexes, missing_indexes
 
 NOW = 2_000_000
 ALL = sorted(SECONDARY_INDEXES)
@@ -113,3 +117,44 @@ def test_failed_index_build_leaves_the_walk_to_complete_again(tmp_path: Path, fa
         assert _missing(archive) == [] and archive.count() == 60
         [state] = archive.sync_state()
         assert not state["run_active"] and state["high_water"] == NOW
+
+
+def _row(event_maker: Any, i: int, at: int) -> tuple[Any, ...]:
+    event = event_maker(i, at)
+    return event_row(event, json.dumps(event), tenant=False)
+
+
+def test_without_the_id_index_each_event_is_still_stored_once(tmp_path: Path, event_maker: Any) -> None:
+    with Archive(tmp_path / "a.sqlite") as archive:
+        conn = archive.connection
+        drop_indexes(conn)   # as a back-fill into an empty archive walks
+        assert not has_id_index(conn)
+        first = [_row(event_maker, i, 1_000_000 - i) for i in range(150)]
+        # Twice in one batch (one statement does not see its own inserts), and again in a later one.
+        assert insert_rows(conn, [*first[:120], first[5], *first[120:], first[149]]) == 150
+        assert insert_rows(conn, [first[0], first[130], _row(event_maker, 900, 5)]) == 1
+        assert archive.count() == 151
+        assert conn.execute("SELECT count(DISTINCT id) FROM audit_logs").fetchone()[0] == 151
+        # The statement without the id index finds what is held by (effective_at, id), on the time index.
+        plan = " ".join(str(r[-1]) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT 1 FROM audit_logs WHERE effective_at = ? AND id = ?", (1, "x")))
+        assert "audit_logs_time" in plan
+        assert sorted(build_indexes(conn)) == ALL and has_id_index(conn)
+
+
+def test_an_id_sent_again_with_another_time_keeps_the_first_copy_when_the_index_is_built(
+        tmp_path: Path, event_maker: Any, caplog: pytest.LogCaptureFixture) -> None:
+    with Archive(tmp_path / "a.sqlite") as archive:
+        conn = archive.connection
+        drop_indexes(conn)
+        rows = [_row(event_maker, i, 1_000_000 - i) for i in range(10)]
+        moved = (rows[3][0], 2_000_000, *rows[3][2:])   # the same id, another effective_at: both get in
+        assert insert_rows(conn, rows) == 10 and insert_rows(conn, [moved]) == 1
+        conn.execute("BEGIN IMMEDIATE")
+        assert sorted(build_indexes(conn)) == ALL
+        conn.execute("COMMIT")
+        assert archive.count() == 10
+        assert conn.execute("SELECT effective_at FROM audit_logs WHERE id = ?", (rows[3][0],)).fetchone()[0] == rows[3][1]
+        assert "kept the first copies" in caplog.text
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(INSERT_SQL.replace("OR IGNORE ", ""), moved)

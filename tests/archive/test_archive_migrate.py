@@ -1,7 +1,8 @@
-"""Schema 1 -> 2 in place: every event byte for byte and every sync state kept, all or nothing.
+"""Schema 1 -> 2 -> 3 in place: every event byte for byte and every sync state kept, all or nothing.
 
 `data/v1_archive.sqlite` was written by the version-1 code (see `data/make_v1_archive.py`): three synced
-streams, both partitions, the lookup indexes.
+streams, both partitions, the lookup indexes. A version-2 archive is that file taken through the 1 -> 2 step
+alone, with the version-2 `events` view, a sink's ledger position and a back-fill's dropped indexes.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def test_opening_a_v1_archive_migrates_it_keeping_everything(v1: Path) -> None:
     before = _snapshot(v1)
     with Archive(v1) as archive:
         conn = archive.connection
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         # The old insertion order is the new sequence, 1..n, and each row is the same, byte for byte.
         rows = conn.execute("SELECT seq, id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
                             " api_key_id, project_id, ip_address, resource_id, raw FROM audit_logs"
@@ -80,7 +81,7 @@ def test_opening_a_v1_archive_migrates_it_keeping_everything(v1: Path) -> None:
         assert [tuple(r) for r in conn.execute("SELECT seq FROM audit_logs WHERE id = 'audit_log-new'")] == [(601,)]
     after = _snapshot(v1)
     assert after["sync_state"] == before["sync_state"] and after["sync_slices"] == before["sync_slices"]
-    assert after["indexes"] == before["indexes"]
+    assert after["indexes"] == sorted([*before["indexes"], "audit_logs_id"])
     # Only the ledger's tables: detect_state is made by the first `detect --new`, not by an open.
     assert after["tables"] == sorted([*before["tables"], "sink_dead_letters", "sink_ledger"])
 
@@ -160,3 +161,100 @@ def test_sigkill_mid_migration_leaves_v1_intact(v1: Path, step: str) -> None:
         assert archive.count() == 600 * 9
         assert archive.connection.execute("SELECT max(seq) FROM audit_logs").fetchone()[0] == 600 * 9
     assert not os.path.exists(f"{v1}-journal")
+
+
+def _make_v2(path: Path, *, backfill_in_progress: bool = False) -> None:
+    """The v1 fixture through the 1 -> 2 step only, then used as version 2 was: a view, a ledger row."""
+    from openapiopenai.archive._views import ensure_views
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(conn, 2)
+        ensure_views(conn, readonly=False)
+        conn.execute("INSERT INTO sink_ledger (sink, target, schema, position, created_at) VALUES"
+                     " ('files', 'file:///x', 'raw', 250, 1.0)")
+        if backfill_in_progress:
+            conn.execute("DROP INDEX audit_logs_type")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def v2(v1: Path) -> Path:
+    _make_v2(v1)
+    return v1
+
+
+def _ids_unique(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.execute("INSERT INTO audit_logs (id, effective_at, type, raw) SELECT id, 1, type, raw FROM audit_logs"
+                     " LIMIT 1")
+    except sqlite3.IntegrityError:
+        return True
+    return False
+
+
+def test_opening_a_v2_archive_migrates_it_keeping_every_seq(v2: Path) -> None:
+    before = _snapshot(v2)
+    assert before["version"] == 2
+    seqs = sqlite3.connect(v2).execute("SELECT seq, id FROM audit_logs ORDER BY seq").fetchall()
+    with Archive(v2) as archive:
+        conn = archive.connection
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        # The same events at the same seq, so the sink's position (250) still names the same ones.
+        assert [tuple(r) for r in conn.execute("SELECT seq, id FROM audit_logs ORDER BY seq")] == seqs
+        assert conn.execute("SELECT position FROM sink_ledger").fetchone()[0] == 250
+        # The view made by version 2 still reads (it names the table, now the new one).
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 600
+        # Uniqueness is now the named index, and it holds.
+        assert "UNIQUE" not in conn.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_logs'").fetchone()[0]
+        assert _ids_unique(conn)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    after = _snapshot(v2)
+    assert after["events"] == before["events"]   # ordered by rowid = seq: the same, byte for byte
+    assert after["sync_state"] == before["sync_state"] and after["sync_slices"] == before["sync_slices"]
+    assert after["indexes"] == sorted([*before["indexes"], "audit_logs_id"])
+    assert after["tables"] == before["tables"]
+
+
+def test_a_v2_back_fill_in_progress_keeps_its_dropped_index_absent_but_ids_unique(v1: Path) -> None:
+    _make_v2(v1, backfill_in_progress=True)
+    with Archive(v1) as archive:
+        from openapiopenai.archive._schema import missing_indexes
+
+        assert missing_indexes(archive.connection) == ["audit_logs_type"]
+        assert _ids_unique(archive.connection)
+
+
+@pytest.mark.parametrize("step", ["table", "copied", "indexed", "commit"])
+def test_an_error_mid_migration_leaves_v2_intact(v2: Path, step: str) -> None:
+    before = _snapshot(v2)
+    view = sqlite3.connect(v2).execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()
+    conn = sqlite3.connect(v2, isolation_level=None)
+
+    def fail_at(at: str) -> None:
+        if at == step:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, 3, hook=fail_at)
+    assert not conn.in_transaction
+    # The legacy rename switch is off again (it is the connection's, not the transaction's).
+    assert conn.execute("PRAGMA legacy_alter_table").fetchone()[0] == 0
+    conn.close()
+    assert _snapshot(v2) == before
+    assert sqlite3.connect(v2).execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone() == view
+    with Archive(v2) as archive:
+        assert archive.count() == 600
+
+
+@pytest.mark.parametrize("step", ["copied", "indexed"])
+def test_sigkill_mid_v2_migration_leaves_v2_intact(v2: Path, step: str) -> None:
+    script = _KILLED_MID_MIGRATION.replace("migrate(conn, 2, hook=kill_at)", "migrate(conn, 3, hook=kill_at)")
+    proc = subprocess.run([sys.executable, "-c", script, str(v2), step], timeout=60, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    after = _snapshot(v2)
+    assert after["version"] == 2 and len(after["events"]) == 600 * 9
+    with Archive(v2) as archive:
+        assert archive.count() == 600 * 9
+        assert archive.connection.execute("SELECT max(seq) FROM audit_logs").fetchone()[0] == 600 * 9

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from openapiopenai.archive import Archive, ArchiveWriteError, sync_archive
+from openapiopenai.archive import Archive, ArchiveWriteError, _sync, sync_archive
 from openapiopenai.archive._state import transaction
 
 NOW = 2_000_000
@@ -46,7 +46,8 @@ def test_begin_on_a_locked_archive_says_locked_and_other_failures_say_what_they_
 
 
 def test_a_full_disk_stops_the_sync_with_one_line_and_keeps_what_was_committed(
-        tmp_path: Path, fake_service: Any, event_maker: Any) -> None:
+        tmp_path: Path, fake_service: Any, event_maker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_sync, "GROUP_MIN_PAGES", 1)   # a commit per page, so a few fit before the disk fills
     events = [event_maker(i, 1_000_000 + i) for i in range(3000)]
     service, api = fake_service(events)
     path = tmp_path / "a.sqlite"

@@ -438,3 +438,44 @@ def test_is_known_stays_false_after_many_unknown_types() -> None:
             "assert T('login.failed').is_known is True\n"
             "assert T('another.new') == 'another.new'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_records_decoded_in_threads_at_once_each_read_their_own_event() -> None:
+    # A record's `_src` is filled by the decode from a context variable: threads decoding at the same
+    # time (switching as often as the interpreter allows) must each get their own event's bytes.
+    import sys
+    import threading
+
+    from openapiopenai._parse import parse_page
+
+    def body(n: int) -> bytes:
+        actor = {"type": "session", "thread": n,
+                 "session": {"user": {"id": f"user-{n}", "t": n}, "ip_address": "10.0.0.1", "t": n}}
+        return json.dumps(page([event(f"{n}-{i}", actor=actor, project={"id": "p", "t": n}) for i in range(20)]),
+                          ).encode()
+
+    bodies = [body(n) for n in range(4)]
+    wrong: list[str] = []
+    start = threading.Barrier(len(bodies))
+
+    def work(n: int) -> None:
+        start.wait(timeout=30)
+        for _ in range(100):
+            for e in parse_page(bodies[n], ListAuditLogsResponse).data:
+                session = e.actor.session
+                seen = (e.actor.thread, session.t, session.user.t, e.project.t, session.user.to_dict()["t"])
+                if seen != (n,) * 5:
+                    wrong.append(f"thread {n} read {seen}")
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(len(bodies))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        sys.setswitchinterval(interval)
+    assert not any(t.is_alive() for t in threads)
+    assert wrong == []

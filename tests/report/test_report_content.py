@@ -43,6 +43,10 @@ EVENTS: list[tuple[dict[str, Any], bool]] = [
     (_event(13, "invite.sent", SINCE + 130, {"id": "inv_3", "data": {"email": "c@other.example"}}), False),
     (_event(14, "user.deleted", SINCE + 140, {"id": "user-gone"}), False),
     (_event(15, "api_key.deleted", SINCE + 150, {"id": "key_read"}), False),
+    (_event(16, "user.updated", SINCE + 160, {"id": "user-promoted", "changes_requested": {"role": "Owner"}}), False),
+    (_event(17, "user.updated", SINCE + 170, {"id": "user-renamed", "changes_requested": {"name": "x"}}), False),
+    (_event(18, "api_key.updated", SINCE + 180, {"id": "key_read", "changes_requested": {"scopes": ["api.files.write"]}}),
+     False),
     # Sign-ins: ana is known from the US (before the period); France and a new browser are new.
     (_event(20, "login.succeeded", SINCE - DAY, {}, _session("ana@corp.example", "US")), False),
     (_event(21, "login.succeeded", SINCE + DAY, {}, _session("ana@corp.example", "US")), False),
@@ -84,8 +88,8 @@ def test_sections_most_important_first_and_every_row_names_an_event(report: Repo
 def test_privileged_changes(report: Report) -> None:
     every = _table(report, "privileged", "Every change")
     assert sorted(every.rows[i][-1] for i in range(len(every.rows))) == [
-        f"audit_log-c{n:03d}" for n in (1, 2, 5, 6, 7, 8, 9, 10)
-    ]  # not the member, not the read-only key, nothing outside the period
+        f"audit_log-c{n:03d}" for n in (1, 2, 5, 6, 7, 8, 9, 10, 16, 18)
+    ]  # not the member, the read-only key or the rename; nothing outside the period
     kinds = _column(_table(report, "privileged", "By kind"), "change")
     assert kinds == ["role grant", "admin role given", "admin API key", "API key with write/all scope", "SCIM",
                      "IP allow-list", "certificate", "identity provider"]
@@ -116,16 +120,47 @@ def test_sign_ins(report: Report) -> None:
     assert len(charts["failed-logins"].labels) == 8  # 7 days from a time that is not midnight: 8 dates
 
 
-def test_a_long_table_is_cut_with_its_count(tmp_path: Path) -> None:
-    from openapiopenai.report._gather import MAX_ROWS
+def _hint_rows(table: Table) -> int:
+    """Rows the cut table's ``sqlite3 ... 'SELECT ...'`` hint returns, run as a reader would run it."""
+    import shlex
+    import sqlite3
 
-    many = [(_event(100 + i, "login.failed", SINCE + i, {}, _session(f"u{i}@x.example", ip=f"10.0.{i // 250}.{i % 250}")),
-             False) for i in range(MAX_ROWS + 5)]
+    program, *options, db, sql = shlex.split(table.hint)
+    assert program == "sqlite3" and options == ["-header", "-column"], table.hint
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return len(conn.execute(sql).fetchall())
+    finally:
+        conn.close()
+
+
+def test_long_tables_are_cut_with_their_count_and_a_query_for_the_rest(tmp_path: Path) -> None:
+    from openapiopenai.report import render
+    from openapiopenai.report._period import MAX_ROWS
+
+    n = MAX_ROWS + 5
+    many = [(_event(100 + i, "login.failed", SINCE + i, {}, _session(f"u{i}@x.example", f"C{i}", f"Agent/{i}",
+                                                                    f"10.0.{i // 250}.{i % 250}")), False)
+            for i in range(n)]
+    many += [(_event(400 + i, "api_key.created", SINCE + i, {"id": f"key_{i}", "data": {"scopes": ["all"]}},
+                     _session(f"owner{i}@x.example")), False) for i in range(n)]
+    many += [(_event(700 + i, "invite.sent", SINCE + i, {"id": f"inv_{i}", "data": {"email": f"a@d{i}.example"}}),
+              False) for i in range(n)]
     db = tmp_path / "many.sqlite"
     write_archive(db, many)
     with Archive(db, create=False, readonly=True) as archive:
-        table = _table(build_report(archive, since=SINCE, until=UNTIL), "sign-ins", "Failed sign-ins")
-    assert len(table.rows) == MAX_ROWS and table.total == MAX_ROWS + 5 and "--type login.failed" in table.hint
+        report = build_report(archive, since=SINCE, until=UNTIL)
+    for section, title in (("sign-ins", "Failed sign-ins"), ("sign-ins", "New countries"),
+                           ("sign-ins", "New user agents"), ("keys", "By owner"), ("people", "Invitations by domain")):
+        table = _table(report, section, title)
+        assert len(table.rows) == MAX_ROWS and table.total == n, (title, len(table.rows), table.total)
+        assert _hint_rows(table) == n, title  # the hint's query gives the whole table
+    for section, title in (("privileged", "Every change"), ("keys", "Keys created")):
+        table = _table(report, section, title)
+        assert len(table.rows) == MAX_ROWS and table.total == n and "--type api_key.created" in table.hint
+    page = render(report)
+    assert page.count(f"{n - MAX_ROWS:,} more not shown.") == 7
+    assert f"Showing {MAX_ROWS} of {n}: 5 more not shown." in render(report, "md")
 
 
 def test_bad_period_and_unwritable_out_are_value_errors(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ under `openai.audit.*`; the categorisation uses only allowed values, and is pinn
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from pathlib import Path
@@ -195,3 +196,14 @@ def test_every_known_type_is_categorised_with_allowed_values(ecs: dict[str, Any]
 @given(odd_events())
 def test_any_event_maps_to_ecs_fields(ecs: dict[str, Any], event: dict[str, Any]) -> None:
     assert _problems(to_ecs(event), ecs) == []
+
+
+@pytest.mark.parametrize("seconds", [0, 59, 86399, 86400, 1_785_715_789, -1, -86401, 253_402_300_799,
+                                     253_402_300_800, -62_135_596_801, 10**30])
+def test_timestamps_are_iso_utc_within_the_years_ecs_holds(seconds: int) -> None:
+    try:
+        expected = (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)).isoformat() + ".000Z"
+    except OverflowError:
+        expected = None
+    doc = to_ecs({"id": "a", "type": "x.y", "effective_at": seconds})
+    assert doc.get("@timestamp") == expected and doc["openai"]["audit"]["effective_at"] == seconds

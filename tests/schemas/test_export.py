@@ -41,3 +41,23 @@ def test_any_event_maps_the_same_both_ways(event: dict[str, Any]) -> None:
     for schema, mapping in MAPPINGS.items():
         [line] = mapped_json([raw], schema)
         assert json.loads(line) == mapping(json.loads(raw))
+
+
+
+@pytest.mark.parametrize("schema", ["ocsf", "ecs"])
+def test_without_the_kept_parts_the_lines_are_the_same(schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The actors and projects read and encoded once are only a shortcut: with none kept, the same lines."""
+    from openapiopenai import anatomy
+    from openapiopenai.schemas import _ecs, _ocsf
+
+    raws = [json.dumps(e) for e in EVENTS]
+    kept = list(mapped_json(raws, schema))
+    caches = [(anatomy, "_actors"), (anatomy, "_projects"), (_ocsf, "_actor_parts"), (_ocsf, "_project_parts"),
+              (_ecs, "_actor_parts"), (_ecs, "_project_parts")]
+    assert all(getattr(module, name) for module, name in caches)
+    for module in (anatomy, _ocsf, _ecs):
+        monkeypatch.setattr(module, "_MAX_CACHED", 0)
+    for module, name in caches:
+        monkeypatch.setattr(module, name, {})
+    assert list(mapped_json(raws, schema)) == kept
+    assert not any(getattr(module, name) for module, name in caches)

@@ -142,3 +142,38 @@ def test_relative_directories_keep_their_case(tmp_path: Path, monkeypatch: pytes
     sink.open()
     assert (tmp_path / "Audit-Out" / "Daily").is_dir()
     assert sink.describe() == f"file://{tmp_path}/Audit-Out/Daily"
+
+
+def test_a_batch_out_of_time_order_makes_one_file_per_day_in_archiving_order() -> None:
+    from openapiopenai.sinks._layout import batch_files
+
+    day = 86_400
+    # A back-fill interleaves days; a line break between tokens must not split an event across lines.
+    stamps = [20 * day + 5, 20 * day + 9, 21 * day, 20 * day + 1, 21 * day - 1, 21 * day + 7]
+    raws = [f'{{"id":"audit_log-{i}","n":{i}}}' for i in range(len(stamps))]
+    raws[4] = '{"id": "audit_log-4",\n"n": 4}'
+    items = [Item(100 + i, f"audit_log-{i}", at, "login.succeeded", raws[i], None, "raw")
+             for i, at in enumerate(stamps)]
+    files = {f.name: f for f in batch_files(items, "jsonl")}
+    assert sorted(files) == ["dt=1970-01-21/part-000000000100-000000000105.jsonl",
+                             "dt=1970-01-22/part-000000000100-000000000105.jsonl"]
+    first, second = (files[name].data.decode().splitlines() for name in sorted(files))
+    assert [json.loads(line)["n"] for line in first] == [0, 1, 3, 4]   # archiving order within a day
+    assert [json.loads(line)["n"] for line in second] == [2, 5]
+    assert first[3] == '{"id": "audit_log-4", "n": 4}' and files[sorted(files)[0]].events == 4
+
+
+def test_ocsf_parquet_holds_the_mapped_document(make_archive: Callable[[], Path], tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from openapiopenai.ocsf import to_ocsf
+
+    db, out = make_archive(), tmp_path / "ocsf"
+    with Archive(db) as archive:
+        result = ship(archive, open_sink(f"file://{out}?format=parquet"), schema="ocsf", batch=900)
+    rows = [r for f in sorted(out.glob("dt=*/*.parquet")) for r in pq.read_table(f).to_pylist()]
+    events = archived(db)
+    assert len(rows) == len(events) == result.delivered + result.rejected
+    for row in rows[:200]:
+        assert row["raw"] == events[row["id"]]
+        assert json.loads(row["doc"]) == json.loads(json.dumps(to_ocsf(json.loads(row["raw"]))))

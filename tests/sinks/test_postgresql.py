@@ -83,6 +83,22 @@ def test_every_event_once_with_raw_byte_identical_and_lookup_columns(
             c[1], c[2], bool(c[3]), c[4], c[5], c[6], c[7], c[8])
 
 
+def test_ocsf_documents_go_into_the_jsonb_column(postgres: PostgresServer, make_archive: Callable[[], Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from openapiopenai.ocsf import to_ocsf
+
+    monkeypatch.setenv("SINK_PW", SINK_PASSWORD)
+    db = make_archive()
+    with Archive(db) as archive:
+        result = ship(archive, open_sink(_url(postgres, "t_ocsf")), schema="ocsf", batch=1000)
+    table = _table(postgres, "t_ocsf")
+    events = archived(db)
+    assert len(table) == result.delivered == len(events) - result.rejected
+    for event_id, (raw, event, *_) in list(table.items())[:300]:
+        assert raw == events[event_id]
+        assert event == json.loads(json.dumps(to_ocsf(json.loads(raw))))
+
+
 def test_a_password_in_the_url_is_in_no_output_and_not_in_the_archive(postgres: PostgresServer,
                                                                        make_archive: Callable[[], Path]) -> None:
     db = make_archive()

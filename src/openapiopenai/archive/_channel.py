@@ -8,7 +8,9 @@ that `close` notifies, and then raises `Closed`: no thread is ever left waiting,
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 __all__ = ["Channel", "Closed"]
@@ -39,13 +41,27 @@ class Channel(Generic[T]):
             self._items.append(item)
             self._cond.notify_all()
 
-    def get_some(self, most: int) -> list[T]:
-        """Wait for at least one item, then take up to `most` of those waiting, oldest first."""
+    def get_some(self, most: int, *, least: int = 1, linger: float = 0.0,
+                 urgent: Callable[[T], bool] | None = None) -> list[T]:
+        """Wait for at least one item, then take up to `most` of those waiting, oldest first.
+
+        With `least` > 1, after the first item has come, wait up to `linger` seconds more for `least`
+        of them; fewer if the time is up, the channel closes, or an item waiting is `urgent`.
+        """
         with self._cond:
             while not self._items and not self._closed:
                 self._cond.wait()
             if not self._items:
                 raise Closed
+            if len(self._items) < least and linger > 0:
+                deadline = time.monotonic() + linger
+                while len(self._items) < least and not self._closed:
+                    if urgent is not None and any(urgent(item) for item in self._items):
+                        break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
             taken = [self._items.popleft() for _ in range(min(most, len(self._items)))]
             self._cond.notify_all()
             return taken

@@ -15,6 +15,7 @@ again. FULL would add an fsync per page for no gain in that guarantee.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import time
@@ -24,14 +25,16 @@ from urllib.parse import quote
 from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._views import ensure_views
 
-__all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SECONDARY_INDEXES", "build_indexes", "drop_indexes",
+log = logging.getLogger("openapiopenai.archive")
+
+__all__ = ["APPLICATION_ID", "ID_INDEX", "SCHEMA_VERSION", "SECONDARY_INDEXES", "build_indexes", "drop_indexes",
            "missing_indexes", "open_archive_db", "split_statements"]
 
 #: ``PRAGMA application_id`` of an archive ("OAIA"), so `file(1)` and we can tell it from other databases.
 APPLICATION_ID = 0x4F414941
 #: Bumped whenever the schema changes; a newer file is refused rather than misread, an older one migrated
 #: in place when opened for writing (`_migrate`).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 # Long enough to ride out another process's page commit, short enough that a stuck lock is reported.
 _BUSY_TIMEOUT_S = 10.0
@@ -68,13 +71,15 @@ CREATE TABLE sink_dead_letters (
 );
 """
 
-#: The events (version 2; version 1 had `id` as the primary key and no `seq`).
+#: The events (version 3). Version 1 had `id` as the primary key and no `seq`; version 2 declared `id`
+#: UNIQUE in the table, an index that cannot be dropped. Version 3 keeps that uniqueness in the named index
+#: `audit_logs_id`, which a back-fill into an empty archive can walk without (see `SECONDARY_INDEXES`).
 AUDIT_LOGS_TABLE = """
 CREATE TABLE audit_logs (
     -- The insertion sequence (archiving order): the rowid made explicit, so VACUUM keeps it and inserts cost
     -- what they did. A sink's ledger position is a seq. Rows are never deleted, so a seq is never reused.
     seq          INTEGER PRIMARY KEY,
-    id           TEXT NOT NULL UNIQUE,
+    id           TEXT NOT NULL,               -- unique: the audit_logs_id index
     effective_at INTEGER NOT NULL,
     type         TEXT NOT NULL,
     tenant       INTEGER NOT NULL DEFAULT 0,  -- 1: fetched with tenant_only (the service's other partition)
@@ -124,10 +129,18 @@ CREATE TABLE sync_slices (
 _SCHEMA = AUDIT_LOGS_TABLE + AUDIT_LOGS_TIME_INDEX + ";\n" + _SYNC_TABLES + LEDGER_TABLES
 
 
+#: The unique index on the event id (version 3). It is what absorbs a re-read event (INSERT OR IGNORE), and
+#: the most expensive index to keep during a back-fill: ids are random, so each new event lands on a random
+#: leaf of it, and at a million events it alone doubled the writer's CPU per event. A back-fill into an empty
+#: archive therefore walks without it too and de-duplicates by (effective_at, id) on `audit_logs_time`
+#: instead (`_rows.insert_rows`); an event's effective_at never changes, so that is the same test.
+ID_INDEX = "audit_logs_id"
+
 #: The lookup indexes (name -> statement), apart from the table: a back-fill into an empty archive walks
 #: without them and builds them when its walk completes (see `_sync`). Every query answers without them,
 #: only slower; the primary key and `audit_logs_time` are never dropped.
 SECONDARY_INDEXES = {
+    ID_INDEX: f"CREATE UNIQUE INDEX IF NOT EXISTS {ID_INDEX} ON audit_logs (id)",
     "audit_logs_type": "CREATE INDEX IF NOT EXISTS audit_logs_type ON audit_logs (type, effective_at)",
     "audit_logs_actor": "CREATE INDEX IF NOT EXISTS audit_logs_actor ON audit_logs (actor_id, effective_at)"
                         " WHERE actor_id IS NOT NULL",
@@ -163,7 +176,19 @@ def build_indexes(conn: sqlite3.Connection) -> list[str]:
     """
     missing = missing_indexes(conn)
     for name in missing:
-        conn.execute(SECONDARY_INDEXES[name])
+        try:
+            conn.execute(SECONDARY_INDEXES[name])
+        except sqlite3.IntegrityError:
+            if name != ID_INDEX:
+                raise
+            # Only a service that sent one event id with two different effective_at values gets here
+            # (the (effective_at, id) test let both in): keep the copy archived first, as the id index
+            # would have. A failed CREATE INDEX undoes only itself, so the transaction carries on.
+            dropped = conn.execute(
+                "DELETE FROM audit_logs WHERE seq NOT IN (SELECT min(seq) FROM audit_logs GROUP BY id)").rowcount
+            log.warning("the service sent %d events again with another effective_at; kept the first copies",
+                        dropped)
+            conn.execute(SECONDARY_INDEXES[name])
     return missing
 
 

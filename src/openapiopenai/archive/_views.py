@@ -25,7 +25,7 @@ import sqlite3
 
 from openapiopenai.fields import FIELDS, FIELDS_BY_NAME, Field
 
-__all__ = ["DETECT_STATE_SQL", "VIEW_COLUMNS", "VIEW_NAME", "ensure_views", "view_sql"]
+__all__ = ["DETECT_STATE_SQL", "VIEW_COLUMNS", "VIEW_NAME", "column_sql", "ensure_views", "view_sql"]
 
 VIEW_NAME = "events"
 #: The view's columns: every field of `FIELDS`, then the archive's own order of arrival and the raw JSON.
@@ -98,6 +98,15 @@ def _expression(field: Field) -> str:
         p = _in_payload(None)
         return _payload_guard(f"CASE WHEN json_type(a.raw, {p}) = 'object' THEN json_extract(a.raw, {p}) END")
     raise AssertionError(f"unknown field kind {kind!r}")
+
+
+def column_sql(name: str) -> str:
+    """The view's expression of column ``name``, over ``audit_logs AS a``.
+
+    For a query of the table itself that needs one of the view's values: it reads the same value as
+    ``SELECT name FROM events`` while keeping the table's indexed columns (``a.actor_email`` ...) at hand.
+    """
+    return _expression(FIELDS_BY_NAME[name])
 
 
 def view_sql(*, temporary: bool = False) -> str:

@@ -46,6 +46,11 @@ class WalkWriter:
         """Every slice is done and committed."""
         return self._scheduler.finished and not self._pages
 
+    @property
+    def has_idle(self) -> bool:
+        """Some fetcher waits for an assignment the next `step` may give it."""
+        return bool(self._idle)
+
     def receive(self, page: PageBatch) -> None:
         """A fetcher's page, to go into the next commit; its slice's position moves in memory now."""
         sl = self._slices[page.slice_no]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import heapq
 import itertools
 import json
 import os
@@ -223,6 +222,8 @@ def _archive_partitions(archive: Archive, filters: Filters) -> list[_Partition]:
 
 
 def _newest_first(partitions: list[_Partition]) -> Iterator[str]:
+    import heapq  # only an export from an archive needs it, not `--help`
+
     for _, _, raw in heapq.merge(*partitions, reverse=True):
         yield raw
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shlex
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -96,6 +95,8 @@ def demo(events: int, db: str, seed: int, workers: int) -> None:
     _remove_previous(db)
     note(
         f"starting an emulated organisation with {events:,} events over 90 days (seed {seed})")
+    import secrets  # here, not at the top: hashlib and hmac cost `--help` milliseconds
+
     # A throwaway key: the demo's server listens on loopback only for as long as this command runs.
     with Emulator(events=events, seed=seed, admin_key="sk-admin-demo-" + secrets.token_hex(8)) as emu:
         from openapiopenai.emulator._scenarios import plant_all

@@ -10,11 +10,9 @@ the service's text through unchanged: JSON already escapes control characters in
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
 
@@ -154,6 +152,8 @@ def write_json_array(raws: Iterable[str], out: IO[str]) -> int:
 
 
 def write_csv(raws: Iterable[str], out: IO[str]) -> int:
+    import csv  # here, not at the top, like tempfile below: `--help` imports this module
+
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow((*COLUMNS, "raw"))
     count = 0
@@ -214,6 +214,8 @@ def atomic_output(path: str) -> Iterator[str]:
     folder = os.path.dirname(target)
     if not os.path.isdir(folder):
         raise UnwritableOutput(f"{path}: directory {folder} does not exist")
+    import tempfile  # shutil, random, bz2 and lzma come with it
+
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
     except OSError as exc:

@@ -7,9 +7,7 @@ naming the key and its line, and nothing started.
 
 from __future__ import annotations
 
-import logging
 import os
-import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -61,6 +59,10 @@ def run_command(config_path: str, metrics_addr: str | None, log_format: str, onc
         from openapiopenai.service.metrics import Metrics
     except ImportError:
         raise BadInput(f"the service needs prometheus-client: {_SERVICE_EXTRA}") from None
+    # logging and signal here, not at the top: `openapiopenai --help` imports every command's module.
+    import logging
+    import signal
+
     from openapiopenai.service.health import Health
     from openapiopenai.service.http import StatusServer
     from openapiopenai.service.logs import configure_logging

@@ -18,7 +18,6 @@ import dataclasses
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -117,6 +116,8 @@ def _load_state(path: str, filters: Filters) -> dict[str, Any] | None:
 
 def _save_state(path: str, state: dict[str, Any]) -> None:
     """Replace the state file atomically: a crash leaves the old position or the new, never half."""
+    import tempfile  # here, not at the top: `--help` imports this module, and tempfile brings shutil
+
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:

@@ -181,9 +181,6 @@ class AuditLogProject(StructModel, frozen=True):
     name: Optional[str] = None
     """The project title."""
 
-    def _link_in_event(self, src: Any) -> None:
-        _set(self, "_src", src)
-
 
 class AuditLog(EventModel):
     """A log of a user action or configuration change within this organization."""

@@ -40,19 +40,9 @@ class AuditLogActor(StructModel, frozen=True):
         if (_api_key := self.api_key) is not None:
             _api_key._link(src, path + ("api_key",))
 
+    _relinks: ClassVar[bool] = True
+
     def _link_in_event(self, src: Any) -> None:
-        _set(self, "_src", src)
-        if (_session0 := self.session) is not None:
-            _set(_session0, "_src", src)
-            if (_user1 := _session0.user) is not None:
-                _set(_user1, "_src", src)
-                _set(_user1, "_path", ("actor", "session", "user"))
-            if (_ip_address_details1 := _session0.ip_address_details) is not None:
-                _set(_ip_address_details1, "_src", src)
         if (_api_key0 := self.api_key) is not None:
-            _set(_api_key0, "_src", src)
             if (_user1 := _api_key0.user) is not None:
-                _set(_user1, "_src", src)
                 _set(_user1, "_path", ("actor", "api_key", "user"))
-            if (_service_account1 := _api_key0.service_account) is not None:
-                _set(_service_account1, "_src", src)

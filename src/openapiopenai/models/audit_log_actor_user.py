@@ -17,6 +17,7 @@ class AuditLogActorUser(StructModel, frozen=True):
     """The user who performed the audit logged action."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "email": "email"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("actor", "session", "user")
 
     id: Optional[str] = None
     """The user id."""

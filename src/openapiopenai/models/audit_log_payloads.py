@@ -99,6 +99,7 @@ class ApiKeyCreatedPayloadData(StructModel, frozen=True):
     """The payload used to create the API key."""
 
     __fields__: ClassVar[Dict[str, str]] = {"scopes": "scopes"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("api_key.created", "data")
 
     scopes: Optional[List[str]] = None
     """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
@@ -109,6 +110,7 @@ class ApiKeyCreatedPayload(AuditLogPayload, frozen=True):
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
     __links__: ClassVar[Dict[str, Any]] = {"data": ("data", ApiKeyCreatedPayloadData, False)}
+    _event_path: ClassVar[Tuple[str, ...]] = ("api_key.created",)
 
     id: Optional[str] = None
     """The tracking ID of the API key."""
@@ -128,6 +130,7 @@ class ApiKeyUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the API key."""
 
     __fields__: ClassVar[Dict[str, str]] = {"scopes": "scopes"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("api_key.updated", "changes_requested")
 
     scopes: Optional[List[str]] = None
     """A list of scopes allowed for the API key, e.g. `["api.model.request"]`"""
@@ -140,6 +143,7 @@ class ApiKeyUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", ApiKeyUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("api_key.updated",)
 
     id: Optional[str] = None
     """The tracking ID of the API key."""
@@ -159,6 +163,7 @@ class ApiKeyDeletedPayload(AuditLogPayload, frozen=True):
     """``api_key.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("api_key.deleted",)
 
     id: Optional[str] = None
     """The tracking ID of the API key."""
@@ -171,6 +176,7 @@ class CheckpointPermissionCreatedPayloadData(StructModel, frozen=True):
         "project_id": "project_id",
         "fine_tuned_model_checkpoint": "fine_tuned_model_checkpoint",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("checkpoint.permission.created", "data")
 
     project_id: Optional[str] = None
     """The ID of the project that the checkpoint permission was created for."""
@@ -184,6 +190,7 @@ class CheckpointPermissionCreatedPayload(AuditLogPayload, frozen=True):
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
     __links__: ClassVar[Dict[str, Any]] = {"data": ("data", CheckpointPermissionCreatedPayloadData, False)}
+    _event_path: ClassVar[Tuple[str, ...]] = ("checkpoint.permission.created",)
 
     id: Optional[str] = None
     """The ID of the checkpoint permission."""
@@ -203,6 +210,7 @@ class CheckpointPermissionDeletedPayload(AuditLogPayload, frozen=True):
     """``checkpoint.permission.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("checkpoint.permission.deleted",)
 
     id: Optional[str] = None
     """The ID of the checkpoint permission."""
@@ -212,6 +220,7 @@ class ExternalKeyRegisteredPayload(AuditLogPayload, frozen=True):
     """``external_key.registered``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("external_key.registered",)
 
     id: Optional[str] = None
     """The ID of the external key configuration."""
@@ -224,6 +233,7 @@ class ExternalKeyRemovedPayload(AuditLogPayload, frozen=True):
     """``external_key.removed``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("external_key.removed",)
 
     id: Optional[str] = None
     """The ID of the external key configuration."""
@@ -233,6 +243,7 @@ class GroupCreatedPayloadData(StructModel, frozen=True):
     """Information about the created group."""
 
     __fields__: ClassVar[Dict[str, str]] = {"group_name": "group_name"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("group.created", "data")
 
     group_name: Optional[str] = None
     """The group name."""
@@ -243,6 +254,7 @@ class GroupCreatedPayload(AuditLogPayload, frozen=True):
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
     __links__: ClassVar[Dict[str, Any]] = {"data": ("data", GroupCreatedPayloadData, False)}
+    _event_path: ClassVar[Tuple[str, ...]] = ("group.created",)
 
     id: Optional[str] = None
     """The ID of the group."""
@@ -262,6 +274,7 @@ class GroupUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the group."""
 
     __fields__: ClassVar[Dict[str, str]] = {"group_name": "group_name"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("group.updated", "changes_requested")
 
     group_name: Optional[str] = None
     """The updated group name."""
@@ -274,6 +287,7 @@ class GroupUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", GroupUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("group.updated",)
 
     id: Optional[str] = None
     """The ID of the group."""
@@ -293,6 +307,7 @@ class GroupDeletedPayload(AuditLogPayload, frozen=True):
     """``group.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("group.deleted",)
 
     id: Optional[str] = None
     """The ID of the group."""
@@ -302,6 +317,7 @@ class ScimEnabledPayload(AuditLogPayload, frozen=True):
     """``scim.enabled``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("scim.enabled",)
 
     id: Optional[str] = None
     """The ID of the SCIM was enabled for."""
@@ -311,6 +327,7 @@ class ScimDisabledPayload(AuditLogPayload, frozen=True):
     """``scim.disabled``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("scim.disabled",)
 
     id: Optional[str] = None
     """The ID of the SCIM was disabled for."""
@@ -320,6 +337,7 @@ class InviteSentPayloadData(StructModel, frozen=True):
     """The payload used to create the invite."""
 
     __fields__: ClassVar[Dict[str, str]] = {"email": "email", "role": "role"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("invite.sent", "data")
 
     email: Optional[str] = None
     """The email invited to the organization."""
@@ -333,6 +351,7 @@ class InviteSentPayload(AuditLogPayload, frozen=True):
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
     __links__: ClassVar[Dict[str, Any]] = {"data": ("data", InviteSentPayloadData, False)}
+    _event_path: ClassVar[Tuple[str, ...]] = ("invite.sent",)
 
     id: Optional[str] = None
     """The ID of the invite."""
@@ -352,6 +371,7 @@ class InviteAcceptedPayload(AuditLogPayload, frozen=True):
     """``invite.accepted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("invite.accepted",)
 
     id: Optional[str] = None
     """The ID of the invite."""
@@ -361,6 +381,7 @@ class InviteDeletedPayload(AuditLogPayload, frozen=True):
     """``invite.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("invite.deleted",)
 
     id: Optional[str] = None
     """The ID of the invite."""
@@ -370,6 +391,7 @@ class IpAllowlistCreatedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "allowed_ips": "allowed_ips"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("ip_allowlist.created",)
 
     id: Optional[str] = None
     """The ID of the IP allowlist configuration."""
@@ -385,6 +407,7 @@ class IpAllowlistUpdatedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "allowed_ips": "allowed_ips"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("ip_allowlist.updated",)
 
     id: Optional[str] = None
     """The ID of the IP allowlist configuration."""
@@ -397,6 +420,7 @@ class IpAllowlistDeletedPayload(AuditLogPayload, frozen=True):
     """``ip_allowlist.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "allowed_ips": "allowed_ips"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("ip_allowlist.deleted",)
 
     id: Optional[str] = None
     """The ID of the IP allowlist configuration."""
@@ -427,6 +451,7 @@ class IpAllowlistConfigActivatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "configs": ("configs", IpAllowlistConfigActivatedPayloadConfigsItem, True)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("ip_allowlist.config.activated",)
 
     configs: Optional[List[IpAllowlistConfigActivatedPayloadConfigsItem]] = None
     """The configurations that were activated."""
@@ -437,6 +462,13 @@ class IpAllowlistConfigActivatedPayload(AuditLogPayload, frozen=True):
         if (_configs := self.configs) is not None:
             for i, item in enumerate(_configs):
                 item._link(src, path + ("configs", i))
+
+    _relinks: ClassVar[bool] = True
+
+    def _link_in_event(self, src: Any) -> None:
+        if (_configs0 := self.configs) is not None:
+            for i, item in enumerate(_configs0):
+                item._link(src, ("ip_allowlist.config.activated", "configs", i))
 
 
 class IpAllowlistConfigDeactivatedPayloadConfigsItem(StructModel, frozen=True):
@@ -458,6 +490,7 @@ class IpAllowlistConfigDeactivatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "configs": ("configs", IpAllowlistConfigDeactivatedPayloadConfigsItem, True)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("ip_allowlist.config.deactivated",)
 
     configs: Optional[List[IpAllowlistConfigDeactivatedPayloadConfigsItem]] = None
     """The configurations that were deactivated."""
@@ -469,17 +502,26 @@ class IpAllowlistConfigDeactivatedPayload(AuditLogPayload, frozen=True):
             for i, item in enumerate(_configs):
                 item._link(src, path + ("configs", i))
 
+    _relinks: ClassVar[bool] = True
+
+    def _link_in_event(self, src: Any) -> None:
+        if (_configs0 := self.configs) is not None:
+            for i, item in enumerate(_configs0):
+                item._link(src, ("ip_allowlist.config.deactivated", "configs", i))
+
 
 class LoginSucceededPayload(AuditLogPayload, frozen=True):
     """``login.succeeded``: This event has no additional fields beyond the standard audit log attributes."""
 
     __fields__: ClassVar[Dict[str, str]] = {}
+    _event_path: ClassVar[Tuple[str, ...]] = ("login.succeeded",)
 
 
 class LoginFailedPayload(AuditLogPayload, frozen=True):
     """``login.failed``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"error_code": "error_code", "error_message": "error_message"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("login.failed",)
 
     error_code: Optional[str] = None
     """The error code of the failure."""
@@ -492,12 +534,14 @@ class LogoutSucceededPayload(AuditLogPayload, frozen=True):
     """``logout.succeeded``: This event has no additional fields beyond the standard audit log attributes."""
 
     __fields__: ClassVar[Dict[str, str]] = {}
+    _event_path: ClassVar[Tuple[str, ...]] = ("logout.succeeded",)
 
 
 class LogoutFailedPayload(AuditLogPayload, frozen=True):
     """``logout.failed``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"error_code": "error_code", "error_message": "error_message"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("logout.failed",)
 
     error_code: Optional[str] = None
     """The error code of the failure."""
@@ -518,6 +562,7 @@ class OrganizationUpdatedPayloadChangesRequested(StructModel, frozen=True):
         "api_call_logging": "api_call_logging",
         "api_call_logging_project_ids": "api_call_logging_project_ids",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("organization.updated", "changes_requested")
 
     title: Optional[str] = None
     """The organization title."""
@@ -548,6 +593,7 @@ class OrganizationUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", OrganizationUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("organization.updated",)
 
     id: Optional[str] = None
     """The organization ID."""
@@ -567,6 +613,7 @@ class ProjectCreatedPayloadData(StructModel, frozen=True):
     """The payload used to create the project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"name": "name", "title": "title"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("project.created", "data")
 
     name: Optional[str] = None
     """The project name."""
@@ -580,6 +627,7 @@ class ProjectCreatedPayload(AuditLogPayload, frozen=True):
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
     __links__: ClassVar[Dict[str, Any]] = {"data": ("data", ProjectCreatedPayloadData, False)}
+    _event_path: ClassVar[Tuple[str, ...]] = ("project.created",)
 
     id: Optional[str] = None
     """The project ID."""
@@ -599,6 +647,7 @@ class ProjectUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"title": "title"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("project.updated", "changes_requested")
 
     title: Optional[str] = None
     """The title of the project as seen on the dashboard."""
@@ -611,6 +660,7 @@ class ProjectUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", ProjectUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("project.updated",)
 
     id: Optional[str] = None
     """The project ID."""
@@ -630,6 +680,7 @@ class ProjectArchivedPayload(AuditLogPayload, frozen=True):
     """``project.archived``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("project.archived",)
 
     id: Optional[str] = None
     """The project ID."""
@@ -639,6 +690,7 @@ class ProjectDeletedPayload(AuditLogPayload, frozen=True):
     """``project.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("project.deleted",)
 
     id: Optional[str] = None
     """The project ID."""
@@ -655,6 +707,7 @@ class RateLimitUpdatedPayloadChangesRequested(StructModel, frozen=True):
         "max_requests_per_1_day": "max_requests_per_1_day",
         "batch_1_day_max_input_tokens": "batch_1_day_max_input_tokens",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("rate_limit.updated", "changes_requested")
 
     max_requests_per_1_minute: Optional[int] = None
     """The maximum requests per minute."""
@@ -682,6 +735,7 @@ class RateLimitUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", RateLimitUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("rate_limit.updated",)
 
     id: Optional[str] = None
     """The rate limit ID"""
@@ -701,6 +755,7 @@ class RateLimitDeletedPayload(AuditLogPayload, frozen=True):
     """``rate_limit.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("rate_limit.deleted",)
 
     id: Optional[str] = None
     """The rate limit ID"""
@@ -716,6 +771,7 @@ class RoleCreatedPayload(AuditLogPayload, frozen=True):
         "resource_type": "resource_type",
         "resource_id": "resource_id",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.created",)
 
     id: Optional[str] = None
     """The role ID."""
@@ -745,6 +801,7 @@ class RoleUpdatedPayloadChangesRequested(StructModel, frozen=True):
         "description": "description",
         "metadata": "metadata",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.updated", "changes_requested")
 
     role_name: Optional[str] = None
     """The updated role name, when provided."""
@@ -775,6 +832,7 @@ class RoleUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", RoleUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.updated",)
 
     id: Optional[str] = None
     """The role ID."""
@@ -794,6 +852,7 @@ class RoleDeletedPayload(AuditLogPayload, frozen=True):
     """``role.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.deleted",)
 
     id: Optional[str] = None
     """The role ID."""
@@ -809,6 +868,7 @@ class RoleAssignmentCreatedPayload(AuditLogPayload, frozen=True):
         "resource_id": "resource_id",
         "resource_type": "resource_type",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.assignment.created",)
 
     id: Optional[str] = None
     """The identifier of the role assignment."""
@@ -836,6 +896,7 @@ class RoleAssignmentDeletedPayload(AuditLogPayload, frozen=True):
         "resource_id": "resource_id",
         "resource_type": "resource_type",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.assignment.deleted",)
 
     id: Optional[str] = None
     """The identifier of the role assignment."""
@@ -868,6 +929,7 @@ class RoleBoundToResourcePayload(AuditLogPayload, frozen=True):
         "enabled": "enabled",
         "source": "source",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.bound_to_resource",)
 
     id: Optional[str] = None
     """The ID of the resource the role was bound to. ChatGPT workspace connector resources use `<workspace_id>__<connector_id>`."""
@@ -915,6 +977,7 @@ class RoleUnboundFromResourcePayload(AuditLogPayload, frozen=True):
         "enabled": "enabled",
         "source": "source",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("role.unbound_from_resource",)
 
     id: Optional[str] = None
     """The ID of the resource the role was unbound from. ChatGPT workspace connector resources use `<workspace_id>__<connector_id>`."""
@@ -951,6 +1014,7 @@ class ServiceAccountCreatedPayloadData(StructModel, frozen=True):
     """The payload used to create the service account."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("service_account.created", "data")
 
     role: Optional[str] = None
     """The role of the service account. Is either `owner` or `member`."""
@@ -961,6 +1025,7 @@ class ServiceAccountCreatedPayload(AuditLogPayload, frozen=True):
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
     __links__: ClassVar[Dict[str, Any]] = {"data": ("data", ServiceAccountCreatedPayloadData, False)}
+    _event_path: ClassVar[Tuple[str, ...]] = ("service_account.created",)
 
     id: Optional[str] = None
     """The service account ID."""
@@ -980,6 +1045,7 @@ class ServiceAccountUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to updated the service account."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("service_account.updated", "changes_requested")
 
     role: Optional[str] = None
     """The role of the service account. Is either `owner` or `member`."""
@@ -992,6 +1058,7 @@ class ServiceAccountUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", ServiceAccountUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("service_account.updated",)
 
     id: Optional[str] = None
     """The service account ID."""
@@ -1011,6 +1078,7 @@ class ServiceAccountDeletedPayload(AuditLogPayload, frozen=True):
     """``service_account.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("service_account.deleted",)
 
     id: Optional[str] = None
     """The service account ID."""
@@ -1020,6 +1088,7 @@ class WorkloadIdentityProviderCreatedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("workload_identity_provider.created",)
 
     id: Optional[str] = None
     """The workload identity provider ID."""
@@ -1032,6 +1101,7 @@ class WorkloadIdentityProviderUpdatedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "changes_requested": "changes_requested"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("workload_identity_provider.updated",)
 
     id: Optional[str] = None
     """The workload identity provider ID."""
@@ -1044,6 +1114,7 @@ class WorkloadIdentityProviderDeletedPayload(AuditLogPayload, frozen=True):
     """``workload_identity_provider.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("workload_identity_provider.deleted",)
 
     id: Optional[str] = None
     """The workload identity provider ID."""
@@ -1060,6 +1131,7 @@ class WorkloadIdentityProviderMappingCreatedPayload(AuditLogPayload, frozen=True
         "identity_provider_id": "identity_provider_id",
         "data": "data",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("workload_identity_provider_mapping.created",)
 
     id: Optional[str] = None
     """The workload identity provider mapping ID."""
@@ -1079,6 +1151,7 @@ class WorkloadIdentityProviderMappingUpdatedPayload(AuditLogPayload, frozen=True
         "identity_provider_id": "identity_provider_id",
         "changes_requested": "changes_requested",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("workload_identity_provider_mapping.updated",)
 
     id: Optional[str] = None
     """The workload identity provider mapping ID."""
@@ -1099,6 +1172,7 @@ class WorkloadIdentityProviderMappingDeletedPayload(AuditLogPayload, frozen=True
         "project_id": "project_id",
         "service_account_id": "service_account_id",
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("workload_identity_provider_mapping.deleted",)
 
     id: Optional[str] = None
     """The workload identity provider mapping ID."""
@@ -1117,6 +1191,7 @@ class UserAddedPayloadData(StructModel, frozen=True):
     """The payload used to add the user to the project."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("user.added", "data")
 
     role: Optional[str] = None
     """The role of the user. Is either `owner` or `member`."""
@@ -1127,6 +1202,7 @@ class UserAddedPayload(AuditLogPayload, frozen=True):
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "data": "data"}
     __links__: ClassVar[Dict[str, Any]] = {"data": ("data", UserAddedPayloadData, False)}
+    _event_path: ClassVar[Tuple[str, ...]] = ("user.added",)
 
     id: Optional[str] = None
     """The user ID."""
@@ -1146,6 +1222,7 @@ class UserUpdatedPayloadChangesRequested(StructModel, frozen=True):
     """The payload used to update the user."""
 
     __fields__: ClassVar[Dict[str, str]] = {"role": "role"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("user.updated", "changes_requested")
 
     role: Optional[str] = None
     """The role of the user. Is either `owner` or `member`."""
@@ -1158,6 +1235,7 @@ class UserUpdatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "changes_requested": ("changes_requested", UserUpdatedPayloadChangesRequested, False)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("user.updated",)
 
     id: Optional[str] = None
     """The project ID."""
@@ -1177,6 +1255,7 @@ class UserDeletedPayload(AuditLogPayload, frozen=True):
     """``user.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("user.deleted",)
 
     id: Optional[str] = None
     """The user ID."""
@@ -1186,6 +1265,7 @@ class CertificateCreatedPayload(AuditLogPayload, frozen=True):
     """``certificate.created``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("certificate.created",)
 
     id: Optional[str] = None
     """The certificate ID."""
@@ -1198,6 +1278,7 @@ class CertificateUpdatedPayload(AuditLogPayload, frozen=True):
     """``certificate.updated``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("certificate.updated",)
 
     id: Optional[str] = None
     """The certificate ID."""
@@ -1210,6 +1291,7 @@ class CertificateDeletedPayload(AuditLogPayload, frozen=True):
     """``certificate.deleted``: The details for events with this `type`."""
 
     __fields__: ClassVar[Dict[str, str]] = {"id": "id", "name": "name", "certificate": "certificate"}
+    _event_path: ClassVar[Tuple[str, ...]] = ("certificate.deleted",)
 
     id: Optional[str] = None
     """The certificate ID."""
@@ -1240,6 +1322,7 @@ class CertificatesActivatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "certificates": ("certificates", CertificatesActivatedPayloadCertificatesItem, True)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("certificates.activated",)
 
     certificates: Optional[List[CertificatesActivatedPayloadCertificatesItem]] = None
 
@@ -1249,6 +1332,13 @@ class CertificatesActivatedPayload(AuditLogPayload, frozen=True):
         if (_certificates := self.certificates) is not None:
             for i, item in enumerate(_certificates):
                 item._link(src, path + ("certificates", i))
+
+    _relinks: ClassVar[bool] = True
+
+    def _link_in_event(self, src: Any) -> None:
+        if (_certificates0 := self.certificates) is not None:
+            for i, item in enumerate(_certificates0):
+                item._link(src, ("certificates.activated", "certificates", i))
 
 
 class CertificatesDeactivatedPayloadCertificatesItem(StructModel, frozen=True):
@@ -1270,6 +1360,7 @@ class CertificatesDeactivatedPayload(AuditLogPayload, frozen=True):
     __links__: ClassVar[Dict[str, Any]] = {
         "certificates": ("certificates", CertificatesDeactivatedPayloadCertificatesItem, True)
     }
+    _event_path: ClassVar[Tuple[str, ...]] = ("certificates.deactivated",)
 
     certificates: Optional[List[CertificatesDeactivatedPayloadCertificatesItem]] = None
 
@@ -1279,3 +1370,10 @@ class CertificatesDeactivatedPayload(AuditLogPayload, frozen=True):
         if (_certificates := self.certificates) is not None:
             for i, item in enumerate(_certificates):
                 item._link(src, path + ("certificates", i))
+
+    _relinks: ClassVar[bool] = True
+
+    def _link_in_event(self, src: Any) -> None:
+        if (_certificates0 := self.certificates) is not None:
+            for i, item in enumerate(_certificates0):
+                item._link(src, ("certificates.deactivated", "certificates", i))

@@ -83,8 +83,9 @@ def _table(table: Table) -> str:
         )
         out.append(f"<tr>{cells}</tr>")
     out.append("</tbody></table>")
-    if shown < table.total and table.hint:
-        out.append(f'<p class="hint">The whole list: <code>{_e(table.hint)}</code></p>')
+    if shown < table.total:
+        rest = f" The whole list: <code>{_e(table.hint)}</code>" if table.hint else ""
+        out.append(f'<p class="hint more">{table.total - shown:,} more not shown.{rest}</p>')
     return "\n".join(out) + "\n"
 
 

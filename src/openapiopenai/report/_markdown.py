@@ -27,7 +27,9 @@ def _table(table: Table) -> list[str]:
     if not table.rows:
         return [*lines, "None in this period.", ""]
     if len(table.rows) < table.total:
-        lines += [f"Showing {len(table.rows):,} of {table.total:,}; the whole list: `{table.hint}`", ""]
+        rest = f" The whole list: `{table.hint}`" if table.hint else ""
+        lines += [f"Showing {len(table.rows):,} of {table.total:,}: {table.total - len(table.rows):,} more not shown.{rest}",
+                  ""]
     lines.append("| " + " | ".join(_cell(c) for c in table.columns) + " |")
     lines.append("|" + "|".join("---" for _ in table.columns) + "|")
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.rows]

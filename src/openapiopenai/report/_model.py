@@ -20,7 +20,7 @@ class Table:
     total: int
     """Rows that matched; more than ``len(rows)`` when the table was cut to its limit."""
     hint: str = ""
-    """How to see the whole list (shown when the table was cut)."""
+    """How to see the whole table: a CLI command or a `sqlite3` query (shown when the table was cut)."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,9 @@
 A declarative table, most important heading first: an event type belongs to the first heading whose
 types or prefixes name it. Two headings look inside the event as well: a role given to a person is a
 grant only when the role is an owner's or an admin's, and an API key counts only when it was given a
-write scope or every scope (``all``); reading keys and members are the bulk of normal work.
+write scope or every scope (``all``); reading keys and members are the bulk of normal work. Those two
+tests are written twice, once for an event in hand (`category_of`) and once as SQL over the archive's
+row (`condition_sql`, for counting a million events without decoding them); the tests hold them together.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["ADMIN_ROLES", "CATEGORIES", "Category", "category_of", "is_broad_scope", "privileged_types"]
+from openapiopenai.archive._views import column_sql
+
+__all__ = ["ADMIN_ROLES", "CATEGORIES", "Category", "category_of", "condition_sql", "is_broad_scope",
+           "types_by_category"]
 
 #: Roles that make a person an administrator of the organisation or a project.
 ADMIN_ROLES = frozenset({"owner", "admin"})
@@ -50,11 +55,6 @@ CATEGORIES: tuple[Category, ...] = (
 )
 
 
-def privileged_types(known: list[str]) -> list[str]:
-    """The types among ``known`` that any heading names (what to ask the archive for)."""
-    return [t for t in known if any(c.names(t) for c in CATEGORIES)]
-
-
 def is_broad_scope(scopes: Sequence[str] | None) -> bool:
     """A write scope or every scope (``all``)."""
     return any(s == "all" or s.endswith((".write", ":write")) for s in scopes or ())
@@ -71,3 +71,33 @@ def category_of(event_type: str, *, role: str | None, scopes: Sequence[str] | No
             return None
         return category.name
     return None
+
+
+def types_by_category(known: list[str]) -> list[tuple[Category, list[str]]]:
+    """Each heading, most important first, with the types among ``known`` it names (first heading wins)."""
+    out: list[tuple[Category, list[str]]] = [(c, []) for c in CATEGORIES]
+    for event_type in known:
+        for category, types in out:
+            if category.names(event_type):
+                types.append(event_type)
+                break
+    return out
+
+
+def _admin_role_sql() -> str:
+    role, requested = column_sql("role"), column_sql("requested_role")
+    given = f"CASE WHEN a.type = 'user.updated' THEN coalesce({role}, {requested}) ELSE {role} END"
+    return f"lower({given}) IN ({', '.join(repr(r) for r in sorted(ADMIN_ROLES))})"
+
+
+def _broad_scope_sql() -> str:
+    return (f"EXISTS (SELECT 1 FROM json_each({column_sql('scopes')})"
+            " WHERE value = 'all' OR value GLOB '*.write' OR value GLOB '*:write')")
+
+
+_CONDITIONS = {"admin role given": _admin_role_sql(), "API key with write/all scope": _broad_scope_sql()}
+
+
+def condition_sql(category: Category) -> str:
+    """`category_of`'s look inside the event, as SQL over ``audit_logs AS a`` ("" when it has none)."""
+    return _CONDITIONS.get(category.name, "")

@@ -1,11 +1,12 @@
 """Streams of events as OCSF or ECS JSON texts: what ``--schema`` and the benchmark's export row use.
 
 The hot path of a million-event export, so each event's JSON is read the fast way: its type first (a
-tiny decode), then only the fields the facts come from (`anatomy.facts_and_payload_from_json`), with the
-payload kept as its own bytes, which msgspec copies into the output instead of decoding and re-encoding
-it. The result is the same document ``to_ocsf``/``to_ecs`` build from the decoded event (a test holds
-them to it), encoded on one line (msgspec escapes every control character inside strings).
-"""
+tiny decode), then its parts as bytes (`anatomy.facts_payload_and_sources_from_json`): the actor and
+the project are read once per distinct text, and the mappings encode their part of the document once
+per distinct text too and splice the bytes (`encode_ocsf`, `encode_ecs`); the payload is kept as its
+own bytes, which are copied into the output instead of decoded and encoded again. The result is the
+same document ``to_ocsf``/``to_ecs`` build from the decoded event (a test holds them to it), encoded on
+one line (msgspec escapes every control character inside strings)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ from typing import Any
 
 import msgspec
 
-from openapiopenai.anatomy import facts_and_payload_from_json
-from openapiopenai.schemas._ecs import build_ecs
-from openapiopenai.schemas._ocsf import build_ocsf
+from openapiopenai.anatomy import EventFacts, facts_and_payload_from_json, facts_payload_and_sources_from_json
+from openapiopenai.schemas._ecs import build_ecs, encode_ecs
+from openapiopenai.schemas._ocsf import build_ocsf, encode_ocsf
 
 __all__ = ["SCHEMAS", "mapped_json", "mapper", "read_ecs", "read_ocsf"]
 
@@ -32,23 +33,31 @@ _decode_head = msgspec.json.Decoder(_Head).decode
 _encode = msgspec.json.encode
 
 
-def _reader(build: Callable[..., dict[str, Any]], *, encoded: bool) -> Callable[[str | bytes], dict[str, Any]]:
+def _type_of(raw: str | bytes) -> str:
+    try:
+        event_type = _decode_head(raw).type
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"not a JSON event: {exc}") from None
+    return event_type if isinstance(event_type, str) else ""
+
+
+def _reader(build: Callable[[EventFacts, Any], dict[str, Any]]) -> Callable[[str | bytes], dict[str, Any]]:
     def read(raw: str | bytes) -> dict[str, Any]:
-        try:
-            event_type = _decode_head(raw).type
-        except msgspec.DecodeError as exc:
-            raise ValueError(f"not a JSON event: {exc}") from None
-        f, body = facts_and_payload_from_json(raw, event_type if isinstance(event_type, str) else "")
-        return build(f, body, encoded=encoded)
+        f, body = facts_and_payload_from_json(raw, _type_of(raw))
+        return build(f, body)
 
     return read
 
 
 #: An event's JSON text -> its OCSF / ECS document (the payload as a ``msgspec.Raw`` of its own bytes).
-read_ocsf = _reader(build_ocsf, encoded=False)
-read_ecs = _reader(build_ecs, encoded=False)
-# For writers that encode at once: the recurring parts come as shared, already encoded bytes.
-_encoding = {"ocsf": _reader(build_ocsf, encoded=True), "ecs": _reader(build_ecs, encoded=True)}
+read_ocsf = _reader(build_ocsf)
+read_ecs = _reader(build_ecs)
+
+
+#: How each schema encodes an event read with its sources (the parts of recurring actors and projects
+#: are encoded once).
+_encoders: dict[str, Callable[[EventFacts, Any, bytes | None, bytes | None], bytes]] = {
+    "ocsf": encode_ocsf, "ecs": encode_ecs}
 
 
 def mapper(schema: str) -> Callable[[str | bytes], dict[str, Any]]:
@@ -66,9 +75,9 @@ def mapped_json(raws: Iterable[str], schema: str) -> Iterator[str]:
         yield from raws
         return
     mapper(schema)   # the check of the name
-    build = _encoding[schema]
+    encode = _encoders[schema]
     for raw in raws:
-        line = _encode(build(raw))
+        line = encode(*facts_payload_and_sources_from_json(raw, _type_of(raw)))
         if b"\n" in line or b"\r" in line:
             # Only the payload's own bytes can hold one, as whitespace between tokens (msgspec escapes
             # every control character in strings): a space keeps the JSON's meaning and one line per event.

@@ -19,7 +19,7 @@ from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
 from openapiopenai.schemas._table import OCSF_VERSION, TypeRule, rule_for
 from openapiopenai.schemas._values import email, ip_address, number
 
-__all__ = ["CATEGORY_NAMES", "build_ocsf", "to_ocsf"]
+__all__ = ["CATEGORY_NAMES", "build_ocsf", "encode_ocsf", "to_ocsf"]
 
 #: OCSF category uid -> caption (a test checks them against the schema).
 CATEGORY_NAMES = {3: "Identity & Access Management", 6: "Application Activity"}
@@ -81,27 +81,9 @@ def _src_endpoint(ip: str | None, country: str | None, city: str | None, region:
     return endpoint
 
 
-# The export's versions: a log names the same few actors and places again and again, so their objects
-# are built and encoded once and copied into each line as bytes (msgspec writes a Raw as it is).
-@functools.lru_cache(maxsize=4096)
-def _encoded_actor(*key: str | None) -> msgspec.Raw:
-    return msgspec.Raw(msgspec.json.encode(_actor(*key)))
-
-
-@functools.lru_cache(maxsize=4096)
-def _encoded_src_endpoint(*key: str | None) -> msgspec.Raw:
-    return msgspec.Raw(msgspec.json.encode(_src_endpoint(*key)))
-
-
-_ENCODED_PRODUCT = msgspec.Raw(msgspec.json.encode(
-    {"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}}))
-
-
 def _target(rule: TypeRule, f: EventFacts) -> dict[str, Any]:
-    """The class's object for what the event is about."""
+    """The class's object for what the event is about (a sign-in's is its actor: see `_actor_part`)."""
     cls = rule.schema_name
-    if cls == "authentication":
-        return {"user": _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}, "service": {"name": _SERVICE}}
     if cls == "account_change":
         uid = f.target_id if rule.entity == "user" else f.subject_user_id
         return {"user": _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}}
@@ -129,18 +111,6 @@ def _target(rule: TypeRule, f: EventFacts) -> dict[str, Any]:
     return {"api": {"operation": rule.event_type}, "resources": resources}
 
 
-def _unmapped(f: EventFacts, body: Any) -> dict[str, Any]:
-    unmapped: dict[str, Any] = {}
-    for key, value in (("actor_type", f.actor_type), ("api_key_type", f.api_key_type), ("ja3", f.ja3),
-                       ("ja4", f.ja4), ("ip_region_code", f.ip_region_code), ("project_name", f.project_name),
-                       ("target_id", f.target_id)):
-        if value is not None:
-            unmapped[key] = value
-    if body is not None:
-        unmapped["payload"] = body
-    return unmapped
-
-
 @functools.lru_cache(maxsize=1024)
 def _classification(rule: TypeRule) -> dict[str, Any]:
     """The fields that follow from the type alone, worked out once per type (copied into each event)."""
@@ -161,41 +131,122 @@ def _classification(rule: TypeRule) -> dict[str, Any]:
     }
 
 
-def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None, encoded: bool = False) -> dict[str, Any]:
-    """The OCSF object from an event's facts and its payload, carried to ``unmapped.payload`` as is (a
-    dict, or its JSON text as a ``msgspec.Raw`` for an encoder to copy).
+# An event's document is made of four parts, each read from one part of the event: its type, its actor,
+# its project, and the rest (id, time, payload). The actor's and the project's part depend on nothing
+# else, so the export builds and encodes each once per distinct actor or project and copies the bytes
+# (a log names the same few sessions, keys and projects again and again). `build_ocsf` joins the very
+# same parts as objects, so the two ways cannot differ. Each part is (top-level keys, `unmapped` keys).
+Part = tuple[dict[str, Any], dict[str, Any]]
 
-    ``encoded``: the actor, source and product as shared, already encoded ``msgspec.Raw`` parts, for a
-    writer that encodes the object at once (the JSON export); otherwise every part is a fresh object.
-    """
-    rule = rule_for(f.type or "")
+
+def _put_all(obj: dict[str, Any], items: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+    for key, value in items:
+        if value is not None:
+            obj[key] = value
+    return obj
+
+
+def _actor_part(rule: TypeRule, f: EventFacts) -> Part:
+    """From the actor's facts only (and the class: a sign-in's target is the actor)."""
+    top: dict[str, Any] = {
+        "actor": _actor(f.user_id, f.user_email, f.service_account_id, f.api_key_id),
+        "src_endpoint": _src_endpoint(f.ip_address, f.ip_country, f.ip_city, f.ip_region, f.ip_latitude,
+                                      f.ip_longitude, f.ip_asn),
+    }
+    if f.user_agent is not None:
+        top["http_request"] = {"user_agent": f.user_agent}
+    if rule.schema_name == "authentication":
+        top["user"] = _user(f.user_id, f.user_email, 1) or {"name": _UNKNOWN}
+        top["service"] = {"name": _SERVICE}
+    return top, _put_all({}, (("actor_type", f.actor_type), ("api_key_type", f.api_key_type), ("ja3", f.ja3),
+                              ("ja4", f.ja4), ("ip_region_code", f.ip_region_code)))
+
+
+def _project_part(f: EventFacts) -> Part:
+    cloud = {"provider": _CLOUD_PROVIDER} if f.project_id is None \
+        else {"provider": _CLOUD_PROVIDER, "project_uid": f.project_id}
+    return {"cloud": cloud}, ({} if f.project_name is None else {"project_name": f.project_name})
+
+
+def _event_part(rule: TypeRule, f: EventFacts, body: Any, product: Any) -> Part:
+    """From the event's id, time and payload (``body``, carried to ``unmapped.payload`` as is)."""
     time_ms = f.effective_at * 1000 if f.effective_at is not None else 0
-    actor = (f.user_id, f.user_email, f.service_account_id, f.api_key_id)
-    source = (f.ip_address, f.ip_country, f.ip_city, f.ip_region, f.ip_latitude, f.ip_longitude, f.ip_asn)
-    out: dict[str, Any] = {
-        **_classification(rule),
+    top: dict[str, Any] = {
         "time": time_ms,
-        "metadata": {"version": OCSF_VERSION,
-                     "product": _ENCODED_PRODUCT if encoded
-                     else {"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}},
-                     "profiles": [_PROFILE],
+        "metadata": {"version": OCSF_VERSION, "product": product, "profiles": [_PROFILE],
                      "uid": f.id or _UNKNOWN, "event_code": f.type or _UNKNOWN, "logged_time": time_ms},
-        "actor": _encoded_actor(*actor) if encoded else _actor(*actor),
-        "src_endpoint": _encoded_src_endpoint(*source) if encoded else _src_endpoint(*source),
-        "cloud": {"provider": _CLOUD_PROVIDER} if f.project_id is None
-        else {"provider": _CLOUD_PROVIDER, "project_uid": f.project_id},
     }
     if f.error_code is not None:
-        out["status_code"] = f.error_code
+        top["status_code"] = f.error_code
     if f.error_message is not None:
-        out["status_detail"] = f.error_message
-    if f.user_agent is not None:
-        out["http_request"] = {"user_agent": f.user_agent}
-    out.update(_target(rule, f))
-    out["unmapped"] = _unmapped(f, body)
+        top["status_detail"] = f.error_message
+    if rule.schema_name != "authentication":
+        top.update(_target(rule, f))
+    unmapped: dict[str, Any] = {} if f.target_id is None else {"target_id": f.target_id}
+    if body is not None:
+        unmapped["payload"] = body
+    return top, unmapped
+
+
+def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict[str, Any]:
+    """The OCSF object from an event's facts and its payload, carried to ``unmapped.payload`` as is (a
+    dict, or its JSON text as a ``msgspec.Raw`` for an encoder to copy). Every part is a fresh object."""
+    rule = rule_for(f.type or "")
+    out = dict(_classification(rule))
+    unmapped: dict[str, Any] = {}
+    product = {"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}}
+    for top, more in (_actor_part(rule, f), _project_part(f), _event_part(rule, f, body, product)):
+        out.update(top)
+        unmapped.update(more)
+    out["unmapped"] = unmapped
     if raw_data is not None:
         out["raw_data"] = raw_data
     return out
+
+
+# -- the export's way: the same parts, encoded once per type, actor and project --------------------
+
+_encode = msgspec.json.encode
+_ENCODED_PRODUCT = msgspec.Raw(_encode({"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}}))
+#: Distinct actors and projects kept encoded; past this many a new one is encoded each time it recurs.
+_MAX_CACHED = 8192
+#: A part with its top-level keys as JSON members ready to splice (``"k":v,...,``), and its unmapped keys.
+Encoded = tuple[bytes, dict[str, Any]]
+_actor_parts: dict[tuple[str, bytes], Encoded] = {}
+_project_parts: dict[bytes, Encoded] = {}
+
+
+def _encoded(part: Part) -> Encoded:
+    top, unmapped = part
+    return _encode(top)[1:-1] + b",", unmapped
+
+
+def _keep(cache: dict[Any, Encoded], key: Any, part: Encoded) -> Encoded:
+    if len(cache) < _MAX_CACHED:
+        cache[key] = part
+    return part
+
+
+@functools.lru_cache(maxsize=1024)
+def _encoded_type(rule: TypeRule) -> bytes:
+    return b"{" + _encode(_classification(rule))[1:-1] + b","
+
+
+def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytes:
+    """``build_ocsf(f, body)`` as JSON, the actor's and project's parts taken from the encoded ones kept
+    for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not kept)."""
+    rule = rule_for(f.type or "")
+    actor = project = None
+    if actor_key is not None:
+        key = (rule.schema_name, actor_key)
+        actor = _actor_parts.get(key) or _keep(_actor_parts, key, _encoded(_actor_part(rule, f)))
+    if project_key is not None:
+        project = _project_parts.get(project_key) or _keep(_project_parts, project_key, _encoded(_project_part(f)))
+    actor = actor or _encoded(_actor_part(rule, f))
+    project = project or _encoded(_project_part(f))
+    top, unmapped = _event_part(rule, f, body, _ENCODED_PRODUCT)
+    top["unmapped"] = {**actor[1], **project[1], **unmapped} if actor[1] or project[1] else unmapped
+    return b"".join((_encoded_type(rule), actor[0], project[0], _encode(top)[1:]))
 
 
 def to_ocsf(event: SupportsGet | Mapping[str, Any], *, raw_data: bool | str = False) -> dict[str, Any]:

@@ -99,7 +99,8 @@ class Item:
     """``"raw"``, ``"ocsf"`` or ``"ecs"``."""
     columns: tuple[Any, ...] = ()
     """The archive's lookup columns, in `LOOKUP_COLUMNS` order (empty when the item was not read from an
-    archive); a sink with columns of its own (PostgreSQL) copies them instead of decoding `raw` again."""
+    archive, or the sink does not read them: `Sink.reads_lookup_columns`); a sink with columns of its own
+    (PostgreSQL) copies them instead of decoding `raw` again."""
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,9 @@ class Sink(abc.ABC):
     preferred_batch: ClassVar[int | None] = None
     """Events per batch when the user names no ``--batch`` (None: the shipper's default). A sink whose
     acknowledgement costs a flush to disk (a file, a commit) does better with larger batches."""
+    reads_lookup_columns: ClassVar[bool] = False
+    """Whether `send` reads the archive's lookup columns (`Item.columns`, `Batch.columns`): the shipper
+    reads them from the archive only for a sink that does (they cost a third of the archive read)."""
 
     def __init__(self, url: SinkURL, *, options: Mapping[str, str]) -> None:
         self.url = url

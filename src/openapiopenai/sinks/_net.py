@@ -22,6 +22,7 @@ __all__ = [
     "is_loopback",
     "not_trusted",
     "one_line",
+    "refuse_untrusted",
     "untrusted_certificate",
     "utc_timestamp",
 ]
@@ -75,6 +76,14 @@ def not_trusted(where: str, why: str) -> SinkConfigError:
     return SinkConfigError(f"{where}: the server's certificate is not trusted ({why}); give ca_file=PATH")
 
 
+def refuse_untrusted(where: str, exc: BaseException) -> None:
+    """Raise `not_trusted` when a library's connection error is, underneath, a failed certificate check;
+    return otherwise (the caller then treats `exc` as the outage it is)."""
+    why = untrusted_certificate(exc)
+    if why is not None:
+        raise not_trusted(where, why) from None
+
+
 def one_line(text: object, limit: int = 300) -> str:
     """A server's message fit for an error or a dead letter: one line, bounded."""
     flat = " ".join(str(text).split())
@@ -121,6 +130,16 @@ class Settings:
         if not low <= number <= high:
             raise SinkConfigError(f"{name} must be between {low:g} and {high:g}, not {value}")
         return number
+
+    def timeout(self) -> float:
+        """One request's connect/read timeout: ``?timeout=`` seconds, else `DEFAULT_TIMEOUT`."""
+        return self.number("timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
+
+    def endpoint(self, *, tls: bool) -> str:
+        """The host, once the plain-text rule allows sending to it (`require_tls_or_loopback`)."""
+        host = self.host()
+        self.require_tls_or_loopback(tls)
+        return host
 
     def host(self) -> str:
         if not self._url.host:

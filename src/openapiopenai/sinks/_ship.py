@@ -18,15 +18,19 @@ from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from openapiopenai.archive import Archive, ArchiveError
-from openapiopenai.sinks._base import BatchResult, Item, Rejected, Sink, SinkUnavailable
+from openapiopenai.sinks._base import LOOKUP_COLUMNS, BatchResult, Rejected, Sink, SinkUnavailable
+from openapiopenai.sinks._batch import Batch
 from openapiopenai.sinks._ledger import Ledger, LedgerConflict
 from openapiopenai.sinks._schemas import SCHEMAS, Mapper, schema_mapper
 
@@ -45,13 +49,6 @@ INITIAL_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
 #: A sink's Retry-After is honoured up to this long; a longer one is treated as the longest backoff.
 MAX_RETRY_AFTER = 300.0
-
-_SELECT = "SELECT seq, id, effective_at, type, raw, tenant, actor_type, actor_id, actor_email, api_key_id," \
-          " project_id, ip_address, resource_id FROM audit_logs"
-_SELECT_DEAD = ("SELECT a.seq, a.id, a.effective_at, a.type, a.raw, a.tenant, a.actor_type, a.actor_id,"
-                " a.actor_email, a.api_key_id, a.project_id, a.ip_address, a.resource_id"
-                " FROM sink_dead_letters AS d JOIN audit_logs AS a ON a.seq = d.seq WHERE d.sink = ?")
-
 
 class ShipError(Exception):
     """Shipping stopped: the sink kept failing past `give_up_after`, or failed for good. One line."""
@@ -99,6 +96,7 @@ class _Shipper:
                  batch: int, give_up_after: float, clock: Callable[[], float],
                  sleep: Callable[[float], None], progress: Callable[[int], None] | None) -> None:
         self.conn = archive.connection
+        self.archive_path = archive.path
         self.sink = sink
         self.ledger = Ledger(self.conn, name)
         self.schema = schema
@@ -113,45 +111,66 @@ class _Shipper:
         self.position = 0 if state is None else state.position
 
     # -- reading the archive -----------------------------------------------------------------------------
-    def _items(self, rows: Sequence[Any]) -> tuple[list[Item], list[Rejected]]:
-        items: list[Item] = []
+    def _batch(self, rows: Sequence[Any]) -> tuple[Batch, list[Rejected]]:
         rejected: list[Rejected] = []
-        schema, mapper = self.schema, self.mapper
-        for row in rows:
-            seq, event_id, effective_at, event_type, raw = row[0], row[1], row[2], row[3], row[4]
-            doc = None
-            if mapper is not None:
+        docs: list[Mapping[str, Any]] | None = None
+        if self.mapper is not None:
+            schema, mapper, kept = self.schema, self.mapper, []
+            docs = []
+            for row in rows:
                 try:
-                    doc = mapper(msgspec.json.decode(raw))
+                    docs.append(mapper(msgspec.json.decode(row[4])))
                 except Exception as exc:   # a mapper's failure on one event must not stop the others
-                    rejected.append(Rejected(seq, event_id, f"cannot map to {schema}: {type(exc).__name__}: {exc}"))
+                    rejected.append(Rejected(row[0], row[1], f"cannot map to {schema}: {type(exc).__name__}: {exc}"))
                     continue
-            items.append(Item(seq, event_id, effective_at, event_type, raw, doc, schema, tuple(row[5:])))
-        return items, rejected
+                kept.append(row)
+            rows = kept
+        if not rows:
+            return Batch(seq=[], event_id=[], effective_at=[], event_type=[], raw=[], docs=docs,
+                         schema=self.schema), rejected
+        seq, event_id, effective_at, event_type, raw, *_ = zip(*rows, strict=True)
+        columns = [row[5:] for row in rows] if self.sink.reads_lookup_columns else None
+        return Batch(seq=seq, event_id=event_id, effective_at=effective_at, event_type=event_type, raw=raw,
+                     docs=docs, schema=self.schema, columns=columns), rejected
+
+    def _columns(self, table: str = "") -> str:
+        names = ["seq", "id", "effective_at", "type", "raw"]
+        if self.sink.reads_lookup_columns:
+            names += LOOKUP_COLUMNS
+        # raw as a BLOB: the stored UTF-8 bytes, no decode (the raw schema writes them as they are).
+        return ", ".join(f"CAST({table}raw AS BLOB)" if n == "raw" else table + n for n in names)
+
+    def _select(self) -> str:
+        return f"SELECT {self._columns()} FROM audit_logs"
+
+    def _select_dead(self) -> str:
+        return (f"SELECT {self._columns('a.')} FROM sink_dead_letters AS d JOIN audit_logs AS a ON a.seq = d.seq"
+                " WHERE d.sink = ?")
 
     def next_rows(self) -> list[Any]:
-        return self.conn.execute(f"{_SELECT} WHERE seq > ? ORDER BY seq LIMIT ?",
+        return self.conn.execute(f"{self._select()} WHERE seq > ? ORDER BY seq LIMIT ?",
                                  (self.position, self.batch)).fetchall()
 
     def pending_rows(self, first: int, last: int, dead: bool) -> list[Any]:
         if dead:
-            return self.conn.execute(f"{_SELECT_DEAD} AND d.seq BETWEEN ? AND ? ORDER BY d.seq",
+            return self.conn.execute(f"{self._select_dead()} AND d.seq BETWEEN ? AND ? ORDER BY d.seq",
                                      (self.ledger.sink, first, last)).fetchall()
-        return self.conn.execute(f"{_SELECT} WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last)).fetchall()
+        return self.conn.execute(f"{self._select()} WHERE seq BETWEEN ? AND ? ORDER BY seq",
+                                 (first, last)).fetchall()
 
     def dead_rows(self, after: int) -> list[Any]:
-        return self.conn.execute(f"{_SELECT_DEAD} AND d.seq > ? ORDER BY d.seq LIMIT ?",
+        return self.conn.execute(f"{self._select_dead()} AND d.seq > ? ORDER BY d.seq LIMIT ?",
                                  (self.ledger.sink, after, self.batch)).fetchall()
 
     # -- one batch -----------------------------------------------------------------------------------------
     def deliver(self, rows: Sequence[Any], *, dead: bool, already_pending: bool = False) -> None:
         first, last = int(rows[0][0]), int(rows[-1][0])
-        items, unmappable = self._items(rows)
+        items, unmappable = self._batch(rows)
         if not already_pending:
             self.ledger.begin(target=self.result.target, schema=self.schema, position=self.position,
                               first=first, last=last, dead=dead, now=time.time())
         outcome = self._send(items) if items else BatchResult()
-        seqs = {item.seq for item in items}
+        seqs = set(items.seq)
         refused = [r for r in outcome.rejected if r.seq in seqs]
         if len(refused) != len(outcome.rejected):
             raise ShipError(f"{self.result.target}: the sink rejected events that were not in the batch")
@@ -172,7 +191,7 @@ class _Shipper:
         if self.progress is not None:
             self.progress(len(rows))
 
-    def _send(self, items: list[Item]) -> BatchResult:
+    def _send(self, items: Batch) -> BatchResult:
         started = self.clock()
         attempt = 0
         while True:
@@ -212,10 +231,18 @@ class _Shipper:
             after = int(rows[-1][0])
 
     def catch_up(self) -> int:
+        # While the sink takes one batch (a COPY, a file's fsync), a thread reads the next from the archive
+        # through a connection of its own: the same rows `next_rows` would read once the ledger has moved
+        # (seq after this batch's last), since rows are only ever appended. Nothing is sent or recorded
+        # out of order; only the reading overlaps the sink's work.
         shipped = 0
-        while rows := self.next_rows():
-            self.deliver(rows, dead=False)
-            shipped += len(rows)
+        with _ReadAhead(self.archive_path, self._select(), self.batch) as ahead:
+            rows = self.next_rows()
+            while rows:
+                ahead.start(after=int(rows[-1][0]))
+                self.deliver(rows, dead=False)
+                shipped += len(rows)
+                rows = ahead.rows()
         return shipped
 
     def finish(self, started: float) -> ShipResult:
@@ -224,6 +251,39 @@ class _Shipper:
         self.result.dead_letters = self.ledger.dead_count()
         self.result.seconds = self.clock() - started
         return self.result
+
+
+class _ReadAhead:
+    """Reads the batch after a given seq in a worker thread, through its own read-only connection (SQLite
+    answers a reader while the main connection writes the ledger, the archive being in WAL mode)."""
+
+    def __init__(self, path: Path, select: str, batch: int) -> None:
+        self._uri = f"{path.absolute().as_uri()}?mode=ro"
+        self._sql = f"{select} WHERE seq > ? ORDER BY seq LIMIT ?"
+        self._batch = batch
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ship-read-ahead")
+        self._conn: sqlite3.Connection | None = None
+        self._next: Future[list[Any]] | None = None
+
+    def _read(self, after: int) -> list[Any]:
+        if self._conn is None:   # opened in the worker thread, used only there
+            self._conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
+        return self._conn.execute(self._sql, (after, self._batch)).fetchall()
+
+    def start(self, *, after: int) -> None:
+        self._next = self._pool.submit(self._read, after)
+
+    def rows(self) -> list[Any]:
+        assert self._next is not None
+        return self._next.result()
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._conn is not None:
+            self._conn.close()
 
 
 def ship(archive: Archive, sink: Sink, *, name: str | None = None, schema: str | None = None,

@@ -41,13 +41,11 @@ from openapiopenai.sinks._base import (
 )
 from openapiopenai.sinks._net import (
     COMMON_SETTINGS,
-    DEFAULT_TIMEOUT,
     ITEM_RETRIES,
     Settings,
     backoff_delay,
-    not_trusted,
     one_line,
-    untrusted_certificate,
+    refuse_untrusted,
     utc_timestamp,
 )
 
@@ -108,15 +106,14 @@ class ElasticsearchSink(Sink):
         super().__init__(url, options=options)
         settings = Settings(url, options, _SETTINGS)
         self._tls = url.scheme.endswith("+https")
-        settings.host()
-        settings.require_tls_or_loopback(self._tls)
+        settings.endpoint(tls=self._tls)
         namespace = settings.text("namespace", "default") or ""
         if not _NAMESPACE.fullmatch(namespace):
             raise SinkConfigError(f"namespace {namespace!r}: lower-case letters, digits, '_' and '.' only "
                                   "(at most 100)")
         self.data_stream = f"logs-openai.audit-{namespace}"
         """Where the events go."""
-        self._timeout = settings.number("timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
+        self._timeout = settings.timeout()
         self._ssl = settings.ssl_context() if self._tls else None
         self._verify = settings.flag("verify", True)
         self._client_cert = (settings.text("cert_file"), settings.text("key_file"))
@@ -175,9 +172,7 @@ class ElasticsearchSink(Sink):
             raise _Refused(exc.meta.status, one_line(kind, 80),
                            parse_retry_after(exc.meta.headers.get("retry-after"))) from None
         except library.TransportError as exc:
-            why = untrusted_certificate(exc)
-            if why is not None:
-                raise not_trusted(self.describe(), why) from None
+            refuse_untrusted(self.describe(), exc)
             raise _Down(type(exc).__name__) from None
 
     # -- the contract --------------------------------------------------------------------------------------
@@ -287,9 +282,7 @@ class OpenSearchSink(ElasticsearchSink):
         try:
             return operation()
         except library.ConnectionError as exc:
-            why = untrusted_certificate(exc)
-            if why is not None:
-                raise not_trusted(self.describe(), why) from None
+            refuse_untrusted(self.describe(), exc)
             raise _Down(type(exc).__name__) from None
         except library.TransportError as exc:
             if not isinstance(exc.status_code, int):

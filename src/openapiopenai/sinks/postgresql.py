@@ -6,8 +6,9 @@ primary key, the event as ``jsonb`` (`event`: the raw event, or the OCSF/ECS doc
 lookup columns, and ``raw``, the exact text the service sent (``jsonb`` reorders keys and drops
 whitespace, and the archived bytes are the evidence).
 
-A batch is one transaction, and its commit the acknowledgement: first one ``COPY`` straight into the
-table. A re-sent batch (after a crash, or a commit whose answer was lost with the connection) holds
+A batch is one transaction, and its commit the acknowledgement: first one binary ``COPY`` straight into
+the table, the archived bytes and lookup columns as they are (no JSON decode here; PostgreSQL parses the
+jsonb once, and no text rows). A re-sent batch (after a crash, or a commit whose answer was lost with the connection) holds
 events already there, so its ``COPY`` fails on the primary key and keeps nothing; it then goes through
 a temporary table and ``INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING``, which adds only what is
 missing and counts the rest as duplicates. Either way no event is in the table twice.
@@ -21,7 +22,6 @@ Needs ``pip install 'openapiopenai[sinks-postgresql]'`` (psycopg 3).
 from __future__ import annotations
 
 import contextlib
-import datetime
 import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -39,11 +39,12 @@ from openapiopenai.sinks._base import (
     SinkURL,
     import_extra,
 )
+from openapiopenai.sinks._batch import Batch
 
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["PostgresSink"]
+__all__ = ["PostgresSink", "table_sql"]
 
 DEFAULT_TABLE = "openai_audit_logs"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -53,6 +54,11 @@ _COLUMNS = ("tenant", "actor_type", "actor_id", "actor_email", "api_key_id", "pr
             "resource_id")
 _NO_COLUMNS = (0,) + (None,) * (len(_COLUMNS) - 1)
 _STAGE = "openapiopenai_ship_stage"
+#: The binary COPY's field types, as the server reads them (see `_copy_into_table`).
+_BINARY_TYPES = ["text", "int8", "text", "bool", *["text"] * (len(_COLUMNS) - 1), "bytea", "bytea"]
+_PG_EPOCH = 946_684_800   # 2000-01-01 in unix seconds: where PostgreSQL's timestamps count from
+_JSONB_VERSION = b"\x01"
+_encode = msgspec.json.Encoder().encode
 
 
 def _table_name(text: str) -> tuple[str, ...]:
@@ -63,11 +69,30 @@ def _table_name(text: str) -> tuple[str, ...]:
     return parts
 
 
+def table_sql(name: str) -> list[Any]:
+    """The statements that create the table `name` (``schema.table`` allowed) when it is missing: the
+    event id as primary key, the lookup columns, the event as jsonb, raw as the service sent it."""
+    from psycopg import sql
+
+    parts = _table_name(name)
+    table = sql.Identifier(*parts)
+    index = sql.Identifier(f"{parts[-1]}_effective_at")
+    return [
+        sql.SQL("CREATE TABLE IF NOT EXISTS {table} (id text PRIMARY KEY, effective_at timestamptz NOT NULL,"
+                " type text NOT NULL, tenant boolean NOT NULL DEFAULT false, actor_type text, actor_id text,"
+                " actor_email text, api_key_id text, project_id text, ip_address text, resource_id text,"
+                " event jsonb NOT NULL, raw text NOT NULL, shipped_at timestamptz NOT NULL DEFAULT now())"
+                ).format(table=table),
+        sql.SQL("CREATE INDEX IF NOT EXISTS {index} ON {table} (effective_at)").format(index=index, table=table),
+    ]
+
+
 class PostgresSink(Sink):
     scheme: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
     guarantee: ClassVar[str] = "exactly-once"
     # Each batch is a commit, and a commit a flush of PostgreSQL's WAL.
-    preferred_batch: ClassVar[int | None] = 5000
+    preferred_batch: ClassVar[int | None] = 10_000
+    reads_lookup_columns: ClassVar[bool] = True
 
     def __init__(self, url: SinkURL, *, options: Mapping[str, str]) -> None:
         super().__init__(url, options=options)
@@ -77,7 +102,9 @@ class PostgresSink(Sink):
             query.pop(name)   # how a secret was given: read by parse_sink_url, not for libpq
         self._params: dict[str, Any] = {
             "host": url.host, "port": url.port, "dbname": url.path.lstrip("/") or None, "user": url.username,
-            "connect_timeout": query.pop("connect_timeout", _CONNECT_TIMEOUT_S), **query,
+            "connect_timeout": query.pop("connect_timeout", _CONNECT_TIMEOUT_S),
+            # The binary COPY's text fields are UTF-8 (the archive's bytes): say so, whatever the default.
+            "client_encoding": query.pop("client_encoding", "UTF8"), **query,
         }
         self._params = {k: v for k, v in self._params.items() if v is not None}
         self._conn: psycopg.Connection[Any] | None = None
@@ -131,17 +158,10 @@ class PostgresSink(Sink):
     def open(self) -> None:
         conn = self._connect()
         pg: Any = import_extra("psycopg", "sinks-postgresql")
-        from psycopg import sql
-
-        index = sql.Identifier(f"{self.table[-1]}_effective_at")
         try:
             with conn.cursor() as cur:
-                cur.execute(self._sql(
-                    "CREATE TABLE IF NOT EXISTS {table} (id text PRIMARY KEY, effective_at timestamptz NOT NULL,"
-                    " type text NOT NULL, tenant boolean NOT NULL DEFAULT false, actor_type text, actor_id text,"
-                    " actor_email text, api_key_id text, project_id text, ip_address text, resource_id text,"
-                    " event jsonb NOT NULL, raw text NOT NULL, shipped_at timestamptz NOT NULL DEFAULT now())"))
-                cur.execute(self._sql("CREATE INDEX IF NOT EXISTS {index} ON {table} (effective_at)", index=index))
+                for statement in table_sql(".".join(self.table)):
+                    cur.execute(statement)
             conn.commit()
         except pg.Error as exc:   # no right to create the table, or a same-named object in the way
             conn.close()
@@ -175,7 +195,7 @@ class PostgresSink(Sink):
             # and nothing of it is kept; the batch then goes the way that skips what is there.
             try:
                 with conn.cursor() as cur:
-                    self._copy_into_table(cur, batch)
+                    self._copy_into_table(cur, Batch.of(batch))
                 conn.commit()
                 return BatchResult()
             except pg.errors.UniqueViolation:
@@ -204,16 +224,23 @@ class PostgresSink(Sink):
             self._drop()
             raise SinkFailed(self._clean(exc)) from None
 
-    def _copy_into_table(self, cur: psycopg.Cursor[Any], batch: Sequence[Item]) -> None:
-        utc = datetime.UTC
-        at = datetime.datetime.fromtimestamp
+    def _copy_into_table(self, cur: psycopg.Cursor[Any], batch: Batch) -> None:
+        # Binary COPY: the server takes each field as it is, with no text parsing of the row (a third
+        # less of its time per event than text COPY, measured); the archive's bytes go into it untouched.
+        # Each field's bytes are what the column's binary input reads: for `timestamptz` the microseconds
+        # since 2000-01-01 (so an int8 is sent), for `jsonb` a version byte and the JSON text (so bytes).
+        events = batch.raw if batch.docs is None else [_encode(doc) for doc in batch.docs]
+        columns = batch.columns or [_NO_COLUMNS] * len(batch)
         with cur.copy(self._sql("COPY {table} (id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
-                                " api_key_id, project_id, ip_address, resource_id, event, raw) FROM STDIN")) as copy:
-            for item in batch:
-                columns = item.columns or _NO_COLUMNS
-                event = item.raw if item.doc is None else msgspec.json.encode(item.doc).decode()
-                copy.write_row((item.event_id, at(item.effective_at, utc), item.event_type, bool(columns[0]),
-                                *columns[1:], event, item.raw))
+                                " api_key_id, project_id, ip_address, resource_id, event, raw) FROM STDIN"
+                                " (FORMAT BINARY)")) as copy:
+            copy.set_types(_BINARY_TYPES)
+            write = copy.write_row
+            for event_id, at, event_type, lookup, event, raw in zip(batch.event_id, batch.effective_at,
+                                                                    batch.event_type, columns, events, batch.raw,
+                                                                    strict=True):
+                write((event_id, (at - _PG_EPOCH) * 1_000_000, event_type, bool(lookup[0]), *lookup[1:],
+                       _JSONB_VERSION + event, raw))
 
     def _stage(self, cur: psycopg.Cursor[Any], rows: Sequence[tuple[Any, ...]]) -> None:
         with cur.copy(f"COPY {_STAGE} (id, effective_at, type, tenant, actor_type, actor_id, actor_email,"

@@ -40,14 +40,7 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._net import (
-    COMMON_SETTINGS,
-    DEFAULT_TIMEOUT,
-    Settings,
-    not_trusted,
-    one_line,
-    untrusted_certificate,
-)
+from openapiopenai.sinks._net import COMMON_SETTINGS, Settings, one_line, refuse_untrusted
 
 __all__ = ["SplunkHecSink"]
 
@@ -76,15 +69,14 @@ class SplunkHecSink(Sink):
         super().__init__(url, options=options)
         settings = Settings(url, options, _SETTINGS)
         self._tls = url.scheme.endswith("+https")
-        host = settings.host()
-        settings.require_tls_or_loopback(self._tls)
+        host = settings.endpoint(tls=self._tls)
         token = url.secret("token") or url.password
         if token is None or not token.reveal():
             raise SinkConfigError("splunk-hec:// sink needs the HEC token: token_env=VAR or token_file=PATH")
         self._token = token
         self._ack = settings.flag("ack", True)
         self._ack_timeout = settings.number("ack_timeout", DEFAULT_ACK_TIMEOUT, low=0.1, high=3600)
-        self._timeout = settings.number("timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
+        self._timeout = settings.timeout()
         self._max_bytes = int(settings.number("max_request_bytes", DEFAULT_MAX_REQUEST_BYTES, low=1024,
                                               high=800_000_000))
         channel = settings.text("channel") or str(uuid.uuid4())
@@ -123,9 +115,7 @@ class SplunkHecSink(Sink):
         try:
             return self._client.post(path, content=body)
         except httpx.TransportError as exc:
-            why = untrusted_certificate(exc)
-            if why is not None:
-                raise not_trusted(self.describe(), why) from None
+            refuse_untrusted(self.describe(), exc)
             raise SinkUnavailable(f"{self.describe()} is unreachable ({type(exc).__name__})") from None
 
     def _refused(self, response: httpx.Response, *, opening: bool = False) -> SinkError:

@@ -45,7 +45,7 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._net import COMMON_SETTINGS, DEFAULT_TIMEOUT, Settings, not_trusted, utc_timestamp
+from openapiopenai.sinks._net import COMMON_SETTINGS, Settings, not_trusted, utc_timestamp
 
 __all__ = ["FACILITIES", "SEVERITIES", "SyslogSink", "frame", "message"]
 
@@ -110,7 +110,7 @@ class SyslogSink(Sink):
         self._app_name = _header_field(settings.text("app_name", "openapiopenai") or "", 48)
         self._max = int(settings.number("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES, low=480,
                                         high=16 * 1024 * 1024))
-        self._timeout = settings.number("timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
+        self._timeout = settings.timeout()
         self._ssl = settings.ssl_context() if self._tls else None
         self._server_name = settings.text("server_name") or self._host
         self._clock: Callable[[], float] = time.monotonic

@@ -37,14 +37,7 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._net import (
-    COMMON_SETTINGS,
-    DEFAULT_TIMEOUT,
-    Settings,
-    not_trusted,
-    one_line,
-    untrusted_certificate,
-)
+from openapiopenai.sinks._net import COMMON_SETTINGS, Settings, one_line, refuse_untrusted
 
 __all__ = ["WebhookSink", "idempotency_key", "ndjson", "signature"]
 
@@ -93,9 +86,8 @@ class WebhookSink(Sink):
         super().__init__(url, options=options)
         settings = Settings(url, options, COMMON_SETTINGS, strict=False)
         tls = url.scheme == "https"
-        host = settings.host()
-        settings.require_tls_or_loopback(tls)
-        self._timeout = settings.number("timeout", DEFAULT_TIMEOUT, low=0.1, high=600)
+        host = settings.endpoint(tls=tls)
+        self._timeout = settings.timeout()
         self._verify = settings.ssl_context() if tls else False
         own = {k: v for k, v in url.query.items()
                if k not in COMMON_SETTINGS and not k.endswith(("_env", "_file"))}
@@ -130,9 +122,7 @@ class WebhookSink(Sink):
         try:
             response = self._client.post(self._target, content=body, headers=headers)
         except httpx.TransportError as exc:
-            why = untrusted_certificate(exc)
-            if why is not None:
-                raise not_trusted(self.describe(), why) from None
+            refuse_untrusted(self.describe(), exc)
             raise SinkUnavailable(f"{self.describe()} is unreachable ({type(exc).__name__})") from None
         if response.is_success:
             return BatchResult()

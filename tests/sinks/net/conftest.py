@@ -10,6 +10,7 @@ loopback ports (stopped at teardown).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -34,53 +35,41 @@ def ca_file(tls_ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Pat
     return path
 
 
-@pytest.fixture
-def make_search(tls_ca: trustme.CA) -> Iterator[Callable[..., SearchStandIn]]:
-    started: list[SearchStandIn] = []
+@contextlib.contextmanager
+def _stand_ins(tls_ca: trustme.CA, kind: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """A factory of started stand-ins of `kind` (TLS from `tls_ca` unless ``tls=None``), all stopped after."""
+    started: list[Any] = []
 
-    def make(flavour: str = "elasticsearch", **kwargs: Any) -> SearchStandIn:
+    def make(*args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("tls", tls_ca)
-        standin = SearchStandIn(flavour, **kwargs)
+        standin = kind(*args, **kwargs)
         standin.start()
         started.append(standin)
         return standin
 
-    yield make
-    for standin in started:
-        standin.stop()
+    try:
+        yield make
+    finally:
+        for standin in started:
+            standin.stop()
+
+
+@pytest.fixture
+def make_search(tls_ca: trustme.CA) -> Iterator[Callable[..., SearchStandIn]]:
+    with _stand_ins(tls_ca, SearchStandIn) as make:
+        yield make
 
 
 @pytest.fixture
 def make_hec(tls_ca: trustme.CA) -> Iterator[Callable[..., HecStandIn]]:
-    started: list[HecStandIn] = []
-
-    def make(**kwargs: Any) -> HecStandIn:
-        kwargs.setdefault("tls", tls_ca)
-        standin = HecStandIn(**kwargs)
-        standin.start()
-        started.append(standin)
-        return standin
-
-    yield make
-    for standin in started:
-        standin.stop()
-
+    with _stand_ins(tls_ca, HecStandIn) as make:
+        yield make
 
 
 @pytest.fixture
 def make_receiver(tls_ca: trustme.CA) -> Iterator[Callable[..., WebhookReceiver]]:
-    started: list[WebhookReceiver] = []
-
-    def make(**kwargs: Any) -> WebhookReceiver:
-        kwargs.setdefault("tls", tls_ca)
-        standin = WebhookReceiver(**kwargs)
-        standin.start()
-        started.append(standin)
-        return standin
-
-    yield make
-    for standin in started:
-        standin.stop()
+    with _stand_ins(tls_ca, WebhookReceiver) as make:
+        yield make
 
 
 @pytest.fixture
