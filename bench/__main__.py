@@ -85,7 +85,7 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
         rows += backfill_rows(plan, budget)
     if rows_wanted & {8, 9}:
         _log(start, f"rows 8 and 9: ship of {plan.ship_events:,} archived events to PostgreSQL and files")
-        rows += [r for r in ship_rows(plan, budget) if int(r.key.rstrip("abc")) in rows_wanted]
+        rows += [r for r in ship_rows(plan, budget) if int(r.key.rstrip("abcdefgh")) in rows_wanted]
     if 10 in rows_wanted:
         _log(start, f"row 10: export of an archive of a {plan.export_events:,}-event emulator, raw/OCSF/ECS")
         rows += export_rows(plan, budget)
@@ -98,7 +98,7 @@ def run(plan: Plan, rows_wanted: set[int], start: float) -> list[Row]:
     if 13 in rows_wanted:
         _log(start, "row 13: CPU of a service cycle with nothing new")
         rows += service_rows(plan, budget)
-    rows.sort(key=lambda r: (int(r.key.rstrip("abc")), r.key))
+    rows.sort(key=lambda r: (int(r.key.rstrip("abcdefgh")), r.key))
     return rows
 
 
@@ -115,7 +115,7 @@ def _versions() -> str:
 
 
 def _row_number(key: str) -> int:
-    return int(key.rstrip("abc"))
+    return int(key.rstrip("abcdefgh"))
 
 
 def _table_lines(markdown: str) -> dict[str, str]:

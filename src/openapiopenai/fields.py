@@ -118,7 +118,8 @@ def _actor(session: str, api_key: str) -> Source:
 
 
 def _details(name: str) -> Source:
-    return Source("text", (f"actor.session.ip_address_details.{name}",))
+    # A session's, like its IP: read only when the actor is a session, as the anatomy reads it.
+    return _actor(f"ip_address_details.{name}", "")
 
 
 def _f(name: str, source: Source, description: str, fact: str | None = None) -> Field:
