@@ -67,3 +67,21 @@ def test_report_runs_the_detection_rules_unless_told_not_to(run_offline, db: str
     assert run_offline(*args, "--out", str(ran)).exit_code == 0
     assert run_offline(*args, "--out", str(skipped), "--no-detect").exit_code == 0
     assert "were not run" not in ran.read_text() and "were not run" in skipped.read_text()
+
+
+def test_report_keeps_the_rules_field_table_in_a_writable_archive(run_offline, db: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    def field_rows() -> int | None:
+        with sqlite3.connect(db) as conn:
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'detect_fields'").fetchone() is None:
+                return None
+            return int(conn.execute("SELECT count(*) FROM detect_fields").fetchone()[0])
+
+    out = tmp_path / "r.html"
+    args = ("audit-logs", "report", "--db", db, "--since", str(AT), "--until", str(AT + 86_400), "--out", str(out))
+    assert run_offline(*args, "--no-detect", key=None).exit_code == 0
+    assert field_rows() is None   # without detections the archive is only read
+    result = run_offline(*args, key=None)
+    assert result.exit_code == 0, result.stderr
+    assert field_rows() == 5      # built once, in the file, as `detect` keeps it: the next report reuses it

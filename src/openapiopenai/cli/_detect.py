@@ -96,9 +96,7 @@ def detect_command(db: str, since: int | None, new: bool, rules_dirs: tuple[str,
     except (RuleError, OSError) as exc:
         raise BadInput(str(exc)) from None
     # Writable when the file allows (the field table is kept in it, and --new keeps its position there).
-    writable = new or (os.path.exists(db) and os.access(db, os.W_OK) and os.access(os.path.dirname(os.path.abspath(db)),
-                                                                                    os.W_OK))
-    with _open(db, writable=bool(writable)) as archive:
+    with open_for_rules(db, writable=new or writable_file(db)) as archive:
         conn = archive.connection
         compiled = load_compiled(conn, key)
         if compiled is None:
@@ -127,8 +125,14 @@ def detect_command(db: str, since: int | None, new: bool, rules_dirs: tuple[str,
         sys.exit(EXIT_MATCHED)
 
 
+def writable_file(path: str) -> bool:
+    """Whether ``path`` and its folder may be written: then the rules' field table is kept in the file."""
+    return os.path.exists(path) and os.access(path, os.W_OK) and os.access(
+        os.path.dirname(os.path.abspath(path)), os.W_OK)
+
+
 @contextlib.contextmanager
-def _open(path: str, *, writable: bool) -> Iterator[Archive]:
+def open_for_rules(path: str, *, writable: bool) -> Iterator[Archive]:
     """An existing archive, or a usage error (exit 2) naming what is wrong with the file."""
     from openapiopenai.archive import Archive, ArchiveError
 
