@@ -151,7 +151,7 @@ def test_late_and_back_filled_events_are_shipped_too(archive: Archive) -> None:
 
 
 def test_an_outage_resends_the_same_batch_with_backoff(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("openapiopenai.sinks._ship._jitter", lambda d: d)
+    monkeypatch.setattr("openapiopenai.sinks._ship.add_jitter", lambda d: d)
     clock = FakeTime()
     sink = ScriptedSink(failures=[SinkUnavailable("503"), SinkUnavailable("429", retry_after=7.0),
                                   SinkUnavailable("reset")])

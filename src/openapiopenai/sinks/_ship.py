@@ -17,7 +17,6 @@ as delivered only after `Sink.send` returned, so:
 from __future__ import annotations
 
 import logging
-import random
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +27,7 @@ from typing import Any
 
 import msgspec
 
+from openapiopenai._retry import add_jitter
 from openapiopenai.archive import Archive, ArchiveError
 from openapiopenai.sinks._base import LOOKUP_COLUMNS, BatchResult, Rejected, Sink, SinkUnavailable
 from openapiopenai.sinks._batch import Batch
@@ -83,12 +83,7 @@ def backoff_delay(attempt: int, retry_after: float | None) -> float:
     if retry_after is not None and 0 <= retry_after <= MAX_RETRY_AFTER:
         return retry_after
     base = min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** (attempt - 1))
-    return _jitter(base)
-
-
-def _jitter(delay: float) -> float:
-    # Separate so tests can pin it: between three quarters and all of the delay.
-    return delay * (0.75 + random.random() / 4)
+    return add_jitter(base)
 
 
 class _Shipper:
