@@ -1,18 +1,18 @@
 """Rows 11-11b: the detection rules on an archive (``audit-logs detect``), as a user runs them.
 
 The archive is built straight from the emulator's generator (this row measures detection, not sync):
-``plan.detect_events`` events of organisation 7, kept under ``bench/.work`` in full mode. Row 11a is the
-one-time cost of the field table a first ``detect`` builds (``detect_fields``: each event read once);
-row 11 is then every shipped rule over every event, the whole CLI process; row 11b is ``detect --new``
-after ``plan.detect_new_events`` more events were archived. No contender runs Sigma rules on this log.
+``plan.detect_events`` events of organisation 7, kept under ``bench/.work`` in full mode and never
+written there: the rows run on a fresh copy of it. Row 11a is the cold case, the archive's first
+``detect`` (whole CLI process), which builds the field table ``detect_fields`` in the file first (each
+event read once); row 11 is then the warm case, every shipped rule over every event of the same copy,
+its table already built; row 11b is ``detect --new`` after ``plan.detect_new_events`` more events were
+archived. No contender runs Sigma rules on this log.
 """
 
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
-import time
 from pathlib import Path
 
 import msgspec
@@ -95,16 +95,9 @@ def detect_rows(plan: Plan, budget: Budget) -> list[Row]:
             source.parent.mkdir(parents=True, exist_ok=True)
             _build(source, n)
         db = work / "audit.sqlite"
-        shutil.copyfile(source, db)
-        # 11a: the first run, which builds the field table (once per archive), timed in-process.
-        start = time.perf_counter()
-        with sqlite3.connect(db) as conn:
-            from openapiopenai.archive._fields_table import catch_up
-
-            conn.isolation_level = None
-            catch_up(conn, readonly=False)
-        build = Cell(time.perf_counter() - start, "", 1)
-        runs = [_detect(db) for _ in budget.rounds(plan.detect_rounds)]
+        shutil.copyfile(source, db)   # a fresh copy: its first detect builds the field table (cold)
+        cold = _detect(db)
+        runs = [_detect(db) for _ in budget.rounds(plan.detect_rounds)] if cold.returncode == 0 else [cold]
         first_new = _detect(db, "--new")   # takes the position: everything so far has been seen
         news: list[Measured] = []
         if first_new.returncode == 0:
@@ -116,8 +109,9 @@ def detect_rows(plan: Plan, budget: Budget) -> list[Row]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return [
-        _row("11", f"`audit-logs detect`: every shipped rule over a {n:,}-event archive (whole CLI process)",
-             _cell(runs), ALL_RULES_GOAL_S),
-        _row("11a", "same archive, first run only: building the field table (each event read once)", build, None),
+        _row("11", f"`audit-logs detect`: every shipped rule over a {n:,}-event archive (whole CLI process),"
+             " warm: its field table already built", _cell(runs), ALL_RULES_GOAL_S),
+        _row("11a", "same, cold: the archive's first `detect` (a fresh copy), which builds the field table"
+             " (each event read once) before the rules", _cell([cold]), ALL_RULES_GOAL_S),
         _row("11b", f"`audit-logs detect --new` after {new:,} more events were archived", _cell(news), NEW_GOAL_S),
     ]

@@ -3,14 +3,18 @@
 The archive is row 10's (one real ``audit-logs sync`` of an emulator; full mode keeps it under
 ``bench/.work``); the period is the archive's whole span (the emulator's 90 days: three times what the
 default ``--since 30d`` reads). Each round is a fresh CLI process writing the HTML file, start-up
-included. Rows 12, 12a and 12b are the report itself (``--no-detect``); row 12c runs the shipped
-detection rules for its first section as well (the default), through the detection engine's public
-``detect``, so it is as fast as that engine is (row 11 measures the engine alone). Goals (issue 15): a
-1,000,000-event archive in at most 20 s, and a file under 5 MB; the memory goal is the project's 200 MB.
+included. Rows 12, 12a and 12b are the report itself (``--no-detect``); rows 12c and 12d run the shipped
+detection rules for its first section as well (the default), through the detection engine, so they are
+as fast as that engine is (row 11 measures the engine alone). The rules keep their field table in the
+archive, so a report with them is measured on a fresh copy of it, never on the kept archive (whose
+figure would depend on what ran on it before): 12d is the copy's first report (cold: the table is built
+first), 12c the next one (warm). Goals (issue 15): a 1,000,000-event archive in at most 20 s, and a
+file under 5 MB; the memory goal is the project's 200 MB.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 from contextlib import ExitStack
@@ -70,6 +74,7 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
     events = 0
     plain: tuple[list[Measured], list[float], str] = ([], [], "")
     detected: tuple[list[Measured], list[float], str] = ([], [], "")
+    cold: tuple[list[Measured], list[float], str] = ([], [], "")
     with ExitStack() as stack:
         WORK.mkdir(parents=True, exist_ok=True)
         archive, why = _archive(plan, stack)
@@ -77,8 +82,12 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
         if archive is not None:
             events = _span(archive)[2]
             plain = _rounds(archive, folder / "report.html", plan.report_rounds, budget, "--no-detect")
-            # One round: over a 1M-event span the rules take minutes (row 11's measure).
-            detected = _rounds(archive, folder / "detected.html", 1, budget)
+            copy = folder / "copy.sqlite"
+            shutil.copyfile(archive, copy)
+            cold = _rounds(copy, folder / "detected.html", 1, budget)
+            if cold[0]:
+                detected = _rounds(copy, folder / "detected.html", plan.report_rounds, budget)
+            copy.unlink()
     others = {"generated": Cell(None, NO_REPORT), "sdk": Cell(None, NO_REPORT), "floor": Cell(None, NO_REPORT)}
 
     def cell(runs: list[Measured], values: list[float], failed: str, note: str = "") -> Cell:
@@ -89,9 +98,14 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
     seconds = cell(runs, [r.seconds for r in runs], failed)
     size = cell(runs, sizes, failed)
     memory = cell(runs, [r.max_rss_mb for r in runs], failed)
-    d_runs, _, d_failed = detected
-    d_note = f"peak RSS {median([r.max_rss_mb for r in d_runs]):.0f} MB" if d_runs else ""
-    with_rules = cell(d_runs, [r.seconds for r in d_runs], d_failed, d_note)
+    def with_rules(rounds: tuple[list[Measured], list[float], str]) -> Cell:
+        runs, sizes, failed = rounds
+        note = f"peak RSS {median([r.max_rss_mb for r in runs]):.0f} MB, file {median(sizes):.1f} MB" if runs else ""
+        return cell(runs, [r.seconds for r in runs], failed, note)
+
+    warm_cell, cold_cell = with_rules(detected), with_rules(cold)
+    if not cold[0] and not detected[2]:
+        warm_cell = Cell(None, why or "n/a: the cold report failed")
     base = f"`audit-logs report --db` of a {events:,}-event archive (row 10's), its whole span, to one HTML file"
     time_row = Row("12", f"{base}, `--no-detect` (process wall time)", "s", cells={"ours": seconds, **others},
                    goal=f"<= {TIME_GOAL_S:.0f} s at 1M events")
@@ -99,11 +113,16 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
                    reference=size.value, goal=f"< {SIZE_GOAL_MB:.0f} MB")
     memory_row = Row("12b", "same, the process's peak RSS", "MB", cells={"ours": memory, **others},
                      reference=memory.value, goal=f"< {MEMORY_GOAL_MB:.0f} MB")
-    rules_row = Row("12c", "same with the shipped detection rules for its first section (the default)", "s",
-                    cells={"ours": with_rules, **others}, reference=with_rules.value,
+    rules_row = Row("12c", "same with the shipped detection rules for its first section (the default), warm: "
+                    "the archive's field table already built", "s",
+                    cells={"ours": warm_cell, **others}, reference=warm_cell.value,
                     goal=f"<= {TIME_GOAL_S:.0f} s at 1M events")
+    cold_row = Row("12d", "same, cold: the archive's first report with the rules (a fresh copy; the field table"
+                   " is built first)", "s", cells={"ours": cold_cell, **others}, reference=cold_cell.value,
+                   goal=f"<= {TIME_GOAL_S:.0f} s at 1M events")
     for row, value, goal, unit in ((time_row, seconds.value, TIME_GOAL_S, "s"), (size_row, size.value, SIZE_GOAL_MB, "MB"),
                                    (memory_row, memory.value, MEMORY_GOAL_MB, "MB"),
-                                   (rules_row, with_rules.value, TIME_GOAL_S, "s")):
+                                   (rules_row, warm_cell.value, TIME_GOAL_S, "s"),
+                                   (cold_row, cold_cell.value, TIME_GOAL_S, "s")):
         _verdict(row, value, goal, unit, events)
-    return [time_row, size_row, memory_row, rules_row]
+    return [time_row, size_row, memory_row, rules_row, cold_row]

@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = ["1", "1a", "1b", "2", "2a", "3", "4", "4a", "4b", "5", "5a", "6", "6a", "7", "7a", "8", "8a", "9", "9a", "10",
-        "10a", "10b", "11", "11a", "11b", "12", "12a", "12b", "12c", "13"]
+        "10a", "10b", "11", "11a", "11b", "12", "12a", "12b", "12c", "12d", "13"]
 CONTENDER_COLUMNS = slice(4, 8)  # this project, generated, SDK, floor
 FIGURE = re.compile(r"^(?P<num>[\d,]+(?:\.\d+)?) \S+( \((?P<ratio>\d+\.\d+)x\))?")
 NO_FIGURE = re.compile(r"^(n/a: .+|—)$")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from openapiopenai.report._charts import ChartsUnavailable
 from openapiopenai.report._detections import detection_matches
-from openapiopenai.report._model import Chart, DetectionMatch, Report, Section, Table
+from openapiopenai.report._model import Chart, DetectionMatch, Detections, Report, Section, Table
 
 if TYPE_CHECKING:
     from openapiopenai.archive import Archive
@@ -33,6 +33,7 @@ __all__ = [
     "Chart",
     "ChartsUnavailable",
     "DetectionMatch",
+    "Detections",
     "Report",
     "Section",
     "Table",
@@ -50,7 +51,7 @@ def build_report(
     *,
     since: int,
     until: int,
-    detections: Sequence[DetectionMatch] | None = None,
+    detections: Detections | Sequence[DetectionMatch] | None = None,
 ) -> Report:
     """Gather the report of ``[since, until)`` (unix seconds) from both partitions of ``archive``.
 

@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from openapiopenai.report._model import Chart, DetectionMatch, Report, Section, Table
+from openapiopenai.report._model import SEVERITY, Chart, DetectionMatch, Detections, Report, Section, Table
 from openapiopenai.report._period import ACTOR_SQL, MAX_ROWS, Event, Period, when
 from openapiopenai.report._privileged import condition_sql, types_by_category
 from openapiopenai.report._sign_ins import sign_ins_section
@@ -87,33 +87,25 @@ class Buckets:
         return out
 
 
-#: Most severe first (Sigma's levels).
-_SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3, "informational": 4}
-
-
-def _detections(p: Period, matches: Sequence[DetectionMatch] | None) -> Section:
+def _detections(p: Period, matches: Detections | Sequence[DetectionMatch] | None) -> Section:
     if matches is None:
         return Section("detections", "Detections that fired",
                        "Detection rules were not run for this report (--no-detect, or without the 'detect' "
                        "extra: pip install 'openapiopenai[detect]').")
-    ordered = sorted(matches, key=lambda m: (_SEVERITY.get(m.severity, 5), -m.effective_at, m.rule))
-    by_rule = Counter(m.rule for m in matches)
-    by_level = Counter(m.severity for m in matches)
-    levels = ", ".join(f"{by_level[level]:,} {level}" for level in _SEVERITY if by_level[level])
-    summary = (f"{len(matches):,} alerts from {len(by_rule)} rules ({levels})." if matches
+    found = matches if isinstance(matches, Detections) else Detections.fold(matches, MAX_ROWS)
+    levels = ", ".join(f"{found.by_level[level]:,} {level}" for level in SEVERITY if found.by_level.get(level))
+    summary = (f"{found.total:,} alerts from {len(found.by_rule)} rules ({levels})." if found.total
                else "No detection rule matched an event in this period.")
-    latest: dict[str, DetectionMatch] = {}
-    for m in ordered:
-        latest.setdefault(m.rule, m)  # the first seen per rule is its newest, within its severity
-    rules = sorted(latest.values(), key=lambda m: (_SEVERITY.get(m.severity, 5), -by_rule[m.rule], m.rule))
+    by_rule = found.by_rule
+    rules = sorted(found.latest.values(), key=lambda m: (SEVERITY.get(m.severity, 5), -by_rule[m.rule], m.rule))
     hint = f"openapiopenai audit-logs detect --db {p.db} --since {p.since}"
     return Section("detections", "Detections that fired", summary, [
         _table("By rule, most severe first", ("severity", "rule", "alerts", "latest (UTC)", "latest event"),
                ((m.severity, m.rule, f"{by_rule[m.rule]:,}", when(m.effective_at), m.event_id)
                 for m in rules[:MAX_ROWS]), len(rules), hint),
         _table("Alerts, most severe first", ("severity", "rule", "time (UTC)", "what", "event"),
-               ((m.severity, m.rule, when(m.effective_at), m.summary, m.event_id) for m in ordered[:MAX_ROWS]),
-               len(ordered), hint),
+               ((m.severity, m.rule, when(m.effective_at), m.summary, m.event_id) for m in found.top[:MAX_ROWS]),
+               found.total, hint),
     ])
 
 
@@ -297,7 +289,7 @@ def gather(
     since: int,
     until: int,
     *,
-    detections: Sequence[DetectionMatch] | None = None,
+    detections: Detections | Sequence[DetectionMatch] | None = None,
     now: float | None = None,
 ) -> Report:
     if since >= until:

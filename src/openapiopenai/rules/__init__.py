@@ -25,7 +25,7 @@ from openapiopenai.rules._catalog import (
     load_rules,
     package_rules_dir,
 )
-from openapiopenai.rules._engine import Match, Scope, compile_rules, detect, new_position, save_position
+from openapiopenai.rules._engine import Match, Scope, compile_rules, detect, each_match, new_position, save_position
 
 __all__ = [
     "LEVELS",
@@ -37,6 +37,7 @@ __all__ = [
     "Scope",
     "compile_rules",
     "detect",
+    "each_match",
     "load_rules",
     "new_position",
     "package_rules_dir",

@@ -20,7 +20,7 @@ import copy
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +28,7 @@ from openapiopenai.archive._fields_table import KIND_INDEX, TABLE, TABLE_COLUMNS
 from openapiopenai.archive._views import DETECT_STATE_SQL
 from openapiopenai.rules._catalog import LEVELS, RuleError, RuleInfo, RuleSet
 
-__all__ = ["Match", "Scope", "compile_rules", "detect", "new_position", "save_position"]
+__all__ = ["Match", "Scope", "compile_rules", "detect", "each_match", "new_position", "save_position"]
 
 _SCOPE = "detect_scope"
 _SELECT_HEAD = f"SELECT * FROM {_SCOPE} WHERE "
@@ -249,19 +249,27 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
     ``prune=False`` runs every correlation plan over all events of its types (see `_prune`; the tests
     compare both ways).
     """
+    matches = list(each_match(conn, compiled, scope, readonly=readonly, prune=prune))
+    matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title))
+    return matches
+
+
+def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(), *, readonly: bool = False,
+               prune: bool = True) -> Iterator[Match]:
+    """`detect`'s matches one at a time, rule after rule, in no particular order: for a caller that folds
+    them (the report counts ~170k at 1M events and shows 200), without holding them all. The connection
+    must not be used for anything else until the iteration ends."""
     from openapiopenai.rules import _prune
     from openapiopenai.rules._plan import run_plan
 
     catch_up(conn, readonly=readonly, since=scope.since if scope.after_seq is None else None)
-    found: list[tuple[RuleInfo, list[int]]] = []
-    shown: list[Match] = []
     try:
         _define_scope(conn, _window(scope), by_seq=scope.after_seq is not None)
         for info, sql, types in compiled.events:
             if types is None or scope.after_seq is not None:
-                found += [(info, [row[0]]) for row in conn.execute(sql)]
+                yield from _describe(conn, [(info, [row[0]]) for row in conn.execute(sql)])
             else:
-                shown += [_single(info, row[1:]) for row in conn.execute(_narrowed(sql, types, scope))]
+                yield from (_single(info, row[1:]) for row in conn.execute(_narrowed(sql, types, scope)))
         new_ids: set[int] | None = None
         new_types: set[str] = set()
         earliest: int | None = None
@@ -286,18 +294,16 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
                 if conn.execute(f"SELECT 1 FROM temp.{_prune.KEEP} LIMIT 1").fetchone() is None:
                     continue   # no event of any possible alert: the plan would find nothing
                 _define_scope(conn, [*terms, f"seq IN (SELECT seq FROM temp.{_prune.KEEP})"])
-            alerts = run_plan(conn, plan)
-            for alert in alerts:
+            found: list[tuple[RuleInfo, list[int]]] = []
+            for alert in run_plan(conn, plan):
                 # The executor names an event "<table>:<seq>".
                 ids = [int(str(e).rsplit(":", 1)[-1]) for e in alert["event_ids"]]
                 if new_ids is None or new_ids.intersection(ids):
                     found.append((info, ids))
+            yield from _describe(conn, found)
     finally:
         conn.execute(f"DROP VIEW IF EXISTS temp.{_SCOPE}")
         conn.execute(f"DROP TABLE IF EXISTS temp.{_prune.KEEP}")
-    matches = shown + _describe(conn, found)
-    matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title))
-    return matches
 
 
 def _single(info: RuleInfo, e: Sequence[Any]) -> Match:
