@@ -105,7 +105,7 @@ def _pending(conn: sqlite3.Connection, after: int, since: int | None) -> Iterato
 
 _INSERT = f"INSERT INTO {TABLE} ({', '.join(TABLE_COLUMNS)}) VALUES ({', '.join('?' * len(TABLE_COLUMNS))})"
 _TRIGGER_SQL = (f"CREATE TRIGGER IF NOT EXISTS {TRIGGER} AFTER DELETE ON audit_logs"
-                f" BEGIN DELETE FROM {TABLE} WHERE seq = old.seq; END")
+                f" BEGIN DELETE FROM {TABLE} WHERE seq = old.rowid; END")
 
 
 def _fill(conn: sqlite3.Connection, statements: list[str], schema: str, since: int | None) -> int:
