@@ -8,8 +8,8 @@ section says that detections were not run, which is not the same as "nothing fir
 from __future__ import annotations
 
 import importlib.util
-from datetime import datetime
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from openapiopenai.report._model import DetectionMatch, Detections

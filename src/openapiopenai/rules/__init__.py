@@ -25,7 +25,15 @@ from openapiopenai.rules._catalog import (
     load_rules,
     package_rules_dir,
 )
-from openapiopenai.rules._engine import Match, Scope, compile_rules, detect, each_match, new_position, save_position
+from openapiopenai.rules._engine import (
+    Match,
+    Scope,
+    compile_rules,
+    detect,
+    each_match,
+    new_position,
+    save_position,
+)
 
 __all__ = [
     "LEVELS",
