@@ -96,3 +96,19 @@ def test_a_table_from_before_the_trigger_is_checked_once_and_rebuilt_when_stale(
         # A consistent old table is kept as it is: only what is new is added.
         conn.execute(f"DROP TRIGGER {TRIGGER}")
         assert catch_up(conn, readonly=False) == 0
+
+
+def test_detect_maps_the_file_only_while_it_runs_and_the_fold_not_at_all(v1: Path) -> None:
+    from openapiopenai.rules import compile_rules, detect, each_match, load_rules
+
+    compiled = compile_rules(load_rules())
+    with Archive(v1) as archive:
+        conn = archive.connection
+        conn.execute("PRAGMA mmap_size = 4096")
+        matches = detect(conn, compiled)
+        assert conn.execute("PRAGMA mmap_size").fetchone()[0] == 4096
+        seen = []
+        for match in each_match(conn, compiled):
+            seen.append(match)
+            assert conn.execute("PRAGMA mmap_size").fetchone()[0] == 4096
+    assert sorted(map(repr, seen)) == sorted(map(repr, matches))

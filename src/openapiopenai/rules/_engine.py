@@ -31,6 +31,8 @@ from openapiopenai.rules._catalog import LEVELS, RuleError, RuleInfo, RuleSet
 __all__ = ["Match", "Scope", "compile_rules", "detect", "each_match", "new_position", "save_position"]
 
 _SCOPE = "detect_scope"
+#: SQLite's own upper bound for a memory map (SQLITE_MAX_MMAP_SIZE's default); a larger value is clamped.
+_MMAP_BYTES = 0x7FFF0000
 _SELECT_HEAD = f"SELECT * FROM {_SCOPE} WHERE "
 #: The columns a match reports, per event.
 _SHOWN = ("id", "effective_at", "time", "type", "actor_id", "user_email", "ip_address", "country", "target_id",
@@ -249,16 +251,36 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
     ``prune=False`` runs every correlation plan over all events of its types (see `_prune`; the tests
     compare both ways).
     """
-    matches = list(each_match(conn, compiled, scope, readonly=readonly, prune=prune))
+    matches = list(each_match(conn, compiled, scope, readonly=readonly, prune=prune, mapped=True))
     matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title))
     return matches
 
 
 def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(), *, readonly: bool = False,
-               prune: bool = True) -> Iterator[Match]:
+               prune: bool = True, mapped: bool = False) -> Iterator[Match]:
     """`detect`'s matches one at a time, rule after rule, in no particular order: for a caller that folds
     them (the report counts ~170k at 1M events and shows 200), without holding them all. The connection
-    must not be used for anything else until the iteration ends."""
+    must not be used for anything else until the iteration ends.
+
+    ``mapped``: read the archive through a memory map while the rules run. The rules read the field
+    table's pages many times over, and a map spares a read() copy each time (at 1M events: 9.3 -> 6.9 s of
+    CPU, 2.3 -> 0.6 s of it the system's), but every page touched then counts in the process's resident
+    size (~700 MB at 1M events, clean file pages the kernel may drop): `detect` maps, the report, which
+    keeps its memory low, does not. The connection's own setting is put back after.
+    """
+    if not mapped:
+        yield from _matches(conn, compiled, scope, readonly=readonly, prune=prune)
+        return
+    before = int(conn.execute("PRAGMA mmap_size").fetchone()[0])
+    conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+    try:
+        yield from _matches(conn, compiled, scope, readonly=readonly, prune=prune)
+    finally:
+        conn.execute(f"PRAGMA mmap_size = {before}")
+
+
+def _matches(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, *, readonly: bool,
+             prune: bool) -> Iterator[Match]:
     from openapiopenai.rules import _prune
     from openapiopenai.rules._plan import run_plan
 
