@@ -265,26 +265,25 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
     ``mapped``: read the archive through a memory map while the rules run. The rules read the field
     table's pages many times over, and a map spares a read() copy each time (at 1M events: 9.3 -> 6.9 s of
     CPU, 2.3 -> 0.6 s of it the system's), but every page touched then counts in the process's resident
-    size (~700 MB at 1M events, clean file pages the kernel may drop): `detect` maps, the report, which
+    size (~700 MB at 1M events, clean file pages the kernel may drop; the table's build is not mapped): `detect` maps, the report, which
     keeps its memory low, does not. The connection's own setting is put back after.
     """
-    if not mapped:
-        yield from _matches(conn, compiled, scope, readonly=readonly, prune=prune)
+    catch_up(conn, readonly=readonly, since=scope.since if scope.after_seq is None else None)
+    if not mapped:   # (nor is the table's build: it reads each event once, in order)
+        yield from _matches(conn, compiled, scope, prune=prune)
         return
     before = int(conn.execute("PRAGMA mmap_size").fetchone()[0])
     conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
     try:
-        yield from _matches(conn, compiled, scope, readonly=readonly, prune=prune)
+        yield from _matches(conn, compiled, scope, prune=prune)
     finally:
         conn.execute(f"PRAGMA mmap_size = {before}")
 
 
-def _matches(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, *, readonly: bool,
-             prune: bool) -> Iterator[Match]:
+def _matches(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, *, prune: bool) -> Iterator[Match]:
     from openapiopenai.rules import _prune
     from openapiopenai.rules._plan import run_plan
 
-    catch_up(conn, readonly=readonly, since=scope.since if scope.after_seq is None else None)
     try:
         _define_scope(conn, _window(scope), by_seq=scope.after_seq is not None)
         for info, sql, types in compiled.events:
