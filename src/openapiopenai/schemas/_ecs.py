@@ -9,7 +9,6 @@ and nothing collides with a future ECS field.
 from __future__ import annotations
 
 import datetime
-import functools
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -26,24 +25,35 @@ _EPOCH = datetime.datetime(1970, 1, 1)   # naive UTC: isoformat() then has no of
 _ECS = {"version": ECS_VERSION}
 
 
+# The time of day as text, in two tables (a minute's and a second's), so an export of a million events
+# formats no number: `_timestamp` is one lookup per part.
+_MINUTES = tuple(f"T{hour:02}:{minute:02}:" for hour in range(24) for minute in range(60))
+_SECONDS = tuple(f"{second:02}.000Z" for second in range(60))
+
+
 def _timestamp(seconds: int) -> str | None:
     day, second = divmod(seconds, 86400)
-    date = _date(day)
+    date = _dates.get(day) or _date(day)
     if date is None:
         return None
-    hour, second = divmod(second, 3600)
     minute, second = divmod(second, 60)
-    return f"{date}T{hour:02}:{minute:02}:{second:02}.000Z"
+    return date + _MINUTES[minute] + _SECONDS[second]
 
 
-@functools.lru_cache(maxsize=1024)
+_MAX_DATES = 4096
+_dates: dict[int, str] = {}
+
+
 def _date(day: int) -> str | None:
     """Day ``day`` after 1970-01-01 (an export's events fall on few days, so each is worked out once)."""
     try:
         # isoformat pads the year to four digits (strftime's %Y does not everywhere).
-        return (_EPOCH + datetime.timedelta(days=day)).date().isoformat()
+        date = (_EPOCH + datetime.timedelta(days=day)).date().isoformat()
     except OverflowError:   # beyond year 9999: no date ECS can hold; the seconds stay in openai.audit
         return None
+    if len(_dates) < _MAX_DATES:
+        _dates[day] = date
+    return date
 
 
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
@@ -160,8 +170,10 @@ ActorFields = tuple[Any, ...]
 class _Kind(NamedTuple):
     """What the type alone decides, worked out once per type."""
 
-    event: tuple[Any, ...]
-    """`_Event`'s fields from ``kind`` to ``action``: the categorisation lists are shared, only read."""
+    category: list[str]
+    """The categorisation lists are shared by every event of the type: an encoder only reads them."""
+    types: list[str]
+    outcome: str
     account_change: bool
     group: bool
     entity: str
@@ -176,9 +188,9 @@ def _kind(event_type: str | None) -> _Kind:
     kind = _kinds.get(event_type)
     if kind is None:
         rule = rule_for(event_type or "")
-        kind = _Kind(("event", list(rule.ecs_category), list(rule.ecs_type), rule.outcome, "openai", DATASET,
-                      event_type), rule.schema_name == "account_change", rule.schema_name == "group_management",
-                     rule.entity, rule.entity == "user")
+        kind = _Kind(list(rule.ecs_category), list(rule.ecs_type), rule.outcome,
+                     rule.schema_name == "account_change", rule.schema_name == "group_management", rule.entity,
+                     rule.entity == "user")
         if len(_kinds) < _MAX_KINDS:
             _kinds[event_type] = kind
     return kind
@@ -231,12 +243,14 @@ def _rest(kind: _Kind, f: EventFacts, actor: ActorFields, body: Any) -> _Rest:
         if target_id is not None or f.target_email is not None:
             target = _Person(target_id, f.target_email)
     group = _Named(None, f.target_id, f.target_name) if kind.group and (f.target_id or f.target_name) else None
-    user_id, user_email = actor[0], actor[1]
+    user_id, user_email, actor_type, api_key, account, ja4, odd_ip = actor
     user = None if user_id is None and user_email is None and target is None else _User(user_id, user_email, target)
-    audit = _Audit(*actor[2:], f.effective_at, f.type, _Named(kind.entity, f.target_id, f.target_name),
-                   None if f.scopes is None else list(f.scopes), body)
-    return _Rest(None if f.effective_at is None else _timestamp(f.effective_at),
-                 _Event(*kind.event, f.id, f.error_message), error, group, user, _Custom(audit))
+    audit = _Audit(actor_type, api_key, account, ja4, odd_ip, f.effective_at, f.type,
+                   _Named(kind.entity, f.target_id, f.target_name), None if f.scopes is None else list(f.scopes),
+                   body)
+    event = _Event("event", kind.category, kind.types, kind.outcome, "openai", DATASET, f.type, f.id, f.error_message)
+    return _Rest(None if f.effective_at is None else _timestamp(f.effective_at), event, error, group, user,
+                 _Custom(audit))
 
 
 def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:

@@ -232,7 +232,7 @@ def _encoded_type(rule: TypeRule) -> bytes:
     return b"{" + _encode(_classification(rule))[1:-1] + b","
 
 
-def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytes:
+def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
     """``build_ocsf(f, body)`` as JSON, the actor's and project's parts taken from the encoded ones kept
     for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not kept)."""
     rule = rule_for(f.type or "")
@@ -246,7 +246,7 @@ def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: 
     project = project or _encoded(_project_part(f))
     top, unmapped = _event_part(rule, f, body, _ENCODED_PRODUCT)
     top["unmapped"] = {**actor[1], **project[1], **unmapped} if actor[1] or project[1] else unmapped
-    return b"".join((_encoded_type(rule), actor[0], project[0], _encode(top)[1:]))
+    return bytearray().join((_encoded_type(rule), actor[0], project[0], _encode(top)[1:]))
 
 
 def to_ocsf(event: SupportsGet | Mapping[str, Any], *, raw_data: bool | str = False) -> dict[str, Any]:
