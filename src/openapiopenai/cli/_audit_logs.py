@@ -283,7 +283,6 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
         return writer(raws, fh)
 
 
-
 def _write_mapped(schema: str, events: Iterable[tuple[str | None, str]], out: str) -> int:
     """A JSON-lines export in ``schema`` (ocsf, ecs): the encoded lines are written as bytes."""
     from openapiopenai.schemas._export import mapped_lines
