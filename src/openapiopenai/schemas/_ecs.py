@@ -40,7 +40,7 @@ def _timestamp(seconds: int) -> str | None:
     return date + _MINUTES[minute] + _SECONDS[second]
 
 
-_MAX_DATES = 4096
+_MAX_DATES = 4096   # an export spans few days; past this many a day is worked out each time
 _dates: dict[int, str] = {}
 
 
