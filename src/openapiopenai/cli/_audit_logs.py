@@ -23,6 +23,7 @@ from ._output import (
     atomic_output,
     write_csv,
     write_jsonl,
+    write_lines,
     write_parquet,
 )
 from ._progress import event_progress
@@ -170,21 +171,31 @@ def export_command(
     if out != "-" and os.path.isdir(out) and not lake:
         raise BadInput(f"--out {out}: is a directory")
 
+    # Mapped JSON lines go from the encoder to the file as bytes; from an archive, with each event's type
+    # from its row, so the mapping need not decode the head of the text to find it.
+    mapped = schema != "raw" and fmt == "jsonl"
     with contextlib.ExitStack() as stack:
         if db is not None:
             archive = stack.enter_context(open_archive(db, create=False))
             # Closed before the archive is: a reader that stops early (`| head`) must not leave the
             # cursor to be finalised against a closed connection.
-            partitions = _archive_partitions(archive, filters)
+            partitions = _archive_partitions(archive, filters, typed=mapped)
             for partition in partitions:
                 stack.callback(partition.close)
-            raws: Iterable[str] = _newest_first(partitions)
+            raws: Iterable[str] = () if mapped else _newest_first(partitions)
+            typed: Iterable[tuple[str | None, str]] = _newest_first_typed(partitions) if mapped else ()
         else:
             api = stack.enter_context(connection.api())
             partitions = []
             raws = _service_events(api, filters, None)
+            typed = ((None, raw) for raw in raws)
         try:
-            count = write_lake(raws, out) if lake else _write(fmt, convert(raws), out)
+            if lake:
+                count = write_lake(raws, out)
+            elif mapped:
+                count = _write_mapped(schema, typed, out)
+            else:
+                count = _write(fmt, convert(raws), out)
         except UnwritableOutput as exc:
             raise BadInput(f"--out {exc}") from None
     where = "stdout" if out == "-" else out
@@ -196,13 +207,21 @@ def export_command(
 
 
 class _Partition:
-    """One of an archive's two listings (organisation-level or tenant-scoped), newest first, counted."""
+    """One of an archive's two listings (organisation-level or tenant-scoped), newest first, counted.
 
-    def __init__(self, archive: Archive, filters: Filters) -> None:
+    Its rows are (effective_at, id, raw), or with ``typed`` (effective_at, id, raw, type)."""
+
+    def __init__(self, archive: Archive, filters: Filters, *, typed: bool = False) -> None:
         self._rows = archive.iter_rows(filters, newest_first=True)
+        self._typed = typed
         self.count = 0
 
-    def __iter__(self) -> Iterator[tuple[int, str, str]]:
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        if self._typed:
+            for row in self._rows:
+                self.count += 1
+                yield row["effective_at"], row["id"], row["raw"], row["type"]
+            return
         for row in self._rows:
             self.count += 1
             yield row["effective_at"], row["id"], row["raw"]
@@ -214,11 +233,12 @@ class _Partition:
             self._rows.close()
 
 
-def _archive_partitions(archive: Archive, filters: Filters) -> list[_Partition]:
+def _archive_partitions(archive: Archive, filters: Filters, *, typed: bool = False) -> list[_Partition]:
     """An archive holds both of the service's listings; an export takes both unless --tenant-only."""
     if filters.tenant_only:
-        return [_Partition(archive, filters)]
-    return [_Partition(archive, filters), _Partition(archive, dataclasses.replace(filters, tenant_only=True))]
+        return [_Partition(archive, filters, typed=typed)]
+    return [_Partition(archive, filters, typed=typed),
+            _Partition(archive, dataclasses.replace(filters, tenant_only=True), typed=typed)]
 
 
 def _newest_first(partitions: list[_Partition]) -> Iterator[str]:
@@ -226,6 +246,14 @@ def _newest_first(partitions: list[_Partition]) -> Iterator[str]:
 
     for _, _, raw in heapq.merge(*partitions, reverse=True):
         yield raw
+
+
+def _newest_first_typed(partitions: list[_Partition]) -> Iterator[tuple[str, str]]:
+    """``_newest_first`` with each event's type (the archive's column: the text's own ``type``)."""
+    import heapq
+
+    for _, _, raw, event_type in heapq.merge(*partitions, reverse=True):
+        yield event_type, raw
 
 
 #: Extensions that name a format; ``.ndjson`` is JSON Lines by another name.
@@ -253,6 +281,20 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
         return writer(raws, sys.stdout)
     with atomic_output(out) as tmp, open(tmp, "w", encoding="utf-8", newline="") as fh:
         return writer(raws, fh)
+
+
+def _write_mapped(schema: str, events: Iterable[tuple[str | None, str]], out: str) -> int:
+    """A JSON-lines export in ``schema`` (ocsf, ecs): the encoded lines are written as bytes."""
+    from openapiopenai.schemas._export import mapped_lines
+
+    lines = mapped_lines(events, schema)
+    if out == "-":
+        sys.stdout.flush()
+        count = write_lines(lines, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return count
+    with atomic_output(out) as tmp, open(tmp, "wb") as fh:
+        return write_lines(lines, fh)
 
 
 @audit_logs.command("sync")
