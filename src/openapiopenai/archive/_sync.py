@@ -48,6 +48,7 @@ from openapiopenai.archive._channel import Channel, Closed
 from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._lock import SyncLock
+from openapiopenai.archive._page import SyncPage, read_page
 from openapiopenai.archive._pacing import DEFAULT_GIVE_UP_AFTER, Pacing, Stopped
 from openapiopenai.archive._plan import Span, plan_run, split_span
 from openapiopenai.archive._state import PageBatch, Run, SliceState, SyncState
@@ -176,9 +177,9 @@ class _Engine:
         self.owner = f"{secrets.token_hex(8)}"
         self.fetched = self.inserted = self.pages = self.splits = 0
 
-    def list_page(self, **kwargs: Any) -> Any:
+    def list_page(self, **kwargs: Any) -> SyncPage:
         """One page, retried under the shared budget (the client's own retries are off)."""
-        return self.pacing.call(lambda: self.api.list_audit_logs(**kwargs, **self.scope, _max_retries=0))
+        return self.pacing.call(lambda: read_page(self.api, **kwargs, **self.scope))
 
     # -- planning -----------------------------------------------------------------------------------
     def plan_new_run(self, upper: int, lookback: int) -> Run | None:
@@ -196,7 +197,7 @@ class _Engine:
         for lo, hi in need:
             if lo is None:
                 def exists_before(t: int) -> bool:
-                    return bool(self.list_page(effective_at={"lt": t}, limit=1).data)
+                    return bool(self.list_page(effective_at={"lt": t}, limit=1).heads)
 
                 oldest = find_oldest(exists_before, hi, parallel=self.workers)
                 if oldest is None:
@@ -281,10 +282,10 @@ class _Engine:
                 # Pages that arrived before a failure are good: they are committed before it is raised.
                 handouts, committed = writer.step()
                 for page in committed:
-                    self.fetched += len(page.rows)
+                    self.fetched += page.events
                     self.pages += 1
                     if self.progress is not None:
-                        self.progress(len(page.rows))
+                        self.progress(page.events)
                 if failure is not None:
                     raise failure
         finally:
