@@ -48,8 +48,8 @@ from openapiopenai.archive._channel import Channel, Closed
 from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._lock import SyncLock
-from openapiopenai.archive._page import SyncPage, read_page
 from openapiopenai.archive._pacing import DEFAULT_GIVE_UP_AFTER, Pacing, Stopped
+from openapiopenai.archive._page import SyncPage, read_page
 from openapiopenai.archive._plan import Span, plan_run, split_span
 from openapiopenai.archive._state import PageBatch, Run, SliceState, SyncState
 from openapiopenai.archive._walk import Assignment, SliceWalk, find_oldest
