@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from openapiopenai.api.audit_logs_api import AuditLogsApi
 
-__all__ = ["EventHead", "SyncPage", "read_page"]
+__all__ = ["EventHead", "SyncPage", "read_page", "split_page"]
 
 
 class EventHead(msgspec.Struct, gc=False, frozen=True):
