@@ -11,6 +11,8 @@ How a run goes (per filter set, state keyed by `Filters.key()`):
 3. Fetcher threads walk the slices newest first, page by page; the caller's thread is the only writer and
    commits each page's events together with its slice's new position in one transaction. INSERT OR IGNORE
    on the primary key absorbs overlap (the lookback window, a re-read second), counted as duplicates.
+   A fetcher only splits and checks each page (`_page`); the writer makes the rows, so with one worker
+   the next request is on the wire while the last page is turned into rows and written.
 4. When every slice is done, one transaction moves the high-water mark to the frozen upper bound and
    drops the slices. Only then is the range called complete.
 
