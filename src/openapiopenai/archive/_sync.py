@@ -122,7 +122,8 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
                  lookback: int = DEFAULT_LOOKBACK, workers: int = 1, page_size: int = 100,
                  progress: Callable[[int], None] | None = None,
                  clock: Callable[[], float] = time.time, wait: float = 0.0,
-                 give_up_after: float = DEFAULT_GIVE_UP_AFTER) -> SyncResult:
+                 give_up_after: float = DEFAULT_GIVE_UP_AFTER,
+                 retried: Callable[[bool], None] | None = None) -> SyncResult:
     """Make `archive` hold exactly the service's events matching `filters`, up to now (or `until`).
 
     `progress(n)` is called from the calling thread after each committed page, with its event count.
@@ -131,6 +132,10 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
     apply) until no request has succeeded for `give_up_after` seconds; then, and for any other error
     from the service, the error propagates. What was committed stays committed and the next call
     resumes from it.
+
+    `retried(rate_limited)` is called, from the thread that made the request, each time a failed request
+    counts against that budget (``True`` for a 429), as it happens: the result's `retries` and
+    `rate_limited` say the same only for a sync that returns, this also for one that gives up.
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -146,7 +151,7 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
     with SyncLock(archive.path) as lock:
         lock.acquire(wait)
         engine = _Engine(api, archive.sync_state_of(filters), filters, workers=workers, page_size=page_size,
-                         progress=progress, pacing=Pacing(give_up_after))
+                         progress=progress, pacing=Pacing(give_up_after, retried=retried))
         resumed = engine.state.take_over(engine.owner)
         if resumed is not None:
             log.info("resuming an interrupted sync (%d slices left)", sum(not s.done for s in resumed.slices))
