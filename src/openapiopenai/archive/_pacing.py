@@ -114,7 +114,7 @@ class Pacing:
             self.retries += 1
             if now - self._progress_at >= self.give_up_after:
                 raise exc   # the budget is spent: the last error is the sync's error
-            if limited:
+            if isinstance(exc, RateLimitException):
                 self.rate_limited += 1
                 after = exc.retry_after
                 pause = backoff if after is None else min(after, MAX_RETRY_AFTER)
