@@ -6,7 +6,9 @@ as a user runs it, with a ledger name of its own (so it ships everything) into a
 
 - Row 8: to PostgreSQL (the server the sink tests start: the machine's own binaries, a temporary
   cluster, with PostgreSQL's default durability and shared buffers) against one binary ``COPY`` of the
-  same rows into the same table through psycopg, in one transaction (`_ship_floor`).
+  same rows into the same table through psycopg, in one transaction (`_ship_floor`). The floor is one
+  connection's (one server backend's) least work; `ship` copies each batch through two connections at
+  once (the sink's default ``connections=2``), so on an idle two-core machine it can beat it.
 - Row 8a: the peak RSS (``VmHWM``) of the ship processes, the largest of the three sinks (each named).
 - Row 9: to JSONL files (day partitions, a file per batch and day, each fsync'd before it counts)
   against SQLite reading the raw column into one file, fsync'd once. 9a: to Parquet files by day,
