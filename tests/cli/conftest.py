@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from _cli_helpers import DEAD_URL, FAKE_KEY
+from _cli_helpers import DEAD_URL, FAKE_KEY, Run
 from click.testing import CliRunner, Result
 
 from openapiopenai.cli import cli
 from openapiopenai.emulator import Emulator
-
-Run = Callable[..., Result]
 
 
 @pytest.fixture(scope="module")

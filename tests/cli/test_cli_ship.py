@@ -9,9 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from _cli_helpers import archive_raws, assert_one_line_error, file_state
-
-from conftest import Run
+from _cli_helpers import Run, archive_raws, assert_one_line_error, file_state
 
 
 @pytest.fixture

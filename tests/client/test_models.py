@@ -231,6 +231,22 @@ def test_every_part_of_an_api_key_actor_reads_back_as_sent() -> None:
     assert s.actor.session.user.to_dict() == RICH_EVENT["actor"]["session"]["user"]
 
 
+def test_records_away_from_their_usual_place_in_both_actor_and_payload_read_back_as_sent() -> None:
+    # One event links several parts after its decode: the API key's user and a payload's list items
+    # (a known type), or any payload of a type nobody registered (told its key); each reads its own.
+    actor = {"type": "api_key", "api_key": {"id": "key_1", "user": {"id": "user-2", "u": 2}}}
+    configs = {"configs": [{"id": "c1", "x": 1}, {"id": "c2", "x": 2}]}
+    unknown = {"items": [{"a": 1}], "k": 3}
+    known, other = fetch(page([event(1, type="ip_allowlist.config.activated", actor=actor,
+                                     **{"ip_allowlist.config.activated": configs}),
+                               event(2, type="made.up.type", actor=actor, **{"made.up.type": unknown})])).data
+    for e in (known, other):
+        assert e.actor.api_key.user.u == 2 and e.actor.api_key.user.to_dict() == actor["api_key"]["user"]
+    assert [c.to_dict() for c in known.payload.configs] == configs["configs"]
+    assert [c.x for c in known.payload.configs] == [1, 2]
+    assert other.payload.to_dict() == unknown and other.payload.k == 3
+
+
 def test_a_key_named_like_the_hidden_link_does_not_break_the_record() -> None:
     sent = event(1, actor={"type": "session", "\u2063src": "junk", "\u2063path": [9],
                            "session": {"\u2063path": ["x"], "ja3": "j"}})
