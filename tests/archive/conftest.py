@@ -76,8 +76,16 @@ class FakeService:
                 body = {"error": {"message": "unknown cursor", "type": "invalid_request_error",
                                   "param": "after", "code": None}}
                 return httpx.Response(400, json=body)
-            ids = [e["id"] for e in selected]
-            pos = ids.index(q["after"]) + 1
+            # A cursor is a place in the whole listing, not in this query's answer: the page goes on from
+            # the events older than it that match (as the emulator and the live service do). A walk whose
+            # slice was cut above its position sends one outside the new range and must get an empty page.
+            cursor = next((e for e in self.events if e["id"] == q["after"]), None)
+            if cursor is None:
+                body = {"error": {"message": f"no event {q['after']}", "type": "invalid_request_error",
+                                  "param": "after", "code": None}}
+                return httpx.Response(400, json=body)
+            at = (cursor["effective_at"], cursor["id"])
+            pos = sum(1 for e in selected if (e["effective_at"], e["id"]) >= at)
             if self.repeat_cursor and pos > q["limit"]:
                 pos -= q["limit"]   # hands back the previous page again
             selected = selected[pos:]
