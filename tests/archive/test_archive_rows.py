@@ -1,4 +1,5 @@
-"""The row of an event read straight from a page's bytes is the row read from the decoded event."""
+"""The row of an event read straight from a page's bytes (the sync's `head_rows`, and `page_row` for a
+parsed page) is the row read from the decoded event."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Any
 
 import pytest
 
+from openapiopenai import anatomy
 from openapiopenai._parse import parse_page
 from openapiopenai.archive import _rows
-from openapiopenai.archive._rows import event_row, page_row
+from openapiopenai.archive._page import split_page
+from openapiopenai.archive._rows import event_row, head_rows, page_row
 from openapiopenai.models.list_audit_logs_response import ListAuditLogsResponse
 
 SESSION = {"type": "session", "session": {"user": {"id": "user-1", "email": "a@example.com"},
@@ -37,11 +40,19 @@ ODD: list[dict[str, Any]] = [
 ]
 
 
-def _page(events: list[dict[str, Any]]) -> list[Any]:
+def _body(events: list[dict[str, Any]]) -> bytes:
     # Unusual spacing and escapes, so the stored text can only be right if it is the service's own bytes.
     data = ",\n  ".join(json.dumps(e, separators=(" ,", " : "), ensure_ascii=True) for e in events)
-    body = f'{{"object": "list", "data": [{data}], "has_more": false}}'.encode()
-    return list(parse_page(body, ListAuditLogsResponse).data or [])
+    return f'{{"object": "list", "data": [{data}], "has_more": false}}'.encode()
+
+
+def _page(events: list[dict[str, Any]]) -> list[Any]:
+    return list(parse_page(_body(events), ListAuditLogsResponse).data or [])
+
+
+def _sync_rows(events: list[dict[str, Any]], *, tenant: bool) -> list[tuple[Any, ...]]:
+    page = split_page(_body(events))
+    return head_rows(page.heads, page.raws, tenant=tenant)
 
 
 @pytest.mark.parametrize("tenant", [False, True])
@@ -51,9 +62,10 @@ def test_page_row_matches_event_row(tenant: bool) -> None:
     events += [{"id": "audit_log-t1", "type": "actor", "effective_at": 5, "actor": {"id": "a"}},
                {"id": "audit_log-t2", "type": "project", "effective_at": 6, "project": {"id": "p"}},
                {"id": "audit_log-t3", "type": "brand.new", "effective_at": 7, "brand.new": {"id": "n\u00e9"}}]
-    for event in _page(events):
-        expected = event_row(json.loads(event.raw_json), event.raw_json, tenant=tenant)
-        assert page_row(event, tenant=tenant) == expected
+    expected = [event_row(json.loads(event.raw_json), event.raw_json, tenant=tenant) for event in _page(events)]
+    assert [page_row(event, tenant=tenant) for event in _page(events)] == expected
+    assert _sync_rows(events, tenant=tenant) == expected
+    assert [type(row[11]) for row in expected] == [str] * len(events)
 
 
 def test_page_row_reads_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,3 +86,22 @@ def test_page_row_reads_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
         "audit_log-2", 9, "api_key.created", 1, "api_key", "user-2", "b@example.com", "key_2", None, None,
         "key_new")
     assert page_row(key, tenant=True)[11] == key.raw_json
+
+
+def test_head_rows_read_every_column_from_the_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_decoding(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("ordinary events take the fast path, without decoding the whole event")
+
+    events = [
+        {"id": "audit_log-1", "type": "login.succeeded", "effective_at": 10, "actor": SESSION,
+         "project": {"id": "proj_1"}, "login.succeeded": {"id": "res_1"}},
+        {"id": "audit_log-2", "type": "api_key.created", "effective_at": 9, "actor": KEY_WITH_USER,
+         "api_key.created": {"id": "key_new"}},
+    ]
+    monkeypatch.setattr(anatomy, "facts", no_decoding)
+    session, key = _sync_rows(events, tenant=True)
+    assert session[:11] == ("audit_log-1", 10, "login.succeeded", 1, "session", "user-1", "a@example.com", None,
+                            "proj_1", "10.0.0.1", "res_1")
+    assert key[:11] == ("audit_log-2", 9, "api_key.created", 1, "api_key", "user-2", "b@example.com", "key_2",
+                        None, None, "key_new")
+    assert [session[11], key[11]] == [e.raw_json for e in _page(events)]

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
 
 from openapiopenai.archive import Archive, Filters
 from openapiopenai.archive._pacing import Pacing
+from openapiopenai.archive._page import read_page
 from openapiopenai.archive._state import PageBatch, Run
 from openapiopenai.archive._sync import _Engine
 from openapiopenai.archive._walk import SliceWalk
@@ -117,7 +118,7 @@ class SyncMachine(RuleBasedStateMachine):
         fetcher = who % self.workers
         if fetcher in self.sent:
             # The service's events do not change, so answering now is answering when it was sent.
-            page = self.api.list_audit_logs(**self.sent.pop(fetcher))
+            page = read_page(self.api, **self.sent.pop(fetcher))
             self.inbox.append(self.walks[fetcher].take(page))
 
     @precondition(lambda self: not self.done)

@@ -11,6 +11,7 @@ from _cli_helpers import DEAD_URL, assert_one_line_error, service_raws
 from openapiopenai.cli import _tail
 from openapiopenai.ecs import to_ecs
 from openapiopenai.ocsf import to_ocsf
+from openapiopenai.schemas._export import mapped_json
 
 MAPPINGS = {"ocsf": to_ocsf, "ecs": to_ecs}
 
@@ -53,6 +54,15 @@ def test_export_from_an_archive_in_a_schema(run, everything: list[str], tmp_path
     assert set(everything) < set(raws)   # the organisation's events, and the tenant-scoped ones beside
     types = {json.loads(raw)["type"] for raw in raws}
     assert len(types) > 140   # every type of the spec went through
+
+
+@pytest.mark.parametrize("schema", ["ocsf", "ecs"])
+def test_export_from_the_service_to_stdout_in_a_schema(run, everything: list[str], schema: str) -> None:
+    """The mapped lines go to stdout as bytes: the same text `list` prints, one event a line."""
+    result = run("audit-logs", "export", "--out", "-", "--schema", schema)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == list(mapped_json(everything, schema))
+    assert f"exported {len(everything):,} events" in result.stderr
 
 
 def test_tail_jsonl_in_ocsf(run, fresh_org, monkeypatch) -> None:

@@ -188,3 +188,31 @@ def test_other_services_go_through_apprise(tmp_path: Path, emu: Emulator, monkey
         assert all(b["title"].startswith("[high] ") and "in acme at" in b["message"] for b in hook.bodies)
     finally:
         hook.close()
+
+
+def test_a_sync_that_gives_up_still_counts_the_429s_it_was_given(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # One request a hundred seconds: past the first, every answer is a 429 (Retry-After: 100). The sync
+    # honours a Retry-After up to MAX_RETRY_AFTER, cut here to half a second so that the test does not sit
+    # out a minute, then gives up `give_up_after` (1 s) after its last progress.
+    from openapiopenai.archive import _pacing
+
+    monkeypatch.setattr(_pacing, "MAX_RETRY_AFTER", 0.5)
+    monkeypatch.setenv("CYCLE_KEY", KEY)
+    with Emulator(events=300, seed=9, admin_key=KEY, rate_limit=0.01) as emu:
+        config = parse_config(f"""
+[[org]]
+name = "acme"
+base_url = "{emu.base_url}"
+admin_key_env = "CYCLE_KEY"
+archive = "{tmp_path / 'acme.sqlite'}"
+interval = "1m"
+give_up_after = "1s"
+""").orgs[0]
+        metrics = Metrics()
+        report = OrgCycle(config, metrics, threading.Event()).run()
+        given = emu.counters()["rate_limited"]
+    assert not report.ok and [kind for kind, _ in report.errors] == ["rate_limit"], report.errors
+    counted = metrics.sample("openapiopenai_rate_limited_total", {"org": "acme"})
+    assert given >= 2 and counted == given, (counted, given)   # every 429 the emulator sent, the last one too
+    assert metrics.sample("openapiopenai_sync_retries_total", {"org": "acme"}) >= counted

@@ -81,6 +81,8 @@ def test_every_event_once_with_raw_byte_identical_and_lookup_columns(
         c = columns[event_id]
         assert (etype, at, tenant, actor_id, email, project, ip, resource) == (
             c[1], c[2], bool(c[3]), c[4], c[5], c[6], c[7], c[8])
+    assert postgres.psql("SELECT indexdef FROM pg_indexes WHERE indexname = 't_once_effective_at'",
+                         db="audit").endswith("USING brin (effective_at)")
 
 
 def test_ocsf_documents_go_into_the_jsonb_column(postgres: PostgresServer, make_archive: Callable[[], Path],
@@ -128,6 +130,74 @@ def test_a_resent_batch_counts_as_duplicates(postgres: PostgresServer, make_arch
         total = archive.count()
     assert result.delivered == result.duplicates == total - 1000
     assert len(_table(postgres, "t_resent")) == total
+
+
+def _seq_ids(db: Path, first: int, last: int) -> list[str]:
+    conn = sqlite3.connect(db)
+    try:
+        return [r[0] for r in conn.execute("SELECT id FROM audit_logs WHERE seq BETWEEN ? AND ?", (first, last))]
+    finally:
+        conn.close()
+
+
+def test_a_batch_is_copied_in_parts_through_connections_of_their_own(
+        postgres: PostgresServer, make_archive: Callable[[], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SINK_PW", SINK_PASSWORD)
+    db = make_archive()
+    for connections in (1, 2, 3):
+        table = f"t_parts{connections}"
+        with Archive(db) as archive:
+            result = ship(archive, open_sink(_url(postgres, table, connections=str(connections))), batch=500,
+                          name=table)
+            total = archive.count()
+        assert result.delivered == total == len(_table(postgres, table)) and result.duplicates == 0
+        # Each part is a transaction of its own: `connections` of them per batch.
+        batches = -(-total // 500)
+        assert postgres.psql(f"SELECT count(DISTINCT xmin::text) FROM {table}", db="audit") == str(
+            batches * connections)
+
+
+def test_a_part_committed_while_another_failed_is_not_in_the_table_twice(
+        postgres: PostgresServer, make_archive: Callable[[], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SINK_PW", SINK_PASSWORD)
+    db = make_archive()
+    url = _url(postgres, "t_part_lost", application_name="t_part_lost")
+    killed: list[str] = []
+
+    def kill_second_connection(_: int) -> None:
+        # After the first batch: the server drops the newer of the two connections (the second part's),
+        # so the next batch's first part commits and its second fails with the connection.
+        if not killed:
+            killed.append(postgres.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE"
+                                        " application_name = 't_part_lost' ORDER BY backend_start DESC LIMIT 1"))
+
+    with Archive(db) as archive:
+        result = ship(archive, open_sink(url), batch=500, sleep=lambda _: None, progress=kill_second_connection)
+        total = archive.count()
+        state = Ledger(archive.connection, open_sink(url).describe()).state()
+    assert killed == ["t"]
+    assert result.retries == 1
+    assert result.duplicates == 250          # the first part of the second batch, committed before the failure
+    assert result.delivered == total == len(_table(postgres, "t_part_lost"))
+    assert state is not None and state.position == total and state.pending is None
+
+
+def test_a_resent_batch_whose_parts_half_arrived_adds_only_the_missing_half(
+        postgres: PostgresServer, make_archive: Callable[[], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SINK_PW", SINK_PASSWORD)
+    db = make_archive()
+    sink_url = _url(postgres, "t_half")
+    with Archive(db) as archive:
+        ship(archive, open_sink(sink_url), batch=500)
+        # As after a crash when the batch 1001..1500's first part had committed and its second had not.
+        missing = _seq_ids(db, 1251, 1500)
+        postgres.psql("DELETE FROM t_half WHERE id IN (" + ", ".join(f"'{i}'" for i in missing) + ")", db="audit")
+        archive.connection.execute("UPDATE sink_ledger SET position = 1000, pending_from = 1001, pending_to = 1500")
+        result = ship(archive, open_sink(sink_url), batch=500)
+        total = archive.count()
+    assert len(missing) == 250
+    assert result.delivered == total - 1000 and result.duplicates == total - 1000 - 250
+    assert len(_table(postgres, "t_half")) == total
 
 
 def test_refused_events_are_dead_letters_and_retry_dead_delivers_them(
@@ -187,6 +257,9 @@ def test_an_unreachable_server_at_start_is_exit_1(make_archive: Callable[[], Pat
 def test_sink_url_errors_before_connecting() -> None:
     with pytest.raises(SinkConfigError, match="not a plain name"):
         open_sink("postgresql://h/db?table=x;drop")
+    for connections in ("0", "9", "two", "-1"):
+        with pytest.raises(SinkConfigError, match=r"connections must be a whole number within 1\.\.8"):
+            open_sink(f"postgresql://h/db?connections={connections}")
     sink = open_sink(f"postgresql://ship:{SINK_PASSWORD}@127.0.0.1:{free_port()}/audit")
     assert SINK_PASSWORD not in repr(sink) and SINK_PASSWORD not in sink.describe()
     with pytest.raises(SinkUnavailable) as info:

@@ -314,3 +314,18 @@ def test_the_ledger_of_a_schema_1_archive_reads_empty(tmp_path: Path) -> None:
     shutil.copyfile(Path(__file__).parents[1] / "archive" / "data" / "v1_archive.sqlite", v1)
     conn = sqlite3.connect(v1)
     assert Ledger(conn, "x").state() is None and Ledger(conn, "x").dead_letters() == []
+
+
+def test_a_batch_splits_into_consecutive_parts_of_its_columns() -> None:
+    from openapiopenai.sinks._batch import Batch
+
+    items = [Item(s, f"audit_log-{s}", 1_700_000_000 + s, "login.succeeded", f'{{"n": {s}}}', None, "raw",
+                  (0, "session")) for s in range(1, 8)]
+    batch = Batch.of(items)
+    parts = batch.split(3)
+    assert [len(p) for p in parts] == [2, 2, 3]
+    assert [list(p) for p in parts] == [items[0:2], items[2:4], items[4:7]]
+    assert [r for p in parts for r in p.raw] == [i.raw.encode() for i in items]
+    assert [c for p in parts for c in (p.columns or [])] == [(0, "session")] * 7
+    assert [len(p) for p in Batch.of(items[:2]).split(5)] == [1, 1]   # never an empty part
+    assert [len(p) for p in Batch.of([]).split(2)] == [0]   # an empty batch stays one (empty) part

@@ -60,13 +60,15 @@ class Pacing:
     def __init__(self, give_up_after: float = DEFAULT_GIVE_UP_AFTER, *,
                  clock: Callable[[], float] = time.monotonic,
                  wait: Callable[[threading.Event, float], bool] | None = None,
-                 jitter: Callable[[float], float] = pause_jitter) -> None:
+                 jitter: Callable[[float], float] = pause_jitter,
+                 retried: Callable[[bool], None] | None = None) -> None:
         if give_up_after < 0:
             raise ValueError("give_up_after must not be negative")
         self.give_up_after = give_up_after
         self._clock = clock
         self._wait = wait or (lambda stop, seconds: _wait(stop, seconds))
         self._jitter = jitter
+        self._retried = retried
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._resume_at = 0.0
@@ -104,6 +106,9 @@ class Pacing:
     def _after_failure(self, exc: ApiException, attempt: int) -> float:
         """Record a failure; returns this fetcher's own wait (0 after a 429: the shared pause covers it)."""
         backoff = add_jitter(min(INITIAL_RETRY_DELAY * 2 ** (attempt - 1), MAX_RETRY_DELAY))
+        limited = isinstance(exc, RateLimitException)
+        if self._retried is not None:   # as it happens, so a sync that fails in the end is counted too
+            self._retried(limited)
         with self._lock:
             now = self._clock()
             self.retries += 1

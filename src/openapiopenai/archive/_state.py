@@ -28,7 +28,7 @@ from typing import Any
 from openapiopenai.archive._errors import ArchiveWriteError, SyncError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._plan import Span
-from openapiopenai.archive._rows import has_id_index, insert_rows
+from openapiopenai.archive._rows import has_id_index, head_rows, insert_rows
 from openapiopenai.archive._schema import build_indexes, drop_indexes
 
 __all__ = ["PageBatch", "Run", "SliceState", "Split", "SyncState", "describe_states", "transaction"]
@@ -54,16 +54,31 @@ class SliceState:
 
 @dataclass(frozen=True)
 class PageBatch:
-    """A checked page of one slice and that slice's position right after it, to commit atomically."""
+    """A checked page of one slice and that slice's position right after it, to commit atomically.
+
+    The page's events travel as their heads and exact bytes; the writer makes them rows (`rows()`),
+    so the fetcher that checked them is back on the wire sooner."""
 
     slice_no: int
-    rows: list[tuple[Any, ...]]
+    heads: Sequence[Any]
+    """Each event's `_page.EventHead` (id, type, effective_at), checked by the walk."""
+    raws: Sequence[Any]
+    """Each event's JSON as the service sent it (bytes-like)."""
+    tenant: bool
     cursor_id: str | None
     cursor_at: int | None
     lo: int | None
     """The lower bound the page was fetched with: never above the slice's committed `lo`."""
     hi: int
     done: bool
+
+    @property
+    def events(self) -> int:
+        return len(self.heads)
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The page's `audit_logs` rows (built on each call: the writer asks once, at its commit)."""
+        return head_rows(self.heads, self.raws, tenant=self.tenant)
 
 
 @dataclass(frozen=True)
@@ -190,12 +205,12 @@ class SyncState:
                                    (self.key, below.no, below.lo, below.hi))
             by_id = has_id_index(self._conn)
             for page in pages:
-                if page.rows:
-                    inserted += insert_rows(self._conn, page.rows, by_id=by_id)
+                if page.heads:
+                    inserted += insert_rows(self._conn, page.rows(), by_id=by_id)
                 self._conn.execute(
                     "UPDATE sync_slices SET cursor_id = ?, cursor_at = ?, hi = ?, pages = pages + 1,"
                     " fetched = fetched + ?, done = ? WHERE filter_key = ? AND slice_no = ?",
-                    (page.cursor_id, page.cursor_at, page.hi, len(page.rows), int(page.done), self.key,
+                    (page.cursor_id, page.cursor_at, page.hi, page.events, int(page.done), self.key,
                      page.slice_no))
         return inserted
 

@@ -11,6 +11,8 @@ How a run goes (per filter set, state keyed by `Filters.key()`):
 3. Fetcher threads walk the slices newest first, page by page; the caller's thread is the only writer and
    commits each page's events together with its slice's new position in one transaction. INSERT OR IGNORE
    on the primary key absorbs overlap (the lookback window, a re-read second), counted as duplicates.
+   A fetcher only splits and checks each page (`_page`); the writer makes the rows, so with one worker
+   the next request is on the wire while the last page is turned into rows and written.
 4. When every slice is done, one transaction moves the high-water mark to the frozen upper bound and
    drops the slices. Only then is the range called complete.
 
@@ -37,9 +39,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +52,7 @@ from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._lock import SyncLock
 from openapiopenai.archive._pacing import DEFAULT_GIVE_UP_AFTER, Pacing, Stopped
+from openapiopenai.archive._page import SyncPage, read_page
 from openapiopenai.archive._plan import Span, plan_run, split_span
 from openapiopenai.archive._state import PageBatch, Run, SliceState, SyncState
 from openapiopenai.archive._walk import Assignment, SliceWalk, find_oldest
@@ -79,6 +83,11 @@ GROUP_MIN_PAGES = 8
 GROUP_LINGER_S = 0.1
 #: How long a stopping sync waits for fetchers to finish their request in flight.
 _JOIN_TIMEOUT_S = 5.0
+#: While a walk runs, a thread waiting for the GIL gets it within this long (CPython's default is 5 ms).
+#: A fetcher whose answer has arrived then checks it and sends the next request at once, instead of
+#: waiting out the writer's row building: with one worker the service answers a page in about 3 ms, so
+#: a 5 ms wait per page would leave it idle more than half the time.
+_SWITCH_INTERVAL_S = 0.0005
 
 
 _ALL = Filters()   # immutable, so safe as a default
@@ -113,7 +122,8 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
                  lookback: int = DEFAULT_LOOKBACK, workers: int = 1, page_size: int = 100,
                  progress: Callable[[int], None] | None = None,
                  clock: Callable[[], float] = time.time, wait: float = 0.0,
-                 give_up_after: float = DEFAULT_GIVE_UP_AFTER) -> SyncResult:
+                 give_up_after: float = DEFAULT_GIVE_UP_AFTER,
+                 retried: Callable[[bool], None] | None = None) -> SyncResult:
     """Make `archive` hold exactly the service's events matching `filters`, up to now (or `until`).
 
     `progress(n)` is called from the calling thread after each committed page, with its event count.
@@ -122,6 +132,10 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
     apply) until no request has succeeded for `give_up_after` seconds; then, and for any other error
     from the service, the error propagates. What was committed stays committed and the next call
     resumes from it.
+
+    `retried(rate_limited)` is called, from the thread that made the request, each time a failed request
+    counts against that budget (``True`` for a 429), as it happens: the result's `retries` and
+    `rate_limited` say the same only for a sync that returns, this also for one that gives up.
     """
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -137,7 +151,7 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
     with SyncLock(archive.path) as lock:
         lock.acquire(wait)
         engine = _Engine(api, archive.sync_state_of(filters), filters, workers=workers, page_size=page_size,
-                         progress=progress, pacing=Pacing(give_up_after))
+                         progress=progress, pacing=Pacing(give_up_after, retried=retried))
         resumed = engine.state.take_over(engine.owner)
         if resumed is not None:
             log.info("resuming an interrupted sync (%d slices left)", sum(not s.done for s in resumed.slices))
@@ -176,9 +190,9 @@ class _Engine:
         self.owner = f"{secrets.token_hex(8)}"
         self.fetched = self.inserted = self.pages = self.splits = 0
 
-    def list_page(self, **kwargs: Any) -> Any:
+    def list_page(self, **kwargs: Any) -> SyncPage:
         """One page, retried under the shared budget (the client's own retries are off)."""
-        return self.pacing.call(lambda: self.api.list_audit_logs(**kwargs, **self.scope, _max_retries=0))
+        return self.pacing.call(lambda: read_page(self.api, **kwargs, **self.scope))
 
     # -- planning -----------------------------------------------------------------------------------
     def plan_new_run(self, upper: int, lookback: int) -> Run | None:
@@ -196,7 +210,7 @@ class _Engine:
         for lo, hi in need:
             if lo is None:
                 def exists_before(t: int) -> bool:
-                    return bool(self.list_page(effective_at={"lt": t}, limit=1).data)
+                    return bool(self.list_page(effective_at={"lt": t}, limit=1).heads)
 
                 oldest = find_oldest(exists_before, hi, parallel=self.workers)
                 if oldest is None:
@@ -219,7 +233,8 @@ class _Engine:
     def execute(self, run: Run) -> None:
         writer = WalkWriter(self.state, run, fetchers=self.workers, min_split_events=2 * self.page_size)
         if not writer.finished:
-            self._pump(writer)
+            with _prompt_gil_handoffs():
+                self._pump(writer)
         self.inserted += writer.inserted
         self.splits += writer.splits
         built = self.state.complete(run)
@@ -281,10 +296,10 @@ class _Engine:
                 # Pages that arrived before a failure are good: they are committed before it is raised.
                 handouts, committed = writer.step()
                 for page in committed:
-                    self.fetched += len(page.rows)
+                    self.fetched += page.events
                     self.pages += 1
                     if self.progress is not None:
-                        self.progress(len(page.rows))
+                        self.progress(page.events)
                 if failure is not None:
                     raise failure
         finally:
@@ -295,6 +310,29 @@ class _Engine:
             deadline = time.monotonic() + _JOIN_TIMEOUT_S
             for t in threads:
                 t.join(max(0.0, deadline - time.monotonic()))
+
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.0
+
+
+@contextlib.contextmanager
+def _prompt_gil_handoffs() -> Iterator[None]:
+    """`_SWITCH_INTERVAL_S` for as long as any walk in this process runs; then the interval it was."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if not _switch_users:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, _SWITCH_INTERVAL_S))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if not _switch_users:
+                sys.setswitchinterval(_switch_saved)
 
 
 @dataclass

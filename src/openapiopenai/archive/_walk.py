@@ -3,8 +3,8 @@ search for the oldest event that a parallel back-fill starts with.
 
 A fetcher never touches SQLite or the writer's slice state. The writer hands it an `Assignment` (a
 copy of a slice's committed position); `SliceWalk` turns that into requests and each checked answer
-into a `PageBatch` carrying the rows, the slice position *after* the page, and the lower bound the page
-was fetched with. The one thing the writer changes under a running walk is the assignment's lower
+(a `_page.SyncPage`) into a `PageBatch` carrying the events, the slice position *after* the page, and
+the lower bound the page was fetched with. The one thing the writer changes under a running walk is the assignment's lower
 bound, when it splits the slice, and it does so only after the split is committed: so a walker only
 ever walks at least what the archive's state says its slice still owes, whatever the timing.
 
@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from openapiopenai.archive._errors import SyncError
-from openapiopenai.archive._rows import page_row
+from openapiopenai.archive._page import EventHead, SyncPage
 from openapiopenai.archive._state import PageBatch, SliceState
 from openapiopenai.exceptions import ApiException
 
@@ -94,14 +94,14 @@ class SliceWalk:
         self._followed.clear()
         return True
 
-    def take(self, page: Any) -> PageBatch:
+    def take(self, page: SyncPage) -> PageBatch:
         """Check the answer to the last `query()` and turn it into the batch for the writer."""
-        events = page.data or []
-        has_more = bool(page.has_more)
-        rows = _check_page(events, lo=self._lo, hi=self._hi, newest=self._cursor_at,
-                           event_types=self._event_types, tenant=self._tenant, slice_no=self.slice_no)
-        if events:
-            last = events[-1]
+        heads = page.heads
+        has_more = page.has_more
+        _check_page(heads, lo=self._lo, hi=self._hi, newest=self._cursor_at, event_types=self._event_types,
+                    slice_no=self.slice_no)
+        if heads:
+            last = heads[-1]
             self._cursor, self._cursor_at = last.id, last.effective_at
             if self._cursor in self._followed:
                 raise SyncError(f"the service repeated the cursor {self._cursor!r} (slice {self.slice_no}); "
@@ -111,28 +111,25 @@ class SliceWalk:
             raise SyncError(f"the service returned an empty page with has_more=true (slice {self.slice_no}); "
                             "stopping, as the walk would make no progress")
         self.done = not has_more
-        return PageBatch(self.slice_no, rows, self._cursor, self._cursor_at, self._lo, self._hi, self.done)
+        return PageBatch(self.slice_no, heads, page.raws, self._tenant, self._cursor, self._cursor_at, self._lo,
+                         self._hi, self.done)
 
 
-def _check_page(events: list[Any], *, lo: int | None, hi: int, newest: int | None,
-                event_types: frozenset[str], tenant: bool, slice_no: int) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
+def _check_page(heads: list[EventHead], *, lo: int | None, hi: int, newest: int | None,
+                event_types: frozenset[str], slice_no: int) -> None:
     ceiling = hi - 1 if newest is None else min(hi - 1, newest)
-    for event in events:
-        at = event.effective_at
-        if type(at) is not int or (lo is not None and at < lo) or at > ceiling:
-            if type(at) is int and (lo is None or at >= lo) and at < hi:
-                raise SyncError(f"the service returned event {event.id!r} at {at}, newer than the page "
+    for head in heads:
+        at = head.effective_at
+        if (lo is not None and at < lo) or at > ceiling:
+            if (lo is None or at >= lo) and at < hi:
+                raise SyncError(f"the service returned event {head.id!r} at {at}, newer than the page "
                                 f"before it ({newest}); the listing is out of order (slice {slice_no})")
-            raise SyncError(f"the service returned event {event.id!r} at {at!r}, outside the requested "
+            raise SyncError(f"the service returned event {head.id!r} at {at!r}, outside the requested "
                             f"range [{lo}, {hi}); it may have ignored the time filter (slice {slice_no})")
-        row = page_row(event, tenant=tenant)
-        if event_types and row[2] not in event_types:
-            raise SyncError(f"the service returned event {event.id!r} of type {row[2]!r}, which the "
+        if event_types and head.type not in event_types:
+            raise SyncError(f"the service returned event {head.id!r} of type {head.type!r}, which the "
                             f"type filter excludes (slice {slice_no})")
         ceiling = at
-        rows.append(row)
-    return rows
 
 
 def find_oldest(exists_before: Callable[[int], bool], hi: int, *, parallel: int) -> int | None:

@@ -60,7 +60,7 @@ class WalkWriter:
             raise SyncError(f"internal error: slice {sl.no} page fetched from {page.lo}, above its bound {sl.lo}")
         sl.cursor_id, sl.cursor_at, sl.hi = page.cursor_id, page.cursor_at, page.hi
         sl.pages += 1
-        sl.fetched += len(page.rows)
+        sl.fetched += page.events
         sl.done = page.done
         self._pages.append(page)
         if page.done:

@@ -139,6 +139,16 @@ def write_jsonl(raws: Iterable[str], out: IO[str]) -> int:
     return count
 
 
+def write_lines(lines: Iterable[bytes | bytearray], out: IO[bytes]) -> int:
+    """Lines already encoded, each with its newline (a mapped export's): written as they are."""
+    count = 0
+    write = out.write
+    for line in lines:
+        write(line)
+        count += 1
+    return count
+
+
 def write_json_array(raws: Iterable[str], out: IO[str]) -> int:
     """A JSON array of the events exactly as sent, streamed so ``--all`` never holds them in memory."""
     count = 0

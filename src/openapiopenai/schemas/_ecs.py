@@ -9,14 +9,13 @@ and nothing collides with a future ECS field.
 from __future__ import annotations
 
 import datetime
-import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
-from openapiopenai.schemas._table import ECS_VERSION, TypeRule, rule_for
+from openapiopenai.schemas._table import ECS_VERSION, rule_for
 from openapiopenai.schemas._values import ip_address, number
 
 __all__ = ["DATASET", "build_ecs", "encode_ecs", "to_ecs"]
@@ -26,31 +25,35 @@ _EPOCH = datetime.datetime(1970, 1, 1)   # naive UTC: isoformat() then has no of
 _ECS = {"version": ECS_VERSION}
 
 
+# The time of day as text, in two tables (a minute's and a second's), so an export of a million events
+# formats no number: `_timestamp` is one lookup per part.
+_MINUTES = tuple(f"T{hour:02}:{minute:02}:" for hour in range(24) for minute in range(60))
+_SECONDS = tuple(f"{second:02}.000Z" for second in range(60))
+
+
 def _timestamp(seconds: int) -> str | None:
     day, second = divmod(seconds, 86400)
-    date = _date(day)
+    date = _dates.get(day) or _date(day)
     if date is None:
         return None
-    hour, second = divmod(second, 3600)
     minute, second = divmod(second, 60)
-    return f"{date}T{hour:02}:{minute:02}:{second:02}.000Z"
+    return date + _MINUTES[minute] + _SECONDS[second]
 
 
-@functools.lru_cache(maxsize=1024)
+_MAX_DATES = 4096   # an export spans few days; past this many a day is worked out each time
+_dates: dict[int, str] = {}
+
+
 def _date(day: int) -> str | None:
     """Day ``day`` after 1970-01-01 (an export's events fall on few days, so each is worked out once)."""
     try:
         # isoformat pads the year to four digits (strftime's %Y does not everywhere).
-        return (_EPOCH + datetime.timedelta(days=day)).date().isoformat()
+        date = (_EPOCH + datetime.timedelta(days=day)).date().isoformat()
     except OverflowError:   # beyond year 9999: no date ECS can hold; the seconds stay in openai.audit
         return None
-
-
-@functools.lru_cache(maxsize=1024)
-def _event_base(rule: TypeRule) -> dict[str, Any]:
-    """The ``event`` fields that follow from the type alone, worked out once per type."""
-    return {"kind": "event", "category": list(rule.ecs_category), "type": list(rule.ecs_type),
-            "outcome": rule.outcome, "module": "openai", "dataset": DATASET}
+    if len(_dates) < _MAX_DATES:
+        _dates[day] = date
+    return date
 
 
 def _put(obj: dict[str, Any], key: str, value: Any) -> None:
@@ -79,13 +82,121 @@ def _source(ip: str | None, country: str | None, city: str | None, region: str |
 
 
 # A document is made of parts, each read from one part of the event, as in `_ocsf`: the actor's and the
-# project's are built and encoded once per distinct actor or project by the export, and `build_ecs`
-# joins the very same parts as objects. `user` and `openai.audit` take keys from more than one part, so
-# a part is (top-level keys, `user` keys, `openai.audit` keys).
-Part = tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+# project's are built and encoded once per distinct actor or project by the export; the rest (id, time,
+# target, payload) is a tree of structs that msgspec encodes in one call, and that `build_ecs` turns into
+# the very same dicts, so the two ways cannot differ. `user` and `openai.audit` take keys from the actor
+# too, so the actor's part is its top-level keys and the values it gives those two objects.
+
+class _Fields(msgspec.Struct, omit_defaults=True, gc=False):
+    """An object of the document: its fields in ECS's order, a None field left out (as `_put` does)."""
 
 
-def _actor_part(f: EventFacts) -> Part:
+class _Ref(_Fields):
+    id: str | None = None
+
+
+class _ApiKey(_Fields):
+    id: str | None = None
+    type: str | None = None
+
+
+class _Named(_Fields):   # `group`, `openai.audit.target`
+    type: str | None = None
+    id: str | None = None
+    name: str | None = None
+
+
+class _Error(_Fields):
+    code: str | None = None
+    message: str | None = None
+
+
+class _Person(_Fields):   # `user.target`
+    id: str | None = None
+    email: str | None = None
+
+
+class _User(_Fields):
+    id: str | None = None
+    email: str | None = None
+    target: _Person | None = None
+
+
+class _Event(_Fields):
+    kind: str | None = None
+    category: list[str] | None = None
+    type: list[str] | None = None
+    outcome: str | None = None
+    module: str | None = None
+    dataset: str | None = None
+    action: str | None = None
+    id: str | None = None
+    reason: str | None = None
+
+
+class _Audit(_Fields):
+    # From the actor (`ActorFields`), then from the event.
+    actor_type: str | None = None
+    api_key: _ApiKey | None = None
+    service_account: _Ref | None = None
+    ja4: str | None = None
+    ip_address: str | None = None
+    effective_at: int | None = None
+    type: str | None = None
+    target: _Named | None = None
+    scopes: list[str] | None = None
+    payload: Any = None
+
+
+class _Custom(_Fields):
+    audit: _Audit | None = None
+
+
+class _Rest(_Fields):
+    """The document after the actor's and the project's top-level keys."""
+
+    timestamp: str | None = msgspec.field(default=None, name="@timestamp")
+    event: _Event | None = None
+    error: _Error | None = None
+    group: _Named | None = None
+    user: _User | None = None
+    openai: _Custom | None = None
+
+
+#: What the actor gives `user` (id, email) and `openai.audit` (actor_type .. ip_address), in that order.
+ActorFields = tuple[Any, ...]
+
+
+class _Kind(NamedTuple):
+    """What the type alone decides, worked out once per type."""
+
+    category: list[str]
+    """The categorisation lists are shared by every event of the type: an encoder only reads them."""
+    types: list[str]
+    outcome: str
+    account_change: bool
+    group: bool
+    entity: str
+    target_is_user: bool
+
+
+_MAX_KINDS = 1024
+_kinds: dict[str | None, _Kind] = {}
+
+
+def _kind(event_type: str | None) -> _Kind:
+    kind = _kinds.get(event_type)
+    if kind is None:
+        rule = rule_for(event_type or "")
+        kind = _Kind(list(rule.ecs_category), list(rule.ecs_type), rule.outcome,
+                     rule.schema_name == "account_change", rule.schema_name == "group_management", rule.entity,
+                     rule.entity == "user")
+        if len(_kinds) < _MAX_KINDS:
+            _kinds[event_type] = kind
+    return kind
+
+
+def _actor_part(f: EventFacts) -> tuple[dict[str, Any], ActorFields]:
     """From the actor's facts only."""
     top: dict[str, Any] = {}
     ip = ip_address(f.ip_address)
@@ -107,134 +218,97 @@ def _actor_part(f: EventFacts) -> Part:
         related["user"] = users
     if related:
         top["related"] = related
-    user: dict[str, Any] = {}
-    _put(user, "id", f.actor_id)
-    _put(user, "email", f.user_email)
-    audit: dict[str, Any] = {}
-    _put(audit, "actor_type", f.actor_type)
-    if f.api_key_id is not None or f.api_key_type is not None:
-        api_key: dict[str, Any] = {}
-        _put(api_key, "id", f.api_key_id)
-        _put(api_key, "type", f.api_key_type)
-        audit["api_key"] = api_key
-    if f.service_account_id is not None:
-        audit["service_account"] = {"id": f.service_account_id}
-    _put(audit, "ja4", f.ja4)
-    if ip is None:
-        _put(audit, "ip_address", f.ip_address)   # not an address ECS's `ip` type would take
-    return top, user, audit
+    api_key = None if f.api_key_id is None and f.api_key_type is None else _ApiKey(f.api_key_id, f.api_key_type)
+    account = None if f.service_account_id is None else _Ref(f.service_account_id)
+    # An address ECS's `ip` type would not take stays in openai.audit.
+    return top, (f.actor_id, f.user_email, f.actor_type, api_key, account, f.ja4, None if ip else f.ip_address)
 
 
-def _project_part(f: EventFacts) -> Part:
+def _project_part(f: EventFacts) -> dict[str, Any]:
     cloud: dict[str, Any] = {"provider": "openai"}
     if f.project_id is not None or f.project_name is not None:
         project: dict[str, Any] = {}
         _put(project, "id", f.project_id)
         _put(project, "name", f.project_name)
         cloud["project"] = project
-    return {"cloud": cloud}, {}, {}
+    return {"cloud": cloud}
 
 
-def _event_part(rule: TypeRule, f: EventFacts, body: Any, *, shared: bool) -> Part:
-    """From the event's id, time and payload (``body``, carried to ``openai.audit.payload`` as is).
-    ``shared``: the categorisation lists may be the table's own (an encoder only reads them)."""
-    top: dict[str, Any] = {}
-    audit: dict[str, Any] = {}
-    if f.effective_at is not None:
-        _put(top, "@timestamp", _timestamp(f.effective_at))
-        audit["effective_at"] = f.effective_at
-    event = dict(_event_base(rule))
-    if not shared:   # the caller's own lists, not the cached ones
-        event["category"], event["type"] = list(rule.ecs_category), list(rule.ecs_type)
-    _put(event, "action", f.type)
-    _put(event, "id", f.id)
-    _put(event, "reason", f.error_message)
-    top["event"] = event
-    if f.error_code is not None or f.error_message is not None:
-        error: dict[str, Any] = {}
-        _put(error, "code", f.error_code)
-        _put(error, "message", f.error_message)
-        top["error"] = error
-    user: dict[str, Any] = {}
-    if rule.schema_name == "account_change":
-        target: dict[str, Any] = {}
-        _put(target, "id", f.target_id if rule.entity == "user" else f.subject_user_id)
-        _put(target, "email", f.target_email)
-        if target:
-            user["target"] = target
-    if rule.schema_name == "group_management" and (f.target_id or f.target_name):
-        group: dict[str, Any] = {}
-        _put(group, "id", f.target_id)
-        _put(group, "name", f.target_name)
-        top["group"] = group
-    _put(audit, "type", f.type)
-    target_obj: dict[str, Any] = {"type": rule.entity}
-    _put(target_obj, "id", f.target_id)
-    _put(target_obj, "name", f.target_name)
-    audit["target"] = target_obj
-    if f.scopes is not None:
-        audit["scopes"] = list(f.scopes)
-    if body is not None:
-        audit["payload"] = body
-    return top, user, audit
-
-
-def _joined(doc: dict[str, Any], users: tuple[dict[str, Any], ...], audits: tuple[dict[str, Any], ...]) -> dict[str, Any]:
-    user = {k: v for part in users for k, v in part.items()}
-    if user:
-        doc["user"] = user
-    doc["openai"] = {"audit": {k: v for part in audits for k, v in part.items()}}
-    return doc
+def _rest(kind: _Kind, f: EventFacts, actor: ActorFields, body: Any) -> _Rest:
+    """From the event's id, time, target and payload (``body``, carried to ``openai.audit.payload`` as is)."""
+    error = None if f.error_code is None and f.error_message is None else _Error(f.error_code, f.error_message)
+    target = None
+    if kind.account_change:
+        target_id = f.target_id if kind.target_is_user else f.subject_user_id
+        if target_id is not None or f.target_email is not None:
+            target = _Person(target_id, f.target_email)
+    group = _Named(None, f.target_id, f.target_name) if kind.group and (f.target_id or f.target_name) else None
+    user_id, user_email, actor_type, api_key, account, ja4, odd_ip = actor
+    user = None if user_id is None and user_email is None and target is None else _User(user_id, user_email, target)
+    audit = _Audit(actor_type, api_key, account, ja4, odd_ip, f.effective_at, f.type,
+                   _Named(kind.entity, f.target_id, f.target_name), None if f.scopes is None else list(f.scopes),
+                   body)
+    event = _Event("event", kind.category, kind.types, kind.outcome, "openai", DATASET, f.type, f.id, f.error_message)
+    return _Rest(None if f.effective_at is None else _timestamp(f.effective_at), event, error, group, user,
+                 _Custom(audit))
 
 
 def build_ecs(f: EventFacts, body: Any) -> dict[str, Any]:
     """The ECS document from an event's facts and its payload, carried to ``openai.audit.payload`` as is
     (a dict, or its JSON text as a ``msgspec.Raw``). Every part is a fresh object."""
-    rule = rule_for(f.type or "")
-    doc: dict[str, Any] = {"ecs": dict(_ECS)}
-    parts = (_actor_part(f), _project_part(f), _event_part(rule, f, body, shared=False))
-    for top, _, _ in parts:
-        doc.update(top)
-    return _joined(doc, tuple(p[1] for p in parts), tuple(p[2] for p in parts))
+    top, actor = _actor_part(f)
+    doc: dict[str, Any] = {"ecs": dict(_ECS), **top, **_project_part(f)}
+    rest: dict[str, Any] = msgspec.to_builtins(_rest(_kind(f.type), f, actor, None))
+    if body is not None:   # the last key of openai.audit; to_builtins would not take a msgspec.Raw
+        rest["openai"]["audit"]["payload"] = body
+    doc.update(rest)
+    return doc
 
 
 # -- the export's way: the same parts, the actor's and project's encoded once each -----------------
 
 _encode = msgspec.json.encode
+_encode_into = msgspec.json.Encoder().encode_into
 _HEAD = b"{" + _encode({"ecs": _ECS})[1:-1] + b","
+_COMMA = ord(",")
 #: Distinct actors and projects kept encoded; past this many a new one is encoded each time it recurs.
 _MAX_CACHED = 8192
-#: A part with its top-level keys as JSON members ready to splice (``"k":v,...,`` or nothing).
-Encoded = tuple[bytes, dict[str, Any], dict[str, Any]]
+#: The actor's top-level keys as JSON members ready to splice (``"k":v,...,`` or nothing), and its fields.
+Encoded = tuple[bytes, ActorFields]
 _actor_parts: dict[bytes, Encoded] = {}
-_project_parts: dict[bytes, Encoded] = {}
+_project_parts: dict[bytes, bytes] = {}
 
 
-def _encoded(part: Part) -> Encoded:
-    top, user, audit = part
-    return (_encode(top)[1:-1] + b"," if top else b""), user, audit
+def _members(top: dict[str, Any]) -> bytes:
+    return _encode(top)[1:-1] + b"," if top else b""
 
 
-def _keep(cache: dict[bytes, Encoded], key: bytes, part: Encoded) -> Encoded:
-    if len(cache) < _MAX_CACHED:
-        cache[key] = part
-    return part
+def _encoded_actor(f: EventFacts) -> Encoded:
+    top, fields = _actor_part(f)
+    return _members(top), fields
 
 
-def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytes:
+def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
     """``build_ecs(f, body)`` as JSON, the actor's and project's parts taken from the encoded ones kept for
     ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not kept)."""
-    rule = rule_for(f.type or "")
-    actor = project = None
-    if actor_key is not None:
-        actor = _actor_parts.get(actor_key) or _keep(_actor_parts, actor_key, _encoded(_actor_part(f)))
-    if project_key is not None:
-        project = _project_parts.get(project_key) or _keep(_project_parts, project_key, _encoded(_project_part(f)))
-    actor = actor or _encoded(_actor_part(f))
-    project = project or _encoded(_project_part(f))
-    top, user, audit = _event_part(rule, f, body, shared=True)
-    doc = _joined(top, (actor[1], user), (actor[2], audit))
-    return b"".join((_HEAD, actor[0], project[0], _encode(doc)[1:]))
+    actor = None if actor_key is None else _actor_parts.get(actor_key)
+    if actor is None:
+        actor = _encoded_actor(f)
+        if actor_key is not None and len(_actor_parts) < _MAX_CACHED:
+            _actor_parts[actor_key] = actor
+    project = None if project_key is None else _project_parts.get(project_key)
+    if project is None:
+        project = _members(_project_part(f))
+        if project_key is not None and len(_project_parts) < _MAX_CACHED:
+            _project_parts[project_key] = project
+    line = bytearray(_HEAD)
+    line += actor[0]
+    line += project
+    # The rest is one object: written over the last comma (its "{"), which is then put back.
+    at = len(line) - 1
+    _encode_into(_rest(_kind(f.type), f, actor[1], body), line, at)
+    line[at] = _COMMA
+    return line
 
 
 def to_ecs(event: SupportsGet | Mapping[str, Any]) -> dict[str, Any]:

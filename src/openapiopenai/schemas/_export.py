@@ -1,12 +1,14 @@
 """Streams of events as OCSF or ECS JSON texts: what ``--schema`` and the benchmark's export row use.
 
-The hot path of a million-event export, so each event's JSON is read the fast way: its type first (a
-tiny decode), then its parts as bytes (`anatomy.facts_payload_and_sources_from_json`): the actor and
-the project are read once per distinct text, and the mappings encode their part of the document once
-per distinct text too and splice the bytes (`encode_ocsf`, `encode_ecs`); the payload is kept as its
-own bytes, which are copied into the output instead of decoded and encoded again. The result is the
-same document ``to_ocsf``/``to_ecs`` build from the decoded event (a test holds them to it), encoded on
-one line (msgspec escapes every control character inside strings)."""
+The hot path of a million-event export, so each event's JSON is read the fast way: its type first (the
+archive's column, else a tiny decode), then its parts as bytes
+(`anatomy.facts_payload_and_sources_from_json`): the actor and the project are read once per distinct
+text, and the mappings encode their part of the document once per distinct text too and splice the
+bytes (`encode_ocsf`, `encode_ecs`); the payload is kept as its own bytes, which are copied into the
+output instead of decoded and encoded again, and the line stays bytes up to the file (`mapped_lines`).
+The result is the same document ``to_ocsf``/``to_ecs`` build from the decoded event (a test holds them
+to it), encoded on one line (msgspec escapes every control character inside strings); the bytes of a
+pinned set of events are held by `tests/schemas/test_export_lines.py`."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from openapiopenai.anatomy import EventFacts, facts_and_payload_from_json, facts
 from openapiopenai.schemas._ecs import build_ecs, encode_ecs
 from openapiopenai.schemas._ocsf import build_ocsf, encode_ocsf
 
-__all__ = ["SCHEMAS", "mapped_json", "mapper", "read_ecs", "read_ocsf"]
+__all__ = ["SCHEMAS", "mapped_json", "mapped_lines", "mapper", "read_ecs", "read_ocsf"]
 
 #: The shapes an event can be written in: as the service sent it, or mapped.
 SCHEMAS = ("raw", "ocsf", "ecs")
@@ -56,7 +58,7 @@ read_ecs = _reader(build_ecs)
 
 #: How each schema encodes an event read with its sources (the parts of recurring actors and projects
 #: are encoded once).
-_encoders: dict[str, Callable[[EventFacts, Any, bytes | None, bytes | None], bytes]] = {
+_encoders: dict[str, Callable[[EventFacts, Any, bytes | None, bytes | None], bytearray]] = {
     "ocsf": encode_ocsf, "ecs": encode_ecs}
 
 
@@ -69,17 +71,26 @@ def mapper(schema: str) -> Callable[[str | bytes], dict[str, Any]]:
     raise ValueError(f"unknown schema {schema!r}: choose one of ocsf, ecs")
 
 
+def mapped_lines(events: Iterable[tuple[str | None, str | bytes]], schema: str) -> Iterator[bytearray]:
+    """``(type, raw)`` pairs (an event's ``type`` and JSON text) as ``schema``'s JSON lines, as UTF-8 with
+    the newline: what an export writes to a binary file. ``type`` None: read from the text; given (an
+    archive's ``type`` column), it must be the text's own, which spares decoding the event's head."""
+    mapper(schema)   # the check of the name
+    encode = _encoders[schema]
+    for event_type, raw in events:
+        line = encode(*facts_payload_and_sources_from_json(raw, _type_of(raw) if event_type is None else event_type))
+        if b"\n" in line or b"\r" in line:
+            # Only the payload's own bytes can hold one, as whitespace between tokens (msgspec escapes
+            # every control character in strings): a space keeps the JSON's meaning and one line per event.
+            line = bytearray(line.replace(b"\r", b" ").replace(b"\n", b" "))
+        line.append(0x0A)
+        yield line
+
+
 def mapped_json(raws: Iterable[str], schema: str) -> Iterator[str]:
     """``raws`` (events' JSON texts) as ``schema``'s JSON texts, one line each; ``raw`` passes them through."""
     if schema == "raw":
         yield from raws
         return
-    mapper(schema)   # the check of the name
-    encode = _encoders[schema]
-    for raw in raws:
-        line = encode(*facts_payload_and_sources_from_json(raw, _type_of(raw)))
-        if b"\n" in line or b"\r" in line:
-            # Only the payload's own bytes can hold one, as whitespace between tokens (msgspec escapes
-            # every control character in strings): a space keeps the JSON's meaning and one line per event.
-            line = line.replace(b"\r", b" ").replace(b"\n", b" ")
-        yield line.decode()
+    for line in mapped_lines(((None, raw) for raw in raws), schema):
+        yield line[:-1].decode()

@@ -207,6 +207,8 @@ def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict
 # -- the export's way: the same parts, encoded once per type, actor and project --------------------
 
 _encode = msgspec.json.encode
+_encode_into = msgspec.json.Encoder().encode_into
+_COMMA = ord(",")
 _ENCODED_PRODUCT = msgspec.Raw(_encode({"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}}))
 #: Distinct actors and projects kept encoded; past this many a new one is encoded each time it recurs.
 _MAX_CACHED = 8192
@@ -232,7 +234,7 @@ def _encoded_type(rule: TypeRule) -> bytes:
     return b"{" + _encode(_classification(rule))[1:-1] + b","
 
 
-def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytes:
+def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
     """``build_ocsf(f, body)`` as JSON, the actor's and project's parts taken from the encoded ones kept
     for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not kept)."""
     rule = rule_for(f.type or "")
@@ -246,7 +248,14 @@ def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: 
     project = project or _encoded(_project_part(f))
     top, unmapped = _event_part(rule, f, body, _ENCODED_PRODUCT)
     top["unmapped"] = {**actor[1], **project[1], **unmapped} if actor[1] or project[1] else unmapped
-    return b"".join((_encoded_type(rule), actor[0], project[0], _encode(top)[1:]))
+    line = bytearray(_encoded_type(rule))
+    line += actor[0]
+    line += project[0]
+    # The rest is one object: written over the last comma (its "{"), which is then put back.
+    at = len(line) - 1
+    _encode_into(top, line, at)
+    line[at] = _COMMA
+    return line
 
 
 def to_ocsf(event: SupportsGet | Mapping[str, Any], *, raw_data: bool | str = False) -> dict[str, Any]:

@@ -138,7 +138,7 @@ class OrgCycle:
         try:
             result = sync_archive(api, archive, self._filters(partition), lookback=int(self.org.lookback),
                                   workers=self.org.workers, progress=self._check_stop,
-                                  give_up_after=self.org.patience)
+                                  give_up_after=self.org.patience, retried=self._retried)
         except SyncBusy as exc:
             # Another process (a hand-run sync, an overlapping cron job) holds this archive: not ours to wait for.
             self._fail(report, "busy", str(exc))
@@ -151,14 +151,18 @@ class OrgCycle:
             return False
         self.metrics.sync_duration.labels(org=name, partition=partition).observe(result.elapsed)
         self.metrics.synced.labels(org=name, partition=partition).inc(result.inserted)
-        self.metrics.rate_limited.labels(org=name).inc(result.rate_limited)
-        self.metrics.retries.labels(org=name).inc(result.retries)
         self.figures.high_water[partition] = result.upper_bound
         report.inserted[partition] = result.inserted
         log.info("synced %s: %d new, %d pages in %.2fs (%d 429s)", partition, result.inserted, result.pages,
                  result.elapsed, result.rate_limited, extra={"org": name, "partition": partition,
                                                               "duration": result.elapsed})
         return True
+
+    def _retried(self, rate_limited: bool) -> None:
+        """A sync's request failed and is tried again: counted now, even if the sync gives up later."""
+        self.metrics.retries.labels(org=self.org.name).inc()
+        if rate_limited:
+            self.metrics.rate_limited.labels(org=self.org.name).inc()
 
     def _rules(self) -> Compiled:
         if self._compiled is None:

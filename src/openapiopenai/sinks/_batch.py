@@ -14,6 +14,7 @@ one code path.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import pairwise
 from typing import Any, overload
 
 from openapiopenai.sinks._base import Item
@@ -57,6 +58,23 @@ class Batch(Sequence[Item]):
                     columns=[i.columns for i in items] if items and items[0].columns else None)
         batch._items = list(items)
         return batch
+
+    def split(self, parts: int) -> list[Batch]:
+        """The batch cut into `parts` consecutive runs of (nearly) equal length, none empty, as Batches
+        (columns sliced, no Items built)."""
+        n = len(self)
+        parts = max(1, min(parts, n))
+        bounds = [n * k // parts for k in range(parts + 1)]
+        return [self._slice(a, b) for a, b in pairwise(bounds)]
+
+    def _slice(self, start: int, stop: int) -> Batch:
+        part = Batch(seq=self.seq[start:stop], event_id=self.event_id[start:stop],
+                     effective_at=self.effective_at[start:stop], event_type=self.event_type[start:stop],
+                     raw=self.raw[start:stop], docs=None if self.docs is None else self.docs[start:stop],
+                     schema=self.schema, columns=None if self.columns is None else self.columns[start:stop])
+        if self._items is not None:
+            part._items = self._items[start:stop]
+        return part
 
     def items(self) -> list[Item]:
         """The batch as Items (built on the first call, kept for the next: a retry re-reads them)."""

@@ -158,9 +158,10 @@ class _Shipper:
                                  (self.ledger.sink, after, self.batch)).fetchall()
 
     # -- one batch -----------------------------------------------------------------------------------------
-    def deliver(self, rows: Sequence[Any], *, dead: bool, already_pending: bool = False) -> None:
+    def deliver(self, rows: Sequence[Any], *, dead: bool, already_pending: bool = False,
+                built: tuple[Batch, list[Rejected]] | None = None) -> None:
         first, last = int(rows[0][0]), int(rows[-1][0])
-        items, unmappable = self._batch(rows)
+        items, unmappable = built if built is not None else self._batch(rows)
         if not already_pending:
             self.ledger.begin(target=self.result.target, schema=self.schema, position=self.position,
                               first=first, last=last, dead=dead, now=time.time())
@@ -229,15 +230,17 @@ class _Shipper:
         # While the sink takes one batch (a COPY, a file's fsync), a thread reads the next from the archive
         # through a connection of its own: the same rows `next_rows` would read once the ledger has moved
         # (seq after this batch's last), since rows are only ever appended. Nothing is sent or recorded
-        # out of order; only the reading overlaps the sink's work.
+        # out of order; only the reading, and the building of the batch from the rows (mapping included),
+        # overlaps the sink's work, which then goes on from one batch to the next with no pause.
         shipped = 0
-        with _ReadAhead(self.archive_path, self._select(), self.batch) as ahead:
+        with _ReadAhead(self.archive_path, self._select(), self.batch, self._batch) as ahead:
             rows = self.next_rows()
+            built = self._batch(rows) if rows else None
             while rows:
                 ahead.start(after=int(rows[-1][0]))
-                self.deliver(rows, dead=False)
+                self.deliver(rows, dead=False, built=built)
                 shipped += len(rows)
-                rows = ahead.rows()
+                rows, built = ahead.rows()
         return shipped
 
     def finish(self, started: float) -> ShipResult:
@@ -248,27 +251,34 @@ class _Shipper:
         return self.result
 
 
+_Built = tuple[Batch, list[Rejected]]
+
+
 class _ReadAhead:
     """Reads the batch after a given seq in a worker thread, through its own read-only connection (SQLite
-    answers a reader while the main connection writes the ledger, the archive being in WAL mode)."""
+    answers a reader while the main connection writes the ledger, the archive being in WAL mode), and
+    builds it there with `build` (rows to `Batch`, a pure function of the rows)."""
 
-    def __init__(self, path: Path, select: str, batch: int) -> None:
+    def __init__(self, path: Path, select: str, batch: int, build: Callable[[Sequence[Any]], _Built]) -> None:
         self._uri = f"{path.absolute().as_uri()}?mode=ro"
         self._sql = f"{select} WHERE seq > ? ORDER BY seq LIMIT ?"
         self._batch = batch
+        self._build = build
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ship-read-ahead")
         self._conn: sqlite3.Connection | None = None
-        self._next: Future[list[Any]] | None = None
+        self._next: Future[tuple[list[Any], _Built | None]] | None = None
 
-    def _read(self, after: int) -> list[Any]:
+    def _read(self, after: int) -> tuple[list[Any], _Built | None]:
         if self._conn is None:   # opened in the worker thread, used only there
             self._conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False)
-        return self._conn.execute(self._sql, (after, self._batch)).fetchall()
+        rows = self._conn.execute(self._sql, (after, self._batch)).fetchall()
+        return rows, (self._build(rows) if rows else None)
 
     def start(self, *, after: int) -> None:
         self._next = self._pool.submit(self._read, after)
 
-    def rows(self) -> list[Any]:
+    def rows(self) -> tuple[list[Any], _Built | None]:
+        """The rows read and the batch built from them (None when there are none)."""
         assert self._next is not None
         return self._next.result()
 
