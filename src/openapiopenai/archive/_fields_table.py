@@ -25,7 +25,10 @@ own scratch file (no journal, no sync: it is thrown away), in a private 0700 fol
 when it can (same filesystem), else in the system's temporary folder, since the rows hold e-mails and
 IPs. The parent, inside the one transaction, copies each part in seq order with an ``INSERT ... SELECT``
 (no Python per row), sorts the indexes once, commits, and removes the scratch folder whatever happened:
-a worker's failure rolls everything back.
+a worker's failure rolls everything back. Measured at 1M events on 2 cores (load ~2-4, shared): 79.5 s
+wall in-process, 37 s in two workers, the CPU the same (~52 s: workers ~36 s, the parent ~11 s copying,
+indexing and committing, the part of the wall time left serial). As with any `spawn` pool, a program
+calling this from a script needs the ``if __name__ == "__main__":`` guard (the CLI's entry point has it).
 
 Events are only ever added to ``audit_logs``, with one exception: the de-duplication when the id index
 is built after a back-fill (`archive._schema`) deletes rows, and SQLite may then hand a deleted seq to the
