@@ -230,3 +230,24 @@ def test_a_read_only_archive_gets_the_views_rows_from_the_workers(synced: Path, 
         view = [tuple(r) for r in conn.execute(f"SELECT archived_seq, {', '.join(NAMES)} FROM events"
                                                " WHERE effective_at >= ? ORDER BY archived_seq", (since,))]
         assert _rows(conn) == view and 0 < len(view) < archived
+
+
+def test_workers_are_started_only_where_the_process_allows_them(synced: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # A spawned worker imports the caller's `__main__` again: a library caller's unguarded script would run
+    # twice. So by default a large build stays in the process, unless the entry point allowed workers (the
+    # CLI's does) or the call asks for them.
+    from openapiopenai import _processes
+    from openapiopenai.archive import _fields_table
+
+    monkeypatch.setattr(_fields_table, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(_processes, "_allowed", False)
+    path = _copy(synced, tmp_path / "a", "audit.sqlite")
+    with Archive(path) as archive:
+        conn = archive.connection
+        expected = conn.execute("SELECT count(*) FROM audit_logs").fetchone()[0]
+        assert catch_up(conn, readonly=False, part_builder=_failing_part) == expected   # no worker ran
+        conn.execute("DROP TABLE detect_fields")
+        monkeypatch.setattr(_processes, "_allowed", True)
+        with pytest.raises(OSError, match="No space left"):   # the workers ran
+            catch_up(conn, readonly=False, part_builder=_failing_part)

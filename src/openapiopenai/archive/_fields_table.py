@@ -28,7 +28,9 @@ IPs. The parent, inside the one transaction, copies each part in seq order with 
 a worker's failure rolls everything back. Measured at 1M events on 2 cores (load ~2-4, shared): 79.5 s
 wall in-process, 37 s in two workers, the CPU the same (~52 s: workers ~36 s, the parent ~11 s copying,
 indexing and committing, the part of the wall time left serial). As with any `spawn` pool, a program
-calling this from a script needs the ``if __name__ == "__main__":`` guard (the CLI's entry point has it).
+calling this from a script needs the ``if __name__ == "__main__":`` guard, so workers are used only where
+the process said its ``__main__`` may be imported again (`openapiopenai._processes`: the CLI's entry point
+does) or the caller asks for them with ``parallel_from``.
 
 Events are only ever added to ``audit_logs``, with one exception: the de-duplication when the id index
 is built after a back-fill (`archive._schema`) deletes rows, and SQLite may then hand a deleted seq to the
@@ -51,6 +53,7 @@ from typing import Any
 
 import msgspec
 
+from openapiopenai._processes import allowed
 from openapiopenai.anatomy import facts_from_json
 from openapiopenai.fields import FIELDS, Field
 
@@ -147,7 +150,7 @@ def _fill(conn: sqlite3.Connection, statements: list[str], schema: str, since: i
     # The seqs still to read, bounded by rowid (two index seeks; a count would read every event's page).
     last = conn.execute("SELECT max(rowid) FROM main.audit_logs").fetchone()[0]
     database = conn.execute("PRAGMA database_list").fetchone()[2]   # '' for an archive only in memory
-    if last is not None and last - after >= parts.parallel_from and database:
+    if parts.parallel_from is not None and last is not None and last - after >= parts.parallel_from and database:
         added = parts.build(conn, database, after, int(last), since)
     else:
         added = 0
@@ -191,7 +194,7 @@ class _Parts:
     """A large build's worker processes and scratch files; leaving it detaches and removes the files (after
     the caller's transaction ended: SQLite refuses a DETACH inside one)."""
 
-    def __init__(self, conn: sqlite3.Connection, parallel_from: int, builder: PartBuilder) -> None:
+    def __init__(self, conn: sqlite3.Connection, parallel_from: int | None, builder: PartBuilder) -> None:
         self.conn = conn
         self.parallel_from = parallel_from
         self.builder = builder
@@ -263,12 +266,16 @@ def _consistent(conn: sqlite3.Connection) -> bool:
 
 
 def catch_up(conn: sqlite3.Connection, *, readonly: bool, since: int | None = None,
-             parallel_from: int = PARALLEL_FROM, part_builder: PartBuilder = _build_part) -> int:
+             parallel_from: int | None = None, part_builder: PartBuilder = _build_part) -> int:
     """Add the rows archived since the last call; returns how many. Read-only: fill a TEMP table
     (only events from ``since`` on, when given, since nothing is kept for the next run).
 
     ``parallel_from``: from this many pending seqs on, the rows are built by worker processes (see the
-    module's docstring). ``part_builder`` is what each worker runs (a seam for the tests)."""
+    module's docstring); ``None``: from `PARALLEL_FROM` on if the process allows workers
+    (`openapiopenai._processes`, as the CLI does), else never. ``part_builder`` is what each worker runs
+    (a seam for the tests)."""
+    if parallel_from is None and allowed():
+        parallel_from = PARALLEL_FROM
     with _Parts(conn, parallel_from, part_builder) as parts:
         if readonly:
             # One transaction too: a failed build leaves no TEMP table behind.
