@@ -79,7 +79,9 @@ def mapped_lines(events: Iterable[tuple[str | None, str | bytes]], schema: str) 
     encode = _encoders[schema]
     for event_type, raw in events:
         line = encode(*facts_payload_and_sources_from_json(raw, _type_of(raw) if event_type is None else event_type))
-        if b"\n" in line or b"\r" in line:
+        # Only the payload's own bytes can hold a line break (copied from the text), so the text, half
+        # the line's length, is what is searched.
+        if ("\n" in raw or "\r" in raw) if isinstance(raw, str) else (b"\n" in raw or b"\r" in raw):
             # Only the payload's own bytes can hold one, as whitespace between tokens (msgspec escapes
             # every control character in strings): a space keeps the JSON's meaning and one line per event.
             line = bytearray(line.replace(b"\r", b" ").replace(b"\n", b" "))
