@@ -1,5 +1,5 @@
-"""The row of an event read straight from a page's bytes (the sync's `head_rows`, and `page_row` for a
-parsed page) is the row read from the decoded event."""
+"""The row of an event read straight from a page's bytes (the sync's `head_rows`) is the row read from the
+decoded event."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import pytest
 
 from openapiopenai import anatomy
 from openapiopenai._parse import parse_page
-from openapiopenai.archive import _rows
 from openapiopenai.archive._page import split_page
-from openapiopenai.archive._rows import event_row, head_rows, page_row
+from openapiopenai.archive._rows import event_row, head_rows
 from openapiopenai.models.list_audit_logs_response import ListAuditLogsResponse
 
 SESSION = {"type": "session", "session": {"user": {"id": "user-1", "email": "a@example.com"},
@@ -56,36 +55,15 @@ def _sync_rows(events: list[dict[str, Any]], *, tenant: bool) -> list[tuple[Any,
 
 
 @pytest.mark.parametrize("tenant", [False, True])
-def test_page_row_matches_event_row(tenant: bool) -> None:
+def test_head_rows_match_event_row(tenant: bool) -> None:
     events = [{"id": f"audit_log-{i}", "type": "login.succeeded", "effective_at": 1000 + i, **extra}
               for i, extra in enumerate(ODD)]
     events += [{"id": "audit_log-t1", "type": "actor", "effective_at": 5, "actor": {"id": "a"}},
                {"id": "audit_log-t2", "type": "project", "effective_at": 6, "project": {"id": "p"}},
                {"id": "audit_log-t3", "type": "brand.new", "effective_at": 7, "brand.new": {"id": "n\u00e9"}}]
     expected = [event_row(json.loads(event.raw_json), event.raw_json, tenant=tenant) for event in _page(events)]
-    assert [page_row(event, tenant=tenant) for event in _page(events)] == expected
     assert _sync_rows(events, tenant=tenant) == expected
     assert [type(row[11]) for row in expected] == [str] * len(events)
-
-
-def test_page_row_reads_every_column(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_decoding(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("ordinary events take the fast path, without decoding the whole event")
-
-    monkeypatch.setattr(_rows, "event_row", no_decoding)
-    [session, key] = _page([
-        {"id": "audit_log-1", "type": "login.succeeded", "effective_at": 10, "actor": SESSION,
-         "project": {"id": "proj_1"}, "login.succeeded": {"id": "res_1"}},
-        {"id": "audit_log-2", "type": "api_key.created", "effective_at": 9, "actor": KEY_WITH_USER,
-         "api_key.created": {"id": "key_new"}},
-    ])
-    assert page_row(session, tenant=False)[:11] == (
-        "audit_log-1", 10, "login.succeeded", 0, "session", "user-1", "a@example.com", None, "proj_1",
-        "10.0.0.1", "res_1")
-    assert page_row(key, tenant=True)[:11] == (
-        "audit_log-2", 9, "api_key.created", 1, "api_key", "user-2", "b@example.com", "key_2", None, None,
-        "key_new")
-    assert page_row(key, tenant=True)[11] == key.raw_json
 
 
 def test_head_rows_read_every_column_from_the_bytes(monkeypatch: pytest.MonkeyPatch) -> None:

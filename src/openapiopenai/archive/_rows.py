@@ -3,9 +3,9 @@
 Every column is a fact from `openapiopenai.anatomy`, which says where the live service puts each one and
 settles the cases earlier copies disagreed on (a wrong-typed or empty value is NULL; the actor's `type`
 decides whether the session's or the key's user is read). `event_row` reads a decoded event (a dict or a
-model); `page_row` gives the same row for an event of a parsed page, and `head_rows` for the events of a
-page the sync read (`_page`), its hot path: the page is split into each event's exact bytes and its head
-(id, type, effective_at), and `anatomy.index_facts_from_json` decodes just the fields the columns come from into typed structs instead
+model); `head_rows` gives the same rows for the events of a page the sync read (`_page`), its hot path:
+the page is split into each event's exact bytes and its head (id, type, effective_at), and
+`anatomy.index_facts_from_json` decodes just the fields the columns come from into typed structs instead
 of the whole body into dicts (falling back to the general reading for any shape the structs do not expect).
 """
 
@@ -21,7 +21,7 @@ import msgspec
 from openapiopenai.anatomy import EventFacts, facts, index_facts_from_json
 from openapiopenai.archive._schema import ID_INDEX
 
-__all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "has_id_index", "head_rows", "insert_rows", "page_row"]
+__all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "has_id_index", "head_rows", "insert_rows"]
 
 #: The columns of `audit_logs`, in the order `event_row` produces them and `iter_rows` returns them.
 ROW_COLUMNS = ("id", "effective_at", "type", "tenant", "actor_type", "actor_id", "actor_email",
@@ -88,17 +88,7 @@ def _row(f: EventFacts, event_id: str, effective_at: int, event_type: str, tenan
             f.api_key_id, f.project_id, f.ip_address, f.target_id, raw)
 
 
-def page_row(event: Any, *, tenant: bool) -> tuple[Any, ...]:
-    """`event_row` for an event parsed from a page, reading the columns from its raw bytes."""
-    head: tuple[str, str, int] | None = getattr(event, "_head", None)
-    raw: bytes | msgspec.Raw | None = getattr(event, "_raw", None)
-    if head is None or raw is None:
-        return event_row(event, event.raw_json, tenant=tenant)
-    event_id, event_type, effective_at = head
-    return _row(index_facts_from_json(raw, event_type), event_id, effective_at, event_type, tenant, str(raw, "utf-8"))
-
-
 def head_rows(heads: Sequence[Any], raws: Sequence[msgspec.Raw], *, tenant: bool) -> list[tuple[Any, ...]]:
-    """`page_row` for each event of a page the sync read (`_page.SyncPage`): its head and its bytes."""
+    """`event_row` for each event of a page the sync read (`_page.SyncPage`), from its head and its bytes."""
     return [_row(index_facts_from_json(raw, h.type), h.id, h.effective_at, h.type, tenant, str(raw, "utf-8"))
             for h, raw in zip(heads, raws, strict=True)]
