@@ -26,7 +26,7 @@ __all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "has_id_index", "head_rows"
 #: The columns of `audit_logs`, in the order `event_row` produces them and `iter_rows` returns them.
 ROW_COLUMNS = ("id", "effective_at", "type", "tenant", "actor_type", "actor_id", "actor_email",
                "api_key_id", "project_id", "ip_address", "resource_id", "raw")
-#: One row, ignored if its id is held (the id index must be there: `insert_rows` copes without it).
+#: One row, ignored if its id (or its (effective_at, id)) is held.
 INSERT_SQL = f"INSERT OR IGNORE INTO audit_logs ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
 
 
@@ -37,33 +37,19 @@ INSERT_SQL = f"INSERT OR IGNORE INTO audit_logs ({', '.join(ROW_COLUMNS)}) VALUE
 _ROWS_PER_INSERT = 100 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999 // len(ROW_COLUMNS)
 _ROW_SQL = "(" + ", ".join("?" * len(ROW_COLUMNS)) + ")"
 _INSERT_HEAD = f"INSERT OR IGNORE INTO audit_logs ({', '.join(ROW_COLUMNS)}) VALUES "
-# Without the id index (a back-fill into an empty archive, see `_schema.ID_INDEX`) an event already held
-# is recognised by its (effective_at, id) on the time index, whose hot pages are where the walk is.
-# `column1`/`column2` are the VALUES rows' id and effective_at.
-_NEW_ONLY_HEAD = f"INSERT INTO audit_logs ({', '.join(ROW_COLUMNS)}) SELECT * FROM (VALUES "
-_NEW_ONLY_TAIL = (") AS v WHERE NOT EXISTS (SELECT 1 FROM audit_logs AS a"
-                  " WHERE a.effective_at = v.column2 AND a.id = v.column1)")
 
 
-def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]], *, by_id: bool | None = None) -> int:
+def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     """Insert rows the archive does not hold yet; returns how many were new.
 
-    `by_id`: whether the id index is there to absorb what is held (None: look it up). Without it, the
-    rows are also de-duplicated among themselves here, as one statement does not see its own inserts.
+    OR IGNORE absorbs an event held already, or twice in `rows` (each row of a statement sees the ones
+    before it): by the id index, or, while a back-fill walks without it (`_schema.ID_INDEX`), by the
+    unique (effective_at, id) index, which is the same test.
     """
-    if by_id is None:
-        by_id = has_id_index(conn)
-    if not by_id:
-        firsts: dict[str, tuple[Any, ...]] = {}
-        for row in rows:
-            firsts.setdefault(row[0], row)
-        if len(firsts) < len(rows):
-            rows = list(firsts.values())
     inserted = 0
     for start in range(0, len(rows), _ROWS_PER_INSERT):
         chunk = rows[start:start + _ROWS_PER_INSERT]
-        values = ", ".join([_ROW_SQL] * len(chunk))
-        sql = _INSERT_HEAD + values if by_id else _NEW_ONLY_HEAD + values + _NEW_ONLY_TAIL
+        sql = _INSERT_HEAD + ", ".join([_ROW_SQL] * len(chunk))
         inserted += max(0, conn.execute(sql, list(chain.from_iterable(chunk))).rowcount)
     return inserted
 
