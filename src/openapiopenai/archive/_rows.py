@@ -88,12 +88,10 @@ def head_rows(heads: Sequence[Any], raws: Sequence[msgspec.Raw], *, tenant: bool
     for h, raw in zip(heads, raws, strict=True):
         event_type = h.type
         decode = _parts_decoders.get(event_type) or _parts_decoder(event_type)
-        parts = None
-        if decode is not None:
-            try:
-                parts = decode(raw)
-            except msgspec.DecodeError:
-                pass
+        try:
+            parts = None if decode is None else decode(raw)
+        except msgspec.DecodeError:
+            parts = None
         if parts is None:   # a shape the structs do not expect, or a type named like a head key
             append(_row(index_facts_from_json(raw, event_type), h.id, h.effective_at, event_type, tenant,
                         str(raw, "utf-8")))
