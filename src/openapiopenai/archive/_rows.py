@@ -142,11 +142,12 @@ _UNREAD: Any = object()
 
 
 def _decoded(text: bytes) -> Any:
+    """The part's JSON (valid: the event it came from decoded), None when the event has none."""
     return msgspec.json.decode(text) if text else None
 
 
 def _actor_columns(text: bytes) -> tuple[Any, ...]:
-    f = facts({"actor": _decoded(text)}) if text else facts({})
+    f = facts({"actor": _decoded(text)})
     columns = (f.actor_type, f.actor_id, f.user_email, f.api_key_id, f.ip_address)
     if len(_actors) < _MAX_CACHED:
         _actors[text] = columns
@@ -154,7 +155,7 @@ def _actor_columns(text: bytes) -> tuple[Any, ...]:
 
 
 def _project_column(text: bytes) -> str | None:
-    project_id = (facts({"project": _decoded(text)}) if text else facts({})).project_id
+    project_id = facts({"project": _decoded(text)}).project_id
     if len(_projects) < _MAX_CACHED:
         _projects[text] = project_id
     return project_id
