@@ -29,11 +29,9 @@ from openapiopenai.archive._views import DETECT_STATE_SQL
 from openapiopenai.fields import FIELDS
 from openapiopenai.rules._catalog import LEVELS, RuleError, RuleInfo, RuleSet
 from openapiopenai.rules._source import (
-    TYPE_INDEX,
     archive_types,
     columns_sql,
     forget_field_table,
-    has_type_index,
     spellings,
     types_term,
 )
@@ -212,16 +210,12 @@ def _rule_types(rule: Any) -> set[str] | None:
     return types
 
 
-def _define_scope(conn: sqlite3.Connection, terms: Sequence[str], *, by_seq: bool = False,
-                  by_type_only: bool = False) -> None:
+def _define_scope(conn: sqlite3.Connection, terms: Sequence[str], *, by_seq: bool = False) -> None:
     conn.execute(f"DROP VIEW IF EXISTS temp.{_SCOPE}")
     where = " AND ".join(terms) or "1"
     # A --new run looks at a short range of rows: read it by rowid, never through the type index, which
     # SQLite (without statistics) would otherwise pick for `type = ...` and walk every event of the type.
-    # A rule of every event that reads only its type (the drift rule) reads the type index alone, which
-    # holds type, effective_at and seq: 30 MB at 1M events instead of the 1.2 GB of the events, which the
-    # planner would scan by seq.
-    hint = " NOT INDEXED" if by_seq else f" INDEXED BY {TYPE_INDEX}" if by_type_only else ""
+    hint = " NOT INDEXED" if by_seq else ""
     conn.execute(f"CREATE TEMP VIEW {_SCOPE} AS SELECT {columns_sql()} FROM main.audit_logs AS a{hint} WHERE {where}")
 
 
@@ -235,6 +229,13 @@ def _window(scope: Scope) -> list[str]:
     if scope.upto_seq is not None:
         terms.append(f"seq <= {int(scope.upto_seq)}")
     return terms
+
+
+def _types_taken(conn: sqlite3.Connection, sql: str, kinds: Sequence[str]) -> list[str]:
+    """Of the archive's ``kinds``, those a rule reading only ``type`` matches (its query over one row each)."""
+    head = f"SELECT seq FROM {_SCOPE} WHERE "
+    return [t for (t,) in conn.execute(f"SELECT type FROM (SELECT value AS type FROM json_each(?)) WHERE "
+                                      f"{sql[len(head):]}", (json.dumps(list(kinds)),))]
 
 
 def _narrowed(sql: str, kinds: Sequence[str]) -> str:
@@ -348,14 +349,16 @@ class _Beside:
 def _plain(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kinds: Sequence[str]) -> Iterator[Match]:
     """The matches of the plain (single-event) rules."""
     by_seq = scope.after_seq is not None
-    indexed = has_type_index(conn)
     try:
         _define_scope(conn, _window(scope), by_seq=by_seq)
         for info, sql, types in compiled.events:
-            if types is None and not by_seq and indexed and set(info.fields) <= {"type"}:
-                _define_scope(conn, _window(scope), by_type_only=True)
-                yield from _describe(conn, [(info, [row[0]]) for row in conn.execute(sql)])
-                _define_scope(conn, _window(scope))
+            if types is None and not by_seq and set(info.fields) <= {"type"}:
+                # A rule of any type that reads nothing else (the drift rule) says the same of every event
+                # of one type: it is asked once per type the archive has, and only the types it takes are
+                # read (at 1M events 0.6 s of comparisons against the type list becomes ~70).
+                taken = _types_taken(conn, sql, kinds)
+                if taken:
+                    yield from (_single(info, row[1:]) for row in conn.execute(_narrowed(sql, taken)))
             elif types is None or by_seq:
                 yield from _describe(conn, [(info, [row[0]]) for row in conn.execute(sql)])
             elif spelled := spellings(types, kinds):   # (none: the archive has no event the rule could match)
