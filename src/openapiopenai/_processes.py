@@ -3,8 +3,8 @@
 A ``spawn`` worker imports the parent's ``__main__`` module again, so a library caller's script without the
 ``if __name__ == "__main__":`` guard would have its top-level code run once more in every worker (a second
 sync, a second report) before the pool breaks. The console script's entry point is guarded, so
-`openapiopenai.cli.main` allows it; a library caller opts in per call instead (see
-`archive._fields_table.catch_up`'s ``parallel_from``).
+`openapiopenai.cli.main` allows it; a library caller opts in per call instead. (Nothing starts workers
+since the detections' field table, their one user, was retired: `rules._source`.)
 """
 
 from __future__ import annotations
