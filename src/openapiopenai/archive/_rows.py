@@ -24,9 +24,8 @@ from typing import Annotated, Any
 import msgspec
 
 from openapiopenai.anatomy import EventFacts, facts, index_facts_from_json
-from openapiopenai.archive._schema import ID_INDEX
 
-__all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "has_id_index", "head_rows", "insert_rows"]
+__all__ = ["INSERT_SQL", "ROW_COLUMNS", "event_row", "head_rows", "insert_rows"]
 
 #: The columns of `audit_logs`, in the order `event_row` produces them and `iter_rows` returns them.
 ROW_COLUMNS = ("id", "effective_at", "type", "tenant", "actor_type", "actor_id", "actor_email",
@@ -57,12 +56,6 @@ def insert_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> in
         sql = _INSERT_HEAD + ", ".join([_ROW_SQL] * len(chunk))
         inserted += max(0, conn.execute(sql, list(chain.from_iterable(chunk))).rowcount)
     return inserted
-
-
-def has_id_index(conn: sqlite3.Connection) -> bool:
-    """Whether the archive has its unique id index now (absent while a first back-fill runs)."""
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (ID_INDEX,)
-                        ).fetchone() is not None
 
 
 def event_row(event: Mapping[str, Any], raw: str, *, tenant: bool) -> tuple[Any, ...]:
