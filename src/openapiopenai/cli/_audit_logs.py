@@ -21,9 +21,9 @@ from ._options import BadInput, Connection, connection_options, filter_options
 from ._output import (
     UnwritableOutput,
     atomic_output,
+    write_chunks,
     write_csv,
     write_jsonl,
-    write_lines,
     write_parquet,
 )
 from ._progress import event_progress
@@ -237,9 +237,14 @@ class _ArchiveRows:
             yield row[0]
 
     def typed(self) -> Iterator[tuple[str, str]]:
-        """Each event's type (the archive's column: the text's own ``type``) and its text."""
-        for row in self._rows():
-            yield row[1], row[0]
+        """Each event's type (the archive's column: the text's own ``type``) and its text.
+
+        `_rows` written out again: a generator less between the cursor and a mapped export's encoder."""
+        counts = self.counts
+        while batch := self._cursor.fetchmany(self._BATCH):
+            for raw, event_type, tenant in batch:
+                counts[1 if tenant else 0] += 1
+                yield event_type, raw
 
     def close(self) -> None:
         self._cursor.close()
@@ -273,17 +278,18 @@ def _write(fmt: str, raws: Iterable[str], out: str) -> int:
 
 
 def _write_mapped(schema: str, events: Iterable[tuple[str | None, str]], out: str) -> int:
-    """A JSON-lines export in ``schema`` (ocsf, ecs): the encoded lines are written as bytes."""
-    from openapiopenai.schemas._export import mapped_lines
+    """A JSON-lines export in ``schema`` (ocsf, ecs): the lines are encoded into chunks of bytes, each
+    written with one call."""
+    from openapiopenai.schemas._export import mapped_chunks
 
-    lines = mapped_lines(events, schema)
+    chunks = mapped_chunks(events, schema)
     if out == "-":
         sys.stdout.flush()
-        count = write_lines(lines, sys.stdout.buffer)
+        count = write_chunks(chunks, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return count
     with atomic_output(out) as tmp, open(tmp, "wb") as fh:
-        return write_lines(lines, fh)
+        return write_chunks(chunks, fh)
 
 
 @audit_logs.command("sync")

@@ -18,7 +18,7 @@ from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
 from openapiopenai.schemas._table import ECS_VERSION, rule_for
 from openapiopenai.schemas._values import ip_address, number
 
-__all__ = ["DATASET", "build_ecs", "encode_ecs", "to_ecs"]
+__all__ = ["DATASET", "build_ecs", "encode_ecs", "encode_ecs_into", "to_ecs"]
 
 DATASET = "openai.audit"
 _EPOCH = datetime.datetime(1970, 1, 1)   # naive UTC: isoformat() then has no offset to strip
@@ -288,9 +288,11 @@ def _encoded_actor(f: EventFacts) -> Encoded:
     return _members(top), fields
 
 
-def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
-    """``build_ecs(f, body)`` as JSON, the actor's and project's parts taken from the encoded ones kept for
-    ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not kept)."""
+def encode_ecs_into(line: bytearray, f: EventFacts, body: Any, actor_key: bytes | None,
+                    project_key: bytes | None) -> int:
+    """Append ``build_ecs(f, body)`` as JSON to ``line``, the actor's and project's parts taken from the
+    encoded ones kept for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not
+    kept). Returns where the rest (id, time, target, payload: the only text copied from the event) begins."""
     actor = None if actor_key is None else _actor_parts.get(actor_key)
     if actor is None:
         actor = _encoded_actor(f)
@@ -301,13 +303,20 @@ def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: b
         project = _members(_project_part(f))
         if project_key is not None and len(_project_parts) < _MAX_CACHED:
             _project_parts[project_key] = project
-    line = bytearray(_HEAD)
+    line += _HEAD
     line += actor[0]
     line += project
     # The rest is one object: written over the last comma (its "{"), which is then put back.
     at = len(line) - 1
-    _encode_into(_rest(_kind(f.type), f, actor[1], body), line, at)
+    _encode_into(_rest(_kinds.get(f.type) or _kind(f.type), f, actor[1], body), line, at)
     line[at] = _COMMA
+    return at
+
+
+def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
+    """``build_ecs(f, body)`` as JSON (see `encode_ecs_into`)."""
+    line = bytearray()
+    encode_ecs_into(line, f, body, actor_key, project_key)
     return line
 
 
