@@ -493,13 +493,16 @@ def facts_payload_and_sources_from_json(
     of the project from its: a writer may keep what it makes of them by these keys (the exports encode
     each distinct actor once). None when the event was read the general way.
     """
-    decode = _raw_parts_decoder(event_type) if event_type else None
+    # The hot path of a mapped export: the decoder looked up here, and an absent project (most events'
+    # have none) read as b"" without copying.
+    decode = _raw_decoders.get(event_type) or (_raw_parts_decoder(event_type) if event_type else None)
     if decode is not None:
         try:
             parts = decode(raw)
             body: msgspec.Raw = parts.payload
             read = None if not len(body) else _decode_payload(body)
-            actor, project = bytes(parts.actor), bytes(parts.project)
+            actor = bytes(parts.actor)
+            project = b"" if parts.project is _ABSENT else bytes(parts.project)
             f = EventFacts(parts.id, event_type, parts.effective_at, *(_actors.get(actor) or _actor_part(actor)),
                            *(_projects.get(project) or _project_part(project)), *_payload_facts(read))
         except msgspec.DecodeError:   # as in facts_from_json: the general way copes with any shape

@@ -10,7 +10,7 @@ which carries everything OCSF has no place for on these classes (JA3, JA4, the p
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import msgspec
@@ -87,32 +87,46 @@ Target = tuple[Any, Any, Any, Any, Any, Any, Any]
 _NO_TARGET: Target = (None, None, None, None, None, None, None)
 
 
-def _target(rule: TypeRule, f: EventFacts) -> Target:
-    """The class's object for what the event is about, as (privileges, group, user, resource, entity, api,
-    resources): the one or few the class has, the others None."""
-    cls = rule.schema_name
-    if cls == "entity_management":
-        entity: dict[str, Any] = {"name": f.target_name or rule.entity, "type": rule.entity,
-                                  "type_id": rule.entity_type_id}
-        if f.target_id is not None:
-            entity["uid"] = f.target_id
-        return None, None, None, None, entity, None, None
-    if cls == "account_change":
-        uid = f.target_id if rule.entity == "user" else f.subject_user_id
-        return None, None, _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}, None, None, None, None
-    if cls == "user_access":
-        resource = None if f.resource_id is None else {"uid": f.resource_id, "type": f.resource_type or "resource"}
-        return ([] if f.role is None else [f.role], None, _user(f.subject_user_id, None) or {"name": _UNKNOWN},
-                resource, None, None, None)
-    if cls == "group_management":
-        group: dict[str, Any] = {"name": f.target_name or f.target_id or _UNKNOWN}
-        if f.target_id is not None:
-            group["uid"] = f.target_id
-        return None, group, _user(f.subject_user_id, None), None, None, None, None
-    if cls == "authentication":
-        return _NO_TARGET
+def _entity(rule: TypeRule, f: EventFacts) -> Target:
+    entity: dict[str, Any] = {"name": f.target_name or rule.entity, "type": rule.entity,
+                              "type_id": rule.entity_type_id}
+    if f.target_id is not None:
+        entity["uid"] = f.target_id
+    return None, None, None, None, entity, None, None
+
+
+def _account(rule: TypeRule, f: EventFacts) -> Target:
+    uid = f.target_id if rule.entity == "user" else f.subject_user_id
+    return None, None, _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}, None, None, None, None
+
+
+def _access(rule: TypeRule, f: EventFacts) -> Target:
+    resource = None if f.resource_id is None else {"uid": f.resource_id, "type": f.resource_type or "resource"}
+    return ([] if f.role is None else [f.role], None, _user(f.subject_user_id, None) or {"name": _UNKNOWN},
+            resource, None, None, None)
+
+
+def _group(rule: TypeRule, f: EventFacts) -> Target:
+    group: dict[str, Any] = {"name": f.target_name or f.target_id or _UNKNOWN}
+    if f.target_id is not None:
+        group["uid"] = f.target_id
+    return None, group, _user(f.subject_user_id, None), None, None, None, None
+
+
+def _sign_in(rule: TypeRule, f: EventFacts) -> Target:
+    return _NO_TARGET
+
+
+def _api(rule: TypeRule, f: EventFacts) -> Target:
     resources = [{"uid": f.target_id, "type": rule.entity}] if f.target_id is not None else []
     return None, None, None, None, None, {"operation": rule.event_type}, resources
+
+
+#: The class's object for what the event is about, as (privileges, group, user, resource, entity, api,
+#: resources): the one or few the class has, the others None; by the class's schema name.
+_TARGETS: dict[str, Callable[[TypeRule, EventFacts], Target]] = {
+    "entity_management": _entity, "account_change": _account, "user_access": _access,
+    "group_management": _group, "authentication": _sign_in, "api_activity": _api}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -180,7 +194,7 @@ class _Rest(_Fields):
     metadata: _Metadata
     status_code: str | None = None
     status_detail: str | None = None
-    # The target (`_target`): the fields of the class's objects, in the order of the classes' documents.
+    # The target (`_TARGETS`): the fields of the class's objects, in the order of the classes' documents.
     privileges: list[str] | None = None
     group: Any = None
     user: Any = None
@@ -220,13 +234,14 @@ def _project_part(f: EventFacts) -> tuple[dict[str, Any], str | None]:
     return {"cloud": cloud}, f.project_name
 
 
-def _rest(rule: TypeRule, f: EventFacts, body: Any, product: Any, profiles: list[str], actor: ActorUnmapped,
-          project_name: str | None) -> _Rest:
-    """From the event's id, time, target and payload (``body``, carried to ``unmapped.payload`` as is)."""
+def _rest(rule: TypeRule, target: Callable[[TypeRule, EventFacts], Target], f: EventFacts, body: Any,
+          product: Any, profiles: list[str], actor: ActorUnmapped, project_name: str | None) -> _Rest:
+    """From the event's id, time, target (``target``: the class's `_TARGETS`) and payload (``body``, carried
+    to ``unmapped.payload`` as is)."""
     time_ms = f.effective_at * 1000 if f.effective_at is not None else 0
     metadata = _Metadata(OCSF_VERSION, product, profiles, f.id or _UNKNOWN, f.type or _UNKNOWN, time_ms)
     unmapped = _Unmapped(*actor, project_name, f.target_id, body)
-    return _Rest(time_ms, metadata, f.error_code, f.error_message, *_target(rule, f), unmapped)
+    return _Rest(time_ms, metadata, f.error_code, f.error_message, *target(rule, f), unmapped)
 
 
 def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict[str, Any]:
@@ -239,7 +254,8 @@ def build_ocsf(f: EventFacts, body: Any, *, raw_data: str | None = None) -> dict
     out.update(actor_top)
     out.update(project_top)
     product = {"name": _PRODUCT_NAME, "vendor_name": _VENDOR, "feature": {"name": _FEATURE}}
-    rest: dict[str, Any] = msgspec.to_builtins(_rest(rule, f, None, product, [_PROFILE], actor, project_name))
+    rest: dict[str, Any] = msgspec.to_builtins(
+        _rest(rule, _TARGETS[rule.schema_name], f, None, product, [_PROFILE], actor, project_name))
     if body is not None:   # the last key of unmapped; to_builtins would not take a msgspec.Raw
         rest["unmapped"]["payload"] = body
     out.update(rest)
@@ -258,7 +274,9 @@ _PROFILES = [_PROFILE]   # shared by the export's events: the encoder only reads
 #: Distinct actors and projects kept encoded; past this many a new one is encoded each time it recurs.
 _MAX_CACHED = 8192
 #: A part's top-level keys as JSON members ready to splice (``"k":v,...,``), and what it gives `unmapped`.
-_actor_parts: dict[tuple[bool, bytes], tuple[bytes, ActorUnmapped]] = {}
+_actor_parts: dict[bytes, tuple[bytes, ActorUnmapped]] = {}
+#: A sign-in's actor part also names its `user` and `service`: kept apart.
+_sign_in_actor_parts: dict[bytes, tuple[bytes, ActorUnmapped]] = {}
 _project_parts: dict[bytes, tuple[bytes, str | None]] = {}
 
 
@@ -269,7 +287,8 @@ class _Kind(NamedTuple):
     head: bytes
     """``{`` and the classification's members, ready for the actor's."""
     sign_in: bool
-    """Whether the actor's part carries the sign-in's `user` and `service` (its key in `_actor_parts`)."""
+    """Whether the actor's part carries the sign-in's `user` and `service` (kept in `_sign_in_actor_parts`)."""
+    target: Callable[[TypeRule, EventFacts], Target]
 
 
 _MAX_KINDS = 1024
@@ -278,7 +297,8 @@ _kinds: dict[str | None, _Kind] = {}
 
 def _kind(event_type: str | None) -> _Kind:
     rule = rule_for(event_type or "")
-    kind = _Kind(rule, b"{" + _encode(_classification(rule))[1:-1] + b",", rule.schema_name == "authentication")
+    kind = _Kind(rule, b"{" + _encode(_classification(rule))[1:-1] + b",", rule.schema_name == "authentication",
+                 _TARGETS[rule.schema_name])
     if len(_kinds) < _MAX_KINDS:
         _kinds[event_type] = kind
     return kind
@@ -294,18 +314,13 @@ def encode_ocsf_into(line: bytearray, f: EventFacts, body: Any, actor_key: bytes
     encoded ones kept for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not
     kept). Returns where the rest (id, time, target, payload: the only text copied from the event) begins."""
     kind = _kinds.get(f.type) or _kind(f.type)
-    actor = None
-    if actor_key is not None:
-        key = (kind.sign_in, actor_key)
-        actor = _actor_parts.get(key)
-        if actor is None:
-            top, unmapped = _actor_part(kind.rule, f)
-            actor = (_members(top), unmapped)
-            if len(_actor_parts) < _MAX_CACHED:
-                _actor_parts[key] = actor
-    else:
+    actors = _sign_in_actor_parts if kind.sign_in else _actor_parts
+    actor = None if actor_key is None else actors.get(actor_key)
+    if actor is None:
         top, unmapped = _actor_part(kind.rule, f)
         actor = (_members(top), unmapped)
+        if actor_key is not None and len(actors) < _MAX_CACHED:
+            actors[actor_key] = actor
     project = None if project_key is None else _project_parts.get(project_key)
     if project is None:
         top, name = _project_part(f)
@@ -317,7 +332,8 @@ def encode_ocsf_into(line: bytearray, f: EventFacts, body: Any, actor_key: bytes
     line += project[0]
     # The rest is one object: written over the last comma (its "{"), which is then put back.
     at = len(line) - 1
-    _encode_into(_rest(kind.rule, f, body, _ENCODED_PRODUCT, _PROFILES, actor[1], project[1]), line, at)
+    _encode_into(_rest(kind.rule, kind.target, f, body, _ENCODED_PRODUCT, _PROFILES, actor[1], project[1]), line,
+                 at)
     line[at] = _COMMA
     return at
 
