@@ -4,11 +4,13 @@ The hot path of a million-event export, so each event's JSON is read the fast wa
 archive's column, else a tiny decode), then its parts as bytes
 (`anatomy.facts_payload_and_sources_from_json`): the actor and the project are read once per distinct
 text, and the mappings encode their part of the document once per distinct text too and splice the
-bytes (`encode_ocsf`, `encode_ecs`); the payload is kept as its own bytes, which are copied into the
-output instead of decoded and encoded again, and the line stays bytes up to the file (`mapped_lines`).
-The result is the same document ``to_ocsf``/``to_ecs`` build from the decoded event (a test holds them
-to it), encoded on one line (msgspec escapes every control character inside strings); the bytes of a
-pinned set of events are held by `tests/schemas/test_export_lines.py`."""
+bytes, after the type's own part, encoded once per type (`encode_ocsf_into`, `encode_ecs_into`); the
+rest of the document is a tree of structs encoded in one call, with the payload kept as its own bytes,
+which are copied into the output instead of decoded and encoded again. The lines are encoded straight
+into the chunks written to the file (`mapped_chunks`). The result is the same document
+``to_ocsf``/``to_ecs`` build from the decoded event (a test holds them to it), encoded on one line
+(msgspec escapes every control character inside strings); the bytes of a pinned set of events are held
+by `tests/schemas/test_export_lines.py`."""
 
 from __future__ import annotations
 
