@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import operator
 import os
 import sqlite3
 import sys
@@ -205,6 +206,10 @@ def export_command(
     note(f"exported {count:,} events{parts} to {where}")
 
 
+_TENANT = operator.itemgetter(2)   # of a row of `_ArchiveRows`: 0 organisation-level, else tenant-scoped
+_TYPE_AND_RAW = operator.itemgetter(1, 0)
+
+
 class _ArchiveRows:
     """An archive's two listings (organisation-level and tenant-scoped; --tenant-only: the latter) in one
     query, newest first, with how many rows came from each.
@@ -239,12 +244,14 @@ class _ArchiveRows:
     def typed(self) -> Iterator[tuple[str, str]]:
         """Each event's type (the archive's column: the text's own ``type``) and its text.
 
-        `_rows` written out again: a generator less between the cursor and a mapped export's encoder."""
+        `_rows` written out again, a batch at a time (counted and reordered by C loops, `yield from`): no
+        Python code per event between the cursor and a mapped export's encoder."""
         counts = self.counts
         while batch := self._cursor.fetchmany(self._BATCH):
-            for raw, event_type, tenant in batch:
-                counts[1 if tenant else 0] += 1
-                yield event_type, raw
+            organisation = list(map(_TENANT, batch)).count(0)
+            counts[0] += organisation
+            counts[1] += len(batch) - organisation
+            yield from map(_TYPE_AND_RAW, batch)
 
     def close(self) -> None:
         self._cursor.close()

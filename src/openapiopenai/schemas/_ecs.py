@@ -32,12 +32,22 @@ _SECONDS = tuple(f"{second:02}.000Z" for second in range(60))
 
 
 def _timestamp(seconds: int) -> str | None:
+    global _last
+    last = _last
+    if seconds == last[0]:   # an export's events come in time order, about half of them in a taken second
+        return last[1]
     day, second = divmod(seconds, 86400)
     date = _dates.get(day) or _date(day)
     if date is None:
         return None
     minute, second = divmod(second, 60)
-    return date + _MINUTES[minute] + _SECONDS[second]
+    text = date + _MINUTES[minute] + _SECONDS[second]
+    _last = (seconds, text)   # one assignment: a thread reading it sees a pair that belongs together
+    return text
+
+
+#: The last second `_timestamp` formatted, and its text.
+_last: tuple[int | None, str | None] = (None, None)
 
 
 _MAX_DATES = 4096   # an export spans few days; past this many a day is worked out each time
