@@ -2,7 +2,7 @@
 
 The hot path of a million-event export, so each event's JSON is read the fast way: its type first (the
 archive's column, else a tiny decode), then its parts as bytes
-(`anatomy.facts_payload_and_sources_from_json`): the actor and the project are read once per distinct
+(`anatomy.own_facts_and_sources_from_json`): the actor and the project are read once per distinct
 text, and the mappings encode their part of the document once per distinct text too and splice the
 bytes, after the type's own part, encoded once per type (`encode_ocsf_into`, `encode_ecs_into`); the
 rest of the document is a tree of structs encoded in one call, with the payload kept as its own bytes,
@@ -19,7 +19,12 @@ from typing import Any
 
 import msgspec
 
-from openapiopenai.anatomy import EventFacts, facts_and_payload_from_json, facts_payload_and_sources_from_json
+from openapiopenai.anatomy import (
+    EventFacts,
+    EventOwnFacts,
+    facts_and_payload_from_json,
+    own_facts_and_sources_from_json,
+)
 from openapiopenai.schemas._ecs import build_ecs, encode_ecs_into
 from openapiopenai.schemas._ocsf import build_ocsf, encode_ocsf_into
 
@@ -60,7 +65,7 @@ read_ecs = _reader(build_ecs)
 
 #: How each schema appends an event read with its sources to a buffer (the parts of recurring actors and
 #: projects are encoded once); each returns where the part copied from the event's text begins.
-_encoders: dict[str, Callable[[bytearray, EventFacts, Any, bytes | None, bytes | None], int]] = {
+_encoders: dict[str, Callable[[bytearray, EventFacts | EventOwnFacts, Any, bytes | None, bytes | None, str | bytes], int]] = {
     "ocsf": encode_ocsf_into, "ecs": encode_ecs_into}
 
 #: A mapped export gathers its lines into writes of about this size: one `write` call a line cost about
@@ -88,11 +93,12 @@ def mapped_chunks(events: Iterable[tuple[str | None, str | bytes]], schema: str,
     yielded is not touched again (the next is a new one)."""
     mapper(schema)   # the check of the name
     encode_into = _encoders[schema]
-    read = facts_payload_and_sources_from_json
+    read = own_facts_and_sources_from_json
     chunk = bytearray()
     lines = 0
     for event_type, raw in events:
-        at = encode_into(chunk, *read(raw, _type_of(raw) if event_type is None else event_type))
+        f, body, actor, project = read(raw, _type_of(raw) if event_type is None else event_type)
+        at = encode_into(chunk, f, body, actor, project, raw)
         # Only the payload's own bytes can hold a line break (copied from the text, as whitespace between
         # tokens: msgspec escapes every control character in strings), and they come after `at`; a space
         # keeps the JSON's meaning and one line per event.

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
+from openapiopenai.anatomy import EventFacts, EventOwnFacts, SupportsGet, facts, facts_from_json, payload
 from openapiopenai.schemas._table import OCSF_VERSION, TypeRule, rule_for
 from openapiopenai.schemas._values import email, ip_address, number
 
@@ -84,10 +84,12 @@ def _src_endpoint(ip: str | None, country: str | None, city: str | None, region:
 # What the class says the event is about, in the order the document lists it (`_Rest`'s fields from
 # `privileges` to `resources`): a sign-in's is its actor (see `_actor_part`), so it has none here.
 Target = tuple[Any, Any, Any, Any, Any, Any, Any]
+#: The facts the target and the rest are read from: the event's own (all of them do as well).
+Own = EventFacts | EventOwnFacts
 _NO_TARGET: Target = (None, None, None, None, None, None, None)
 
 
-def _entity(rule: TypeRule, f: EventFacts) -> Target:
+def _entity(rule: TypeRule, f: Own) -> Target:
     entity: dict[str, Any] = {"name": f.target_name or rule.entity, "type": rule.entity,
                               "type_id": rule.entity_type_id}
     if f.target_id is not None:
@@ -95,36 +97,36 @@ def _entity(rule: TypeRule, f: EventFacts) -> Target:
     return None, None, None, None, entity, None, None
 
 
-def _account(rule: TypeRule, f: EventFacts) -> Target:
+def _account(rule: TypeRule, f: Own) -> Target:
     uid = f.target_id if rule.entity == "user" else f.subject_user_id
     return None, None, _user(uid, f.target_email) or {"name": f.target_id or _UNKNOWN}, None, None, None, None
 
 
-def _access(rule: TypeRule, f: EventFacts) -> Target:
+def _access(rule: TypeRule, f: Own) -> Target:
     resource = None if f.resource_id is None else {"uid": f.resource_id, "type": f.resource_type or "resource"}
     return ([] if f.role is None else [f.role], None, _user(f.subject_user_id, None) or {"name": _UNKNOWN},
             resource, None, None, None)
 
 
-def _group(rule: TypeRule, f: EventFacts) -> Target:
+def _group(rule: TypeRule, f: Own) -> Target:
     group: dict[str, Any] = {"name": f.target_name or f.target_id or _UNKNOWN}
     if f.target_id is not None:
         group["uid"] = f.target_id
     return None, group, _user(f.subject_user_id, None), None, None, None, None
 
 
-def _sign_in(rule: TypeRule, f: EventFacts) -> Target:
+def _sign_in(rule: TypeRule, f: Own) -> Target:
     return _NO_TARGET
 
 
-def _api(rule: TypeRule, f: EventFacts) -> Target:
+def _api(rule: TypeRule, f: Own) -> Target:
     resources = [{"uid": f.target_id, "type": rule.entity}] if f.target_id is not None else []
     return None, None, None, None, None, {"operation": rule.event_type}, resources
 
 
 #: The class's object for what the event is about, as (privileges, group, user, resource, entity, api,
 #: resources): the one or few the class has, the others None; by the class's schema name.
-_TARGETS: dict[str, Callable[[TypeRule, EventFacts], Target]] = {
+_TARGETS: dict[str, Callable[[TypeRule, Own], Target]] = {
     "entity_management": _entity, "account_change": _account, "user_access": _access,
     "group_management": _group, "authentication": _sign_in, "api_activity": _api}
 
@@ -234,7 +236,7 @@ def _project_part(f: EventFacts) -> tuple[dict[str, Any], str | None]:
     return {"cloud": cloud}, f.project_name
 
 
-def _rest(rule: TypeRule, target: Callable[[TypeRule, EventFacts], Target], f: EventFacts, body: Any,
+def _rest(rule: TypeRule, target: Callable[[TypeRule, Own], Target], f: Own, body: Any,
           product: Any, profiles: list[str], actor: ActorUnmapped, project_name: str | None) -> _Rest:
     """From the event's id, time, target (``target``: the class's `_TARGETS`) and payload (``body``, carried
     to ``unmapped.payload`` as is)."""
@@ -288,7 +290,7 @@ class _Kind(NamedTuple):
     """``{`` and the classification's members, ready for the actor's."""
     sign_in: bool
     """Whether the actor's part carries the sign-in's `user` and `service` (kept in `_sign_in_actor_parts`)."""
-    target: Callable[[TypeRule, EventFacts], Target]
+    target: Callable[[TypeRule, Own], Target]
 
 
 _MAX_KINDS = 1024
@@ -308,22 +310,30 @@ def _members(top: dict[str, Any]) -> bytes:
     return _encode(top)[1:-1] + b","
 
 
-def encode_ocsf_into(line: bytearray, f: EventFacts, body: Any, actor_key: bytes | None,
-                     project_key: bytes | None) -> int:
-    """Append ``build_ocsf(f, body)`` as JSON to ``line``, the actor's and project's parts taken from the
-    encoded ones kept for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not
-    kept). Returns where the rest (id, time, target, payload: the only text copied from the event) begins."""
+def _all_facts(f: Own, raw: str | bytes) -> EventFacts:
+    """All the facts, for an actor or a project met for the first time (``f`` only the event's own: read
+    from ``raw``, the event's text, as `anatomy.own_facts_and_sources_from_json` says they are)."""
+    return f if isinstance(f, EventFacts) else facts_from_json(raw, f.type or "")
+
+
+def encode_ocsf_into(line: bytearray, f: Own, body: Any, actor_key: bytes | None, project_key: bytes | None,
+                     raw: str | bytes) -> int:
+    """Append ``build_ocsf(facts, body)`` as JSON to ``line``, the actor's and project's parts taken from
+    the encoded ones kept for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None:
+    not kept), where ``f`` is all the facts or the event's own (`anatomy.own_facts_and_sources_from_json`)
+    and ``raw`` the event's text. Returns where the rest (id, time, target, payload: the only text copied
+    from the event) begins."""
     kind = _kinds.get(f.type) or _kind(f.type)
     actors = _sign_in_actor_parts if kind.sign_in else _actor_parts
     actor = None if actor_key is None else actors.get(actor_key)
     if actor is None:
-        top, unmapped = _actor_part(kind.rule, f)
+        top, unmapped = _actor_part(kind.rule, _all_facts(f, raw))
         actor = (_members(top), unmapped)
         if actor_key is not None and len(actors) < _MAX_CACHED:
             actors[actor_key] = actor
     project = None if project_key is None else _project_parts.get(project_key)
     if project is None:
-        top, name = _project_part(f)
+        top, name = _project_part(_all_facts(f, raw))
         project = (_members(top), name)
         if project_key is not None and len(_project_parts) < _MAX_CACHED:
             _project_parts[project_key] = project
@@ -341,7 +351,7 @@ def encode_ocsf_into(line: bytearray, f: EventFacts, body: Any, actor_key: bytes
 def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
     """``build_ocsf(f, body)`` as JSON (see `encode_ocsf_into`)."""
     line = bytearray()
-    encode_ocsf_into(line, f, body, actor_key, project_key)
+    encode_ocsf_into(line, f, body, actor_key, project_key, b"")
     return line
 
 
