@@ -18,6 +18,7 @@ from openapiopenai.anatomy import (
     facts_from_json,
     facts_payload_and_sources_from_json,
     index_facts_from_json,
+    own_facts_and_sources_from_json,
 )
 from openapiopenai.archive._rows import event_row as archive_row
 from openapiopenai.cli._output import event_row as csv_row
@@ -181,6 +182,42 @@ def test_the_sources_are_the_actors_and_projects_bytes() -> None:
     assert (f, actor, project) == (facts(odd), None, None)   # read the general way: nothing to key
 
 
+def _own(f: EventFacts) -> tuple[Any, ...]:
+    return tuple(getattr(f, name) for name in anatomy.EventOwnFacts.__struct_fields__)
+
+
+def _same_as_all_the_facts(raw: str | bytes, event_type: str) -> None:
+    """`own_facts_and_sources_from_json` answers as `facts_payload_and_sources_from_json`, with only the
+    event's own facts when it gives the actor's and project's bytes."""
+    f, body, actor, project = facts_payload_and_sources_from_json(raw, event_type)
+    own, own_body, own_actor, own_project = own_facts_and_sources_from_json(raw, event_type)
+    assert (own_actor, own_project) == (actor, project)
+    assert (None if own_body is None else bytes(own_body)) == (None if body is None else bytes(body))
+    if actor is None:
+        assert own == f   # read the general way: all the facts
+    else:
+        assert isinstance(own, anatomy.EventOwnFacts) and msgspec.structs.astuple(own) == _own(f)
+
+
+def test_the_own_facts_are_those_of_all_the_facts() -> None:
+    assert len(anatomy.EventOwnFacts.__struct_fields__) == 13
+    for event in EVENTS:
+        _same_as_all_the_facts(json.dumps(event, indent=1), event["type"])
+    # An actor or a project of an odd shape sends the event the general way, as it does there.
+    for odd in ({"id": "a", "type": "api_key.created", "actor": {"type": 7}},
+                {"id": "a", "type": "api_key.created", "project": {"id": 7}},
+                {"id": 7, "type": "api_key.created", "effective_at": 1, "actor": KEY_SA}):
+        raw = json.dumps(odd)
+        _same_as_all_the_facts(raw, "api_key.created")
+        assert own_facts_and_sources_from_json(raw, "api_key.created")[2] is None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(odd_events())
+def test_any_shape_has_the_same_own_facts(event: dict[str, Any]) -> None:
+    _same_as_all_the_facts(json.dumps(event), event["type"])
+
+
 def test_agrees_with_the_emulators_own_reading() -> None:
     """The emulator's index is an independent oracle; the library must agree with it on every event."""
     for event in EVENTS:
@@ -220,8 +257,9 @@ def test_any_shape_reads_the_same_both_ways(event: dict[str, Any]) -> None:
 
 
 def test_the_public_names_are_pinned() -> None:
-    assert sorted(anatomy.__all__) == ["EventFacts", "SupportsGet", "facts", "facts_and_payload_from_json",
-                                       "facts_from_json", "facts_payload_and_sources_from_json",
-                                       "index_facts_from_json", "payload"]
+    assert sorted(anatomy.__all__) == ["EventFacts", "EventOwnFacts", "SupportsGet", "facts",
+                                       "facts_and_payload_from_json", "facts_from_json",
+                                       "facts_payload_and_sources_from_json", "index_facts_from_json",
+                                       "own_facts_and_sources_from_json", "payload"]
     assert anatomy.payload(_event(**{"api_key.created": {"id": "k"}})) == {"id": "k"}
     assert anatomy.payload(_event(type="", **{"": {"id": "k"}})) is None

@@ -52,7 +52,8 @@ def test_without_the_kept_parts_the_lines_are_the_same(schema: str, monkeypatch:
 
     raws = [json.dumps(e) for e in EVENTS]
     kept = list(mapped_json(raws, schema))
-    caches = [(anatomy, "_actors"), (anatomy, "_projects"), (_ocsf, "_actor_parts"), (_ocsf, "_project_parts"),
+    caches = [(anatomy, "_actors"), (anatomy, "_projects"), (_ocsf, "_actor_parts"), (_ocsf, "_sign_in_actor_parts"),
+              (_ocsf, "_project_parts"),
               (_ecs, "_actor_parts"), (_ecs, "_project_parts")]
     assert all(getattr(module, name) for module, name in caches)
     for module in (anatomy, _ocsf, _ecs):

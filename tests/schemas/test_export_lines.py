@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from openapiopenai.schemas._export import mapped_json, mapped_lines
+from openapiopenai.schemas._export import mapped_chunks, mapped_json, mapped_lines
 
 GOLDEN = Path(__file__).parent / "golden" / "export-lines.jsonl"
 SCHEMAS = ("ocsf", "ecs")
@@ -57,6 +57,25 @@ def test_each_schema_writes_the_pinned_bytes(schema: str) -> None:
     assert [_digest(next(mapped_lines([pair], schema))) for pair in typed] == expected
     # `list`/`tail` print the same text.
     assert [_digest(line.encode() + b"\n") for line in mapped_json(raws, schema)] == expected
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+@pytest.mark.parametrize("size", [1, 5000, 1 << 24])
+def test_an_export_s_chunks_hold_the_pinned_lines_whole(schema: str, size: int) -> None:
+    """What the export writes (lines encoded straight into chunks of about ``size`` bytes) is the pinned
+    lines in order, each chunk ending at a line's end and counting its lines."""
+    golden = _load()
+    typed = [(_type_in_text(e["raw"]), e["raw"]) for e in golden]
+    chunks = list(mapped_chunks(typed, schema, size))
+    lines = [line + b"\n" for chunk, _ in chunks for line in bytes(chunk).split(b"\n")[:-1]]
+    assert [_digest(line) for line in lines] == [e[schema] for e in golden]
+    assert [n for _, n in chunks] == [bytes(chunk).count(b"\n") for chunk, _ in chunks]
+    assert all(chunk.endswith(b"\n") for chunk, _ in chunks)
+    assert len({id(chunk) for chunk, _ in chunks}) == len(chunks)   # a chunk yielded is not reused
+    if size == 1:
+        assert len(chunks) == len(golden)
+    elif size == 1 << 24:
+        assert len(chunks) == 1
 
 
 def test_a_changed_byte_is_noticed() -> None:

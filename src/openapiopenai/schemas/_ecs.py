@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from openapiopenai.anatomy import EventFacts, SupportsGet, facts, payload
+from openapiopenai.anatomy import EventFacts, EventOwnFacts, SupportsGet, facts, facts_from_json, payload
 from openapiopenai.schemas._table import ECS_VERSION, rule_for
 from openapiopenai.schemas._values import ip_address, number
 
-__all__ = ["DATASET", "build_ecs", "encode_ecs", "to_ecs"]
+__all__ = ["DATASET", "build_ecs", "encode_ecs", "encode_ecs_into", "to_ecs"]
 
 DATASET = "openai.audit"
 _EPOCH = datetime.datetime(1970, 1, 1)   # naive UTC: isoformat() then has no offset to strip
@@ -32,12 +32,22 @@ _SECONDS = tuple(f"{second:02}.000Z" for second in range(60))
 
 
 def _timestamp(seconds: int) -> str | None:
+    global _last
+    last = _last
+    if seconds == last[0]:   # an export's events come in time order, about half of them in a taken second
+        return last[1]
     day, second = divmod(seconds, 86400)
     date = _dates.get(day) or _date(day)
     if date is None:
         return None
     minute, second = divmod(second, 60)
-    return date + _MINUTES[minute] + _SECONDS[second]
+    text = date + _MINUTES[minute] + _SECONDS[second]
+    _last = (seconds, text)   # one assignment: a thread reading it sees a pair that belongs together
+    return text
+
+
+#: The last second `_timestamp` formatted, and its text.
+_last: tuple[int | None, str | None] = (None, None)
 
 
 _MAX_DATES = 4096   # an export spans few days; past this many a day is worked out each time
@@ -234,7 +244,7 @@ def _project_part(f: EventFacts) -> dict[str, Any]:
     return {"cloud": cloud}
 
 
-def _rest(kind: _Kind, f: EventFacts, actor: ActorFields, body: Any) -> _Rest:
+def _rest(kind: _Kind, f: EventFacts | EventOwnFacts, actor: ActorFields, body: Any) -> _Rest:
     """From the event's id, time, target and payload (``body``, carried to ``openai.audit.payload`` as is)."""
     error = None if f.error_code is None and f.error_message is None else _Error(f.error_code, f.error_message)
     target = None
@@ -288,26 +298,43 @@ def _encoded_actor(f: EventFacts) -> Encoded:
     return _members(top), fields
 
 
-def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
-    """``build_ecs(f, body)`` as JSON, the actor's and project's parts taken from the encoded ones kept for
-    ``actor_key`` / ``project_key`` (the exact bytes they were read from; None: not kept)."""
+def _all_facts(f: EventFacts | EventOwnFacts, raw: str | bytes) -> EventFacts:
+    """All the facts, for an actor or a project met for the first time (``f`` only the event's own: read
+    from ``raw``, the event's text, as `anatomy.own_facts_and_sources_from_json` says they are)."""
+    return f if isinstance(f, EventFacts) else facts_from_json(raw, f.type or "")
+
+
+def encode_ecs_into(line: bytearray, f: EventFacts | EventOwnFacts, body: Any, actor_key: bytes | None,
+                    project_key: bytes | None, raw: str | bytes) -> int:
+    """Append ``build_ecs(facts, body)`` as JSON to ``line``, the actor's and project's parts taken from
+    the encoded ones kept for ``actor_key`` / ``project_key`` (the exact bytes they were read from; None:
+    not kept), where ``f`` is all the facts or the event's own (`anatomy.own_facts_and_sources_from_json`)
+    and ``raw`` the event's text. Returns where the rest (id, time, target, payload: the only text copied
+    from the event) begins."""
     actor = None if actor_key is None else _actor_parts.get(actor_key)
     if actor is None:
-        actor = _encoded_actor(f)
+        actor = _encoded_actor(_all_facts(f, raw))
         if actor_key is not None and len(_actor_parts) < _MAX_CACHED:
             _actor_parts[actor_key] = actor
     project = None if project_key is None else _project_parts.get(project_key)
     if project is None:
-        project = _members(_project_part(f))
+        project = _members(_project_part(_all_facts(f, raw)))
         if project_key is not None and len(_project_parts) < _MAX_CACHED:
             _project_parts[project_key] = project
-    line = bytearray(_HEAD)
+    line += _HEAD
     line += actor[0]
     line += project
     # The rest is one object: written over the last comma (its "{"), which is then put back.
     at = len(line) - 1
-    _encode_into(_rest(_kind(f.type), f, actor[1], body), line, at)
+    _encode_into(_rest(_kinds.get(f.type) or _kind(f.type), f, actor[1], body), line, at)
     line[at] = _COMMA
+    return at
+
+
+def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
+    """``build_ecs(f, body)`` as JSON (see `encode_ecs_into`)."""
+    line = bytearray()
+    encode_ecs_into(line, f, body, actor_key, project_key, b"")
     return line
 
 
