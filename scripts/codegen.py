@@ -203,18 +203,25 @@ class Generator:
         for attr, key, ann, expr, doc in m.fields:
             # The page's event list is always a list (empty when the service sent none).
             ret = ann if key in required or expr == "self._event_list()" else f"Optional[{ann}]"
+            part = None
+            if m.base == "EventModel" and key in ("id", "effective_at"):
+                part = "_head_part"
+            if part is not None:
+                # A property read in C (no Python frame): these are read from every event.
+                doc_arg = f", {oneline(doc)!r}" if doc else ""
+                lines += [f"    {attr}: {ret} = {part}({key!r}{doc_arg})", ""]
+                continue
             body: list[str]
-            if key in required:
+            if m.base == "EventModel" and key in ("actor", "project"):
+                body = [f"return (self._typed or self._body()).{attr}"]
+            elif key in required:
                 # Read from the head the page parser decoded, without decoding the whole event.
-                i = ("id", "type", "effective_at").index(key)
-                head = f"h[{i}] if (h := self._head) is not None else self._data[{key!r}]"
+                head = f"h.{key} if (h := self._head) is not None else self._data[{key!r}]"
                 if ann == "AuditLogEventType":
                     # A dict lookup: the enum's own call costs a microsecond per event.
                     body = [f"t = {head}", "return _KNOWN_TYPES.get(t) or AuditLogEventType(t)"]
                 else:
                     body = [f"return {head}"]
-            elif m.base == "EventModel" and key in ("actor", "project"):
-                body = [f"return (self._typed or self._body()).{attr}"]
             elif m.base == "EventModel":  # a payload key
                 body = [f"return self._payload_under({key!r}, {ann})"]
             elif m.base == "PageModel" and expr == "v":
@@ -505,7 +512,7 @@ class {cls}(AuditLog):
             files[f"{mod}.py"] = self.emit_module(mod, digest, [base_imp, *imps])
         audit_src = self.emit_module("audit_log", digest, [
             "import msgspec  # noqa: F401\n",
-            "from openapiopenai._event import EventModel  # noqa: F401",
+            "from openapiopenai._event import EventModel, _head_part  # noqa: F401",
             "from openapiopenai._model import wrap, wrap_list  # noqa: F401",
             "from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)",
             "from .audit_log_actor import AuditLogActor",

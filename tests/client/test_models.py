@@ -495,3 +495,34 @@ def test_records_decoded_in_threads_at_once_each_read_their_own_event() -> None:
         sys.setswitchinterval(interval)
     assert not any(t.is_alive() for t in threads)
     assert wrong == []
+
+
+# -- a parsed page builds its events when they are first asked for ------------------------------------
+
+def test_a_page_read_whole_before_its_events_keeps_every_event() -> None:
+    sent = page([event(1), event(2, type="made.up", **{"made.up": {"k": 1}})], has_more=True)
+    first = fetch(sent)
+    # The page's events are built on first use: the whole page, asked for first, still has them all.
+    assert first.to_dict() == sent and first["data"] == sent["data"]
+    assert [e.id for e in first.data] == ["audit_log-1", "audit_log-2"]
+    second = fetch(sent)
+    events = second.data
+    assert second.data is events  # built once
+    assert [type(e) for e in events] == [models.LoginFailedEvent, AuditLog]
+    assert second.has_more is True and second.last_id == "audit_log-2" and second.to_dict() == sent
+    assert pickle.loads(pickle.dumps(fetch(sent))).to_dict() == sent
+
+
+def test_head_fields_of_an_event_built_from_a_dict() -> None:
+    # `id` and `effective_at` read the parsed head in C; an event built from a dict has no head and
+    # reads them from its dict, as before (a missing one is a KeyError, not an attribute error).
+    e = AuditLog.from_dict(event(7, effective_at=5))
+    assert e is not None and (e.id, e.effective_at, e.type) == ("audit_log-7", 5, "login.failed")
+    bare = AuditLog(type="login.failed")
+    with pytest.raises(KeyError):
+        _ = bare.id
+    with pytest.raises(KeyError):
+        _ = bare.effective_at
+    assert bare.actor is None and bare.to_dict() == {"type": "login.failed"}
+    state = pickle.loads(pickle.dumps(fetch(page([event(8)])).data[0]))
+    assert (state.id, state.effective_at) == ("audit_log-8", 1_700_000_000)
