@@ -236,14 +236,15 @@ of N events lists fewer than N; each row names the count every contender had to 
    copies the stored text, `10a`/`10b` map every event to OCSF 1.8.0 / ECS 9.4.0 (rate over the whole CLI
    process, start-up included; the event count written is checked).
 11. `openapiopenai audit-logs detect` with every shipped Sigma rule over an archive built from the
-   emulator's generator (no contender has such rules), warm: the field table the rules run on is already
-   in the file; `11a` is the cold case, the archive's first `detect` (on a fresh copy), which builds that
-   table first (each event read once); `11b` a `detect --new` after a small batch of newly archived events.
+   emulator's generator (no contender has such rules), warm: run before on the same copy (its page cache
+   and converted rules); `11a` is the cold case, the archive's first `detect` (on a fresh copy: the rules
+   read `audit_logs` itself, nothing is built first); `11b` a `detect --new` after a small batch of newly
+   archived events.
 12. `openapiopenai audit-logs report --db --no-detect` of row 10's archive over its whole span (90 days)
    to one self-contained HTML file: the process's wall time, start-up included; `12a` is the file's size,
    `12b` the process's peak RSS; `12c` the same report with the shipped detection rules run for its first
-   section (the default), warm (the field table already built), its peak RSS in the note; `12d` the same,
-   cold: the archive's first report with the rules, on a fresh copy, so the field table is built first.
+   section (the default), warm (run before on the same copy), its peak RSS in the note; `12d` the same,
+   cold: the archive's first report with the rules, on a fresh copy.
 13. One cycle of `openapiopenai run` for an organisation with nothing new (both partitions synced, the
    shipped rules at `high`, a file sink), in-process against the emulator in its own process: this
    process's CPU time over all its threads, per cycle, after a first cycle did the back-fill.

@@ -55,7 +55,7 @@ to = "file://{folder / 'shipped'}"
     first = cycle.run()
     if not first.ok:
         return [], f"n/a: the first cycle failed: {first.errors[:1]}"
-    cycle.run()   # warm: the rules compiled, the field table built, the lookback window read once
+    cycle.run()   # warm: the rules compiled, the lookback window read once
     cpu: list[float] = []
     for _ in budget.rounds(rounds):
         started = time.process_time()

@@ -1,4 +1,4 @@
-"""Generate ``docs/detections.md`` from the shipped rules and the field table, and the drift rule's type list.
+"""Generate ``docs/detections.md`` from the shipped rules and the fields table, and the drift rule's type list.
 
     python scripts/detections_doc.py            # regenerate both in place
     python scripts/detections_doc.py --check    # exit 1 if either differs from a fresh run
@@ -62,11 +62,14 @@ openapiopenai rules convert --target splunk|lucene|esql --schema raw|ecs
 HOW = """\
 ## How they run
 
-The rules are converted by pySigma's SQLite backend and run on `detect_fields`, a table of the `events`
-view's columns kept in the archive (each event read once, by `openapiopenai.anatomy`'s fast reader, the
-first time `detect` sees it; later runs add only the rows archived since); correlations run as the
-backend's correlation plans. A rule that names its event types reads only the rows of those types,
-through an index on `lower(type)` (Sigma compares `type` case-insensitively). Before a correlation's plan
+The rules are converted by pySigma's SQLite backend and run on the archive's `audit_logs` table itself,
+each field named and computed as the `events` view does: the fields the table keeps as columns (type,
+time, actor, e-mail, key, project, IP, target) are read as they are, the others with the view's SQL,
+only for the rows a rule reaches; nothing is built first, so an archive's first `detect` costs what any
+run does. Correlations run as the backend's correlation plans, beside the single-event rules (a second
+read-only connection, in a thread). A rule that names its event types reads only the rows of those
+types, through the archive's type index, as the archive spells them (Sigma compares `type`
+case-insensitively). Before a correlation's plan
 runs, a count over a sliding window (`rules/_prune.py`) keeps only the events that could be part of an
 alert (for `event_count`/`value_count`: N events of the group within the timespan either side; for
 `temporal`: an event of every other rule of the group nearby); the tests compare the alerts with and

@@ -52,6 +52,10 @@ class Field:
     description: str
     fact: str | None = None
     """The `anatomy.EventFacts` attribute this field equals, when it is one."""
+    column: str | None = None
+    """The ``audit_logs`` column holding the same value, when the archive keeps one: the sync writes it
+    from the same facts (`archive._rows.event_row`; the tests hold it to this field's view column), so a
+    reader can take it as it is instead of parsing the event (the detections do: `rules._source`)."""
 
     def read(self, event: Mapping[str, Any]) -> Any:
         """This field of a decoded event, read from the declaration (the SQL view's Python twin)."""
@@ -122,27 +126,27 @@ def _details(name: str) -> Source:
     return _actor(f"ip_address_details.{name}", "")
 
 
-def _f(name: str, source: Source, description: str, fact: str | None = None) -> Field:
-    return Field(name, source, description, fact)
+def _f(name: str, source: Source, description: str, fact: str | None = None, *, column: str | None = None) -> Field:
+    return Field(name, source, description, fact, column)
 
 
 #: Every field of the ``events`` view, in column order.
 FIELDS: tuple[Field, ...] = (
-    _f("id", Source("column", ("id",)), "The event's id (`audit_log-...`).", "id"),
-    _f("effective_at", Source("column", ("effective_at",)), "When it happened, Unix seconds.", "effective_at"),
+    _f("id", Source("column", ("id",)), "The event's id (`audit_log-...`).", "id", column="id"),
+    _f("effective_at", Source("column", ("effective_at",)), "When it happened, Unix seconds.", "effective_at", column="effective_at"),
     _f("time", Source("time"), "`effective_at` as ISO-8601 UTC text (`2026-11-01T12:00:00Z`)."),
-    _f("type", Source("column", ("type",)), "The event type (`login.failed`, `api_key.created`, ...).", "type"),
-    _f("tenant", Source("column", ("tenant",)), "1 for a tenant-scoped event (fetched with tenant_only), else 0."),
-    _f("actor_type", Source("text", ("actor.type",)), "`session` (a person signed in) or `api_key`.", "actor_type"),
+    _f("type", Source("column", ("type",)), "The event type (`login.failed`, `api_key.created`, ...).", "type", column="type"),
+    _f("tenant", Source("column", ("tenant",)), "1 for a tenant-scoped event (fetched with tenant_only), else 0.", column="tenant"),
+    _f("actor_type", Source("text", ("actor.type",)), "`session` (a person signed in) or `api_key`.", "actor_type", column="actor_type"),
     _f("actor_id", Source("first_of", ("user_id", "service_account_id")),
-       "Who acted: the user, else the service account.", "actor_id"),
+       "Who acted: the user, else the service account.", "actor_id", column="actor_id"),
     _f("user_id", _actor("user.id", "user.id"), "The user who acted (in a session or through their key).", "user_id"),
-    _f("user_email", _actor("user.email", "user.email"), "That user's email.", "user_email"),
+    _f("user_email", _actor("user.email", "user.email"), "That user's email.", "user_email", column="actor_email"),
     _f("service_account_id", Source("actor", ("", "actor.api_key.service_account.id")),
        "The service account whose key acted.", "service_account_id"),
-    _f("api_key_id", Source("actor", ("", "actor.api_key.id")), "The tracking id of the key that acted.", "api_key_id"),
+    _f("api_key_id", Source("actor", ("", "actor.api_key.id")), "The tracking id of the key that acted.", "api_key_id", column="api_key_id"),
     _f("api_key_type", Source("actor", ("", "actor.api_key.type")), "`user` or `service_account`.", "api_key_type"),
-    _f("ip_address", _actor("ip_address", ""), "The session's client IP address.", "ip_address"),
+    _f("ip_address", _actor("ip_address", ""), "The session's client IP address.", "ip_address", column="ip_address"),
     _f("user_agent", _actor("user_agent", ""), "The session's browser user agent.", "user_agent"),
     _f("ja3", _actor("ja3", ""), "The session's JA3 TLS fingerprint.", "ja3"),
     _f("ja4", _actor("ja4", ""), "The session's JA4 TLS fingerprint.", "ja4"),
@@ -153,10 +157,10 @@ FIELDS: tuple[Field, ...] = (
     _f("asn", _details("asn"), "Autonomous system number of the session's IP, as text.", "ip_asn"),
     _f("latitude", _details("latitude"), "Latitude of the session's IP, as text.", "ip_latitude"),
     _f("longitude", _details("longitude"), "Longitude of the session's IP, as text.", "ip_longitude"),
-    _f("project_id", Source("text", ("project.id",)), "The project the event belongs to.", "project_id"),
+    _f("project_id", Source("text", ("project.id",)), "The project the event belongs to.", "project_id", column="project_id"),
     _f("project_name", Source("text", ("project.name",)), "That project's name.", "project_name"),
     _f("target_id", Source("payload", ("id",)), "What was acted on: the payload's `id` (key, user, project...).",
-       "target_id"),
+       "target_id", column="resource_id"),
     _f("target_name", Source("payload", ("name", "data.name")), "Its name, when the payload gives one.", "target_name"),
     _f("error_code", Source("payload", ("error_code",)), "Why a login or logout failed.", "error_code"),
     _f("error_message", Source("payload", ("error_message",)), "The failure's message.", "error_message"),

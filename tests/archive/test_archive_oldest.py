@@ -1,4 +1,5 @@
-"""The search for the oldest event: close enough to cut the walk, with at most `parallel` probes in flight."""
+"""The probes a parallel back-fill starts with: one round, at most `parallel` in flight, and a bracket
+that holds the oldest event whatever the history's length."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from typing import Any
 import pytest
 
 from openapiopenai.archive import _walk
-from openapiopenai.archive._walk import find_oldest
+from openapiopenai.archive._walk import bracket_history
 
 HI = 1_800_000_000
 
 
 @pytest.mark.parametrize("parallel", [2, 3, 8, 32])
 @pytest.mark.parametrize("age", [30, 3600, 40 * 86400, 3 * 365 * 86400])
-def test_finds_the_oldest_event_within_half_the_span(monkeypatch: pytest.MonkeyPatch, parallel: int,
-                                                               age: int) -> None:
+@pytest.mark.parametrize("quiet", [0, 7 * 86400])
+def test_one_round_brackets_the_oldest_event(monkeypatch: pytest.MonkeyPatch, parallel: int, age: int,
+                                             quiet: int) -> None:
     pools: list[int] = []
 
     class RecordingPool(ThreadPoolExecutor):
@@ -25,19 +27,20 @@ def test_finds_the_oldest_event_within_half_the_span(monkeypatch: pytest.MonkeyP
             super().__init__(max_workers, **kwargs)
 
     monkeypatch.setattr(_walk, "ThreadPoolExecutor", RecordingPool)
-    oldest = HI - age
+    oldest, newest = HI - quiet - age, HI - quiet - 1   # events every second in [oldest, newest]
     asked: list[int] = []
 
-    def exists_before(t: int) -> bool:
+    def newest_before(t: int) -> int | None:
         asked.append(t)
-        return t > oldest
+        return None if t <= oldest else min(t - 1, newest)
 
-    found = find_oldest(exists_before, HI, parallel=parallel)
-    assert found is not None and found <= oldest   # errs low only, never cuts events off
-    assert oldest - found <= max(1, age // 2)
-    assert pools == [parallel]                     # the fan-out is the workers', never more
-    assert len(asked) <= 12 * max(3, parallel)     # a few rounds
+    history = bracket_history(newest_before, HI, parallel=parallel)
+    assert history is not None and history.newest == newest
+    assert history.empty_below <= oldest < history.some_below   # the bracket holds the oldest event
+    assert history.some_below <= HI
+    assert pools == [parallel]                  # the fan-out is the workers', never more
+    assert len(asked) == max(3, parallel)       # one round
 
 
 def test_no_event_at_all() -> None:
-    assert find_oldest(lambda t: False, HI, parallel=4) is None
+    assert bracket_history(lambda t: None, HI, parallel=4) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from openapiopenai.archive._plan import plan_run, split_span
+from openapiopenai.archive._plan import BRACKET_SLICES, History, cut_backfill, plan_run, split_span
 
 
 def test_first_run_walks_everything_asked() -> None:
@@ -64,3 +64,40 @@ def test_an_old_one_off_request_walks_only_the_older_part() -> None:
     plan = plan_run(100, 500, (1000, 5000), 900)
     assert plan.need == [(100, 1000)]
     assert plan.covered == (100, 5000)
+
+
+def _tiles_all_below(cuts: list[tuple[int | None, int, int | None]], hi: int) -> None:
+    assert cuts[0][0] is None and cuts[-1][1] == hi
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(cuts))
+    assert all(lo is None or lo < up for lo, up, _ in cuts)
+    assert all(floor is None for _, _, floor in cuts[1:])
+
+
+def test_backfill_cut_tiles_everything_below_the_bound_whatever_the_probes_said() -> None:
+    hi = 1_800_000_000
+    for some, empty, newest, parts in itertools.product(
+        (hi, hi - 60, hi - 86400, hi - 8_500_000), (0, hi - 165_000_000, hi - 9_000_000, hi - 1164),
+        (hi - 1, hi - 30 * 86400, hi - 9_000_000), (1, 2, 3, 8, 16),
+    ):
+        if not empty < some:
+            continue
+        cuts = cut_backfill(History(newest=newest, some_below=some, empty_below=empty), hi, parts, min_width=300)
+        _tiles_all_below(cuts, hi)
+        assert cuts[0][2] == empty                        # the open slice's guess: nothing below it
+        assert len(cuts) <= max(1, parts - 2) + BRACKET_SLICES
+
+
+def test_backfill_cut_puts_most_fetchers_where_events_are_known() -> None:
+    hi = 1_800_000_000
+    history = History(newest=hi - 30 * 86400, some_below=hi - 8_500_000, empty_below=hi - 165_000_000)
+    cuts = cut_backfill(history, hi, 8, min_width=300)
+    bracket = [c for c in cuts if c[1] <= history.some_below]
+    known = [c for c in cuts if c[0] is not None and c[0] >= history.some_below]
+    assert len(bracket) == BRACKET_SLICES and len(known) == 6
+    widths = [up - lo for lo, up, _ in known[:-1] if lo is not None]
+    assert max(widths) - min(widths) <= 1                 # by width up to the newest event
+    assert known[-1][1] == hi                             # the last reaches on to the bound
+    # Spaced like the probes: each bracket slice reaches about as far back again, in distance from hi.
+    ratios = [(hi - (lo if lo is not None else history.empty_below)) / (hi - up) for lo, up, _ in bracket]
+    assert max(ratios) / min(ratios) < 1.01
+    assert cut_backfill(history, hi, 1) == [(None, hi, history.empty_below)]

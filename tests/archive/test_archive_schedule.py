@@ -20,6 +20,23 @@ def test_idle_fetcher_takes_the_lower_half_of_the_busiest_slice() -> None:
     assert (split.no, split.lo, split.below) == (0, 1450, below) and below.no == 2
 
 
+def test_density_counts_from_the_first_event_not_the_slice_top() -> None:
+    # The history ended long before the slice's top (90,000 s of nothing above the first event): 500
+    # events in the last 100 s walked is 5 events/s, ~4,500 ahead, however empty the time above was.
+    # Measured from the top it would be 0.0055/s, ~5 ahead, and the burst would be walked by one fetcher.
+    burst = SliceState(0, 9000, 100_000)
+    scheduler = Scheduler([burst], next_no=1, min_split_events=40)
+    scheduler.take()
+    burst.first_at, burst.cursor_at, burst.fetched = 9999, 9900, 500
+    below, split, _ = scheduler.take()
+    assert below is not None and split is not None
+    assert (below.lo, below.hi) == (9000, 9450) and burst.lo == 9450
+    resumed = SliceState(1, 9000, 100_000, cursor_at=9900, fetched=500)   # first_at unknown after a resume
+    scheduler = Scheduler([resumed], next_no=2, min_split_events=40)
+    scheduler.take()
+    assert scheduler.take() == (None, None, False)   # the bound is all it has: no split
+
+
 def test_open_slice_splits_around_the_estimated_oldest_event() -> None:
     oldest = SliceState(0, None, 2000, floor=1000)
     scheduler = Scheduler([oldest], next_no=1, min_split_events=40)

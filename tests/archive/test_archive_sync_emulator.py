@@ -115,6 +115,20 @@ def test_workers_give_the_same_archive(tmp_path: Path, make_emulator: Any, api_f
         assert_exact(four, emu, Filters(), r4b.upper_bound)
 
 
+def test_a_burst_that_ended_long_ago_is_shared_by_the_workers(tmp_path: Path, make_emulator: Any,
+                                                               api_for: Any) -> None:
+    # 3,000 events within one hour, a month before the run: every slice but the oldest is empty, and
+    # that one's top lies weeks above its first event. Its density must come from the events walked,
+    # or it looks sparse, is never split, and one fetcher walks it alone (8 slices, no faster than 1).
+    emu = make_emulator(events=0)
+    start = int(time.time()) - 30 * 86400
+    emu.insert_events([{"type": "login.failed", "effective_at": start + (i * 7) % 3600} for i in range(3000)])
+    with Archive(tmp_path / "a.sqlite") as archive:
+        result = sync_archive(api_for(emu), archive, page_size=50, workers=8)
+        assert result.slices > 8 and result.inserted == 3000
+        assert_exact(archive, emu, Filters(), result.upper_bound)
+
+
 @pytest.mark.usefixtures("quick_retries")
 def test_exact_under_server_faults_and_rate_limits(tmp_path: Path, make_emulator: Any, api_for: Any) -> None:
     emu = make_emulator(events=3000, seed=8, fail_rate=0.3)

@@ -136,30 +136,3 @@ def test_the_view_has_no_python_functions() -> None:
 
     called = {m.lower() for m in re.findall(r"([A-Za-z_]+)\(", view_sql())}
     assert called <= {"nullif", "json_type", "json_extract", "json_each", "coalesce", "strftime", "exists"}, called
-
-
-def test_the_detection_field_table_holds_the_views_rows(tmp_path: Path) -> None:
-    from openapiopenai.archive._fields_table import TABLE_COLUMNS, catch_up
-
-    names = [c for c in TABLE_COLUMNS if c != "seq"] + ["time"]
-    with Archive(tmp_path / "a.sqlite") as archive:
-        _fill(archive, EVENTS[:700])
-        conn = archive.connection
-        assert catch_up(conn, readonly=False) == 700
-        _fill(archive, EVENTS[700:])
-        assert catch_up(conn, readonly=False) == len(EVENTS) - 700   # only what is new
-        assert catch_up(conn, readonly=False) == 0
-        view = {r[0]: r[1:] for r in conn.execute(f"SELECT archived_seq, {', '.join(names)} FROM events")}
-        table = {r[0]: r[1:] for r in conn.execute(f"SELECT seq, {', '.join(names)} FROM detect_fields")}
-    assert len(table) == len(EVENTS)
-    differing = [(seq, [(n, a, b) for n, a, b in zip(names, view[seq], row, strict=True) if a != b])
-                 for seq, row in table.items() if view[seq] != row]
-    assert differing == []
-    # Read-only: a TEMP table for the run, the file untouched.
-    path = tmp_path / "b.sqlite"
-    with Archive(path) as archive:
-        _fill(archive, EVENTS[:100])
-    before = path.read_bytes()
-    with Archive(path, readonly=True) as archive:
-        assert catch_up(archive.connection, readonly=True) == 100
-    assert path.read_bytes() == before

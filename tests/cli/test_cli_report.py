@@ -69,19 +69,22 @@ def test_report_runs_the_detection_rules_unless_told_not_to(run_offline, db: str
     assert "were not run" not in ran.read_text() and "were not run" in skipped.read_text()
 
 
-def test_report_keeps_the_rules_field_table_in_a_writable_archive(run_offline, db: str, tmp_path: Path) -> None:
+def test_report_with_the_rules_drops_a_retired_field_table(run_offline, db: str, tmp_path: Path) -> None:
     import sqlite3
 
-    def field_rows() -> int | None:
+    def old_objects() -> list[str]:
         with sqlite3.connect(db) as conn:
-            if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'detect_fields'").fetchone() is None:
-                return None
-            return int(conn.execute("SELECT count(*) FROM detect_fields").fetchone()[0])
+            return sorted(n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE name LIKE 'detect_fields%'"))
 
+    with sqlite3.connect(db) as conn:   # as the previous version left it: a table of the fields, and its trigger
+        conn.execute("CREATE TABLE detect_fields (seq INTEGER PRIMARY KEY, id TEXT, type TEXT)")
+        conn.execute("INSERT INTO detect_fields SELECT seq, id, type FROM audit_logs")
+        conn.execute("CREATE TRIGGER detect_fields_forget AFTER DELETE ON audit_logs"
+                     " BEGIN DELETE FROM detect_fields WHERE seq = old.rowid; END")
     out = tmp_path / "r.html"
     args = ("audit-logs", "report", "--db", db, "--since", str(AT), "--until", str(AT + 86_400), "--out", str(out))
     assert run_offline(*args, "--no-detect", key=None).exit_code == 0
-    assert field_rows() is None   # without detections the archive is only read
+    assert old_objects() == ["detect_fields", "detect_fields_forget"]   # without detections the archive is only read
     result = run_offline(*args, key=None)
     assert result.exit_code == 0, result.stderr
-    assert field_rows() == 5      # built once, in the file, as `detect` keeps it: the next report reuses it
+    assert old_objects() == []   # the rules read audit_logs itself: nothing of the old table is kept

@@ -8,15 +8,29 @@ Events can show up late (with an `effective_at` in the past), so only the part o
 The covered span is kept contiguous: when a request lies apart from it (a one-off ``--until`` long ago),
 the gap between them is walked too. A little more fetching buys a state that is a single interval, so
 "complete from X to Y" is always literally true.
+
+A parallel back-fill from the oldest event cuts ``[None, hi)`` into slices (`cut_backfill`) guided by
+probes of where the events lie (`History`). Whatever the probes said, the slices tile ``[None, hi)``
+exactly, the oldest one open below: a wrong guess costs requests, never events.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
-__all__ = ["Plan", "Span", "plan_run", "split_span"]
+__all__ = ["BRACKET_SLICES", "Cut", "History", "Plan", "Span", "cut_backfill", "plan_run", "split_span"]
 
 Span = tuple[int | None, int]
+#: A slice to walk: ``(lo, hi, floor)``, where `floor` guesses the oldest event of a slice open below.
+Cut = tuple[int | None, int, int | None]
+
+#: Slices the bracket (where the oldest event is, not yet known within a factor of ~20) is cut into.
+#: Modelled on 23 histories of 18k events (1 h to 3 years, ending now to a month ago, uniform, growing,
+#: bursty) with the scheduler's own code and equal request times: this cut after one round of probes
+#: took 26.4 rounds of requests on average with 8 workers, against 27.3 for two rounds of probes and a
+#: cut by width (49.4 against 50.2 with 4 workers, 15.3 against 15.5 with 16).
+BRACKET_SLICES = 3
 
 
 def _min_lo(a: int | None, b: int | None) -> int | None:
@@ -71,3 +85,45 @@ def split_span(lo: int, hi: int, parts: int, *, min_width: int = 1) -> list[Span
     parts = max(1, min(parts, width // max(1, min_width)))
     cuts = [lo + (width * i) // parts for i in range(parts + 1)]
     return [(cuts[i], cuts[i + 1]) for i in range(parts) if cuts[i] < cuts[i + 1]]
+
+
+@dataclass(frozen=True)
+class History:
+    """What a round of probes learnt of the events below a back-fill's upper bound."""
+
+    newest: int
+    """`effective_at` of the newest event."""
+    some_below: int
+    """Some event is older than this (the lowest probe that found one)."""
+    empty_below: int
+    """No event is older than this (the highest probe that found none; 0 if all found one)."""
+
+
+def cut_backfill(history: History, hi: int, parts: int, *, min_width: int = 1) -> list[Cut]:
+    """``[None, hi)`` cut for `parts` fetchers, oldest first, tiling it exactly (the first open below).
+
+    The part known to hold events, from `some_below` up to the newest event, is cut by width into
+    ``parts - 2`` slices, the last reaching on to `hi`. Below it is the bracket, where the oldest event
+    lies somewhere: `BRACKET_SLICES` slices spaced geometrically back from `hi`, as the probes were, the
+    lowest open below with its floor at `empty_below`. An empty one there costs a request, the fetchers
+    walking the part above meanwhile; the scheduler then splits whichever holds the events.
+    """
+    if parts <= 1:
+        return [(None, hi, history.empty_below)]
+    some, empty = history.some_below, history.empty_below
+    has_top = history.newest >= some
+    near, far = max(1, hi - some), max(1, hi - empty)
+    step = (far / near) ** (1 / BRACKET_SLICES)
+    edges = [empty]
+    for i in range(BRACKET_SLICES - 1, 0, -1):
+        edge = hi - int(near * step ** i)
+        if edge - edges[-1] >= min_width and some - edge >= min_width:
+            edges.append(edge)
+    edges = [*edges[1:], some if has_top else hi]
+    cuts: list[Cut] = [(None, edges[0], empty)]
+    cuts += [(a, b, None) for a, b in itertools.pairwise(edges)]
+    if has_top:
+        top = split_span(some, history.newest + 1, max(1, parts - 2), min_width=min_width)
+        top[-1] = (top[-1][0], hi)
+        cuts += [(a, b, None) for a, b in top]
+    return cuts

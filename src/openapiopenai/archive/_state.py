@@ -50,6 +50,9 @@ class SliceState:
     done: bool = False
     floor: int | None = None
     """For a slice open below (lo None): where the oldest event was estimated to be. Not saved."""
+    first_at: int | None = None
+    """The newest event this run's walk found in the slice (its first page's first): the slice's events
+    begin there, however much empty time lies above it up to `hi`. For the scheduler's estimate. Not saved."""
 
 
 @dataclass(frozen=True)

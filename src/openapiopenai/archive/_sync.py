@@ -53,9 +53,9 @@ from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._lock import SyncLock
 from openapiopenai.archive._pacing import DEFAULT_GIVE_UP_AFTER, Pacing, Stopped
 from openapiopenai.archive._page import SyncPage, read_page
-from openapiopenai.archive._plan import Span, plan_run, split_span
+from openapiopenai.archive._plan import Cut, History, Span, cut_backfill, plan_run, split_span
 from openapiopenai.archive._state import PageBatch, Run, SliceState, SyncState
-from openapiopenai.archive._walk import Assignment, SliceWalk, find_oldest
+from openapiopenai.archive._walk import Assignment, SliceWalk, bracket_history
 from openapiopenai.archive._writer import WalkWriter
 from openapiopenai.exceptions import ApiException
 
@@ -204,29 +204,29 @@ class _Engine:
         slices = [SliceState(i, lo, hi, floor=floor) for i, (lo, hi, floor) in enumerate(spans)]
         return self.state.begin(plan.covered, slices, self.owner, expected=covered)
 
-    def _slice_for_workers(self, need: list[Span]) -> list[tuple[int | None, int, int | None]]:
-        """Cut the spans into about one slice per worker by width: (lo, hi, floor)."""
-        bounded: list[tuple[int, int, bool]] = []   # (lo, hi, open_below)
-        for lo, hi in need:
+    def _slice_for_workers(self, need: list[Span]) -> list[Cut]:
+        """Cut the spans into about one slice per worker: (lo, hi, floor)."""
+        histories: dict[int, History] = {}
+        for i, (lo, hi) in enumerate(need):
             if lo is None:
-                def exists_before(t: int) -> bool:
-                    return bool(self.list_page(effective_at={"lt": t}, limit=1).heads)
+                def newest_before(t: int) -> int | None:
+                    heads = self.list_page(effective_at={"lt": t}, limit=1).heads
+                    return heads[0].effective_at if heads else None
 
-                oldest = find_oldest(exists_before, hi, parallel=self.workers)
-                if oldest is None:
+                history = bracket_history(newest_before, hi, parallel=self.workers)
+                if history is None:
                     return [(lo, hi, None) for lo, hi in need]   # nothing there: one request per span says so
-                bounded.append((oldest, hi, True))
+                histories[i] = history
+        widths = [hi - (histories[i].empty_below if i in histories else lo or 0) for i, (lo, hi) in enumerate(need)]
+        total = sum(widths) or 1
+        spans: list[Cut] = []
+        for i, (lo, hi) in enumerate(need):
+            parts = max(1, round(self.workers * widths[i] / total))
+            if i in histories:
+                spans.extend(cut_backfill(histories[i], hi, parts, min_width=MIN_SLICE_SECONDS))
             else:
-                bounded.append((lo, hi, False))
-        total = sum(hi - lo for lo, hi, _ in bounded) or 1
-        spans: list[tuple[int | None, int, int | None]] = []
-        for lo, hi, open_below in bounded:
-            parts = split_span(lo, hi, max(1, round(self.workers * (hi - lo) / total)), min_width=MIN_SLICE_SECONDS)
-            if open_below:
-                # The oldest slice stays open below: the estimate guides the cutting, it never limits.
-                spans.append((None, parts[0][1], lo))
-                parts = parts[1:]
-            spans.extend((a, b, None) for a, b in parts)
+                assert lo is not None
+                spans.extend((a, b, None) for a, b in split_span(lo, hi, parts, min_width=MIN_SLICE_SECONDS))
         return spans
 
     # -- the walk -------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The fetcher's side of a walk: one time slice of the service's listing, page by page, and the
-search for the oldest event that a parallel back-fill starts with.
+probes that tell a parallel back-fill where the history lies before it is cut.
 
 A fetcher never touches SQLite or the writer's slice state. The writer hands it an `Assignment` (a
 copy of a slice's committed position); `SliceWalk` turns that into requests and each checked answer
@@ -23,10 +23,11 @@ from typing import Any
 
 from openapiopenai.archive._errors import SyncError
 from openapiopenai.archive._page import EventHead, SyncPage
+from openapiopenai.archive._plan import History
 from openapiopenai.archive._state import PageBatch, SliceState
 from openapiopenai.exceptions import ApiException
 
-__all__ = ["Assignment", "SliceWalk", "find_oldest"]
+__all__ = ["Assignment", "SliceWalk", "bracket_history"]
 
 log = logging.getLogger("openapiopenai.archive")
 
@@ -132,38 +133,31 @@ def _check_page(heads: list[EventHead], *, lo: int | None, hi: int, newest: int 
         ceiling = at
 
 
-def find_oldest(exists_before: Callable[[int], bool], hi: int, *, parallel: int) -> int | None:
-    """About the oldest `effective_at` below `hi` (None if there is no event), in a few round trips.
+def bracket_history(newest_before: Callable[[int], int | None], hi: int, *, parallel: int) -> History | None:
+    """Where the events below `hi` lie, from one round of `parallel` probes (None if there is no event).
 
-    `exists_before(t)` asks the service "is there an event before t?" (one limit=1 request); each round
-    asks `parallel` of them at once, never more. The first round spaces them geometrically back from
-    `hi` (a minute to a century), which brackets the oldest event whatever the history's length; later
-    rounds narrow that bracket, geometrically in the distance from `hi`, since the precision needed is
-    relative to it. The answer errs low by at most half the span: towards time with no events, which
-    the walk crosses in one empty request per slice, while the fetchers that find nothing there split
-    the others' slices. A further round would cost every fetcher a round trip to save a few of them one
-    (measured with 8 workers at 200 ms: two rounds beat three).
+    `newest_before(t)` asks the service for the newest event before t (one limit=1 request) and returns
+    its `effective_at`, or None. The probes are spaced geometrically back from `hi`, a minute to a
+    century, so whatever the history's length its oldest event lies between two of them (a factor of
+    about 20 in distance from `hi` with 8 workers); the probe at `hi` itself gives the newest event.
+
+    One round only: a second one narrowed the bracket to a factor of 1.5 but cost every fetcher a round
+    trip. The walk is cut so that the bracket need not be narrow (see `_plan.cut_backfill`): the time
+    in it is walked in a few slices spaced like the probes, an empty one costing one request, made while
+    the other fetchers already walk the part known to hold events.
     """
     probes = max(3, parallel)
     ratio = (100 * 365 * 86400 / 60) ** (1 / (probes - 2))
     points = sorted({hi, *(max(0, hi - int(60 * ratio ** k)) for k in range(probes - 1))})
-    lo, up = 0, hi   # invariant: no event below lo, some event below up
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="archive-probe") as pool:
-        first = True
-        while points:
-            answers = list(pool.map(exists_before, points))
-            if first and not answers[-1]:
-                return None   # nothing below `hi` at all
-            first = False
-            for t, found in zip(points, answers, strict=True):
-                if found:
-                    up = t
-                    break
-                lo = t
-            if up - lo <= max(1, (hi - up) // 2):
-                break
-            near, far = max(1, hi - up), hi - lo
-            step = (far / near) ** (1 / (probes + 1))
-            points = sorted({hi - int(near * step ** (i + 1)) for i in range(probes)} - {lo, up})
-            points = [t for t in points if lo < t < up]
-    return lo
+        answers = list(pool.map(newest_before, points))
+    newest = answers[-1]
+    if newest is None:
+        return None   # nothing below `hi` at all
+    empty_below, some_below = 0, hi
+    for t, found in zip(points, answers, strict=True):
+        if found is not None:
+            some_below = t
+            break
+        empty_below = t
+    return History(newest=newest, some_below=some_below, empty_below=empty_below)

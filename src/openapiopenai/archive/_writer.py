@@ -59,6 +59,8 @@ class WalkWriter:
             # the page would claim ground the saved state does not give its slice.
             raise SyncError(f"internal error: slice {sl.no} page fetched from {page.lo}, above its bound {sl.lo}")
         sl.cursor_id, sl.cursor_at, sl.hi = page.cursor_id, page.cursor_at, page.hi
+        if sl.first_at is None and page.heads:
+            sl.first_at = page.heads[0].effective_at
         sl.pages += 1
         sl.fetched += page.events
         sl.done = page.done

@@ -231,7 +231,4 @@ _register()
 
 def main() -> None:
     """Console-script entry point."""
-    from openapiopenai import _processes
-
-    _processes.allow()   # the console script guards its `__main__`: spawned workers may import it again
     cli.main()

@@ -95,7 +95,7 @@ def detect_command(db: str, since: int | None, new: bool, rules_dirs: tuple[str,
         key = cache_key(list(rules_dirs), not no_builtin, placeholders, level)
     except (RuleError, OSError) as exc:
         raise BadInput(str(exc)) from None
-    # Writable when the file allows (the field table is kept in it, and --new keeps its position there).
+    # Writable when the file allows (the converted rules are cached in it, and --new keeps its position there).
     with open_for_rules(db, writable=new or writable_file(db)) as archive:
         conn = archive.connection
         compiled = load_compiled(conn, key)
@@ -126,7 +126,7 @@ def detect_command(db: str, since: int | None, new: bool, rules_dirs: tuple[str,
 
 
 def writable_file(path: str) -> bool:
-    """Whether ``path`` and its folder may be written: then the rules' field table is kept in the file."""
+    """Whether ``path`` and its folder may be written: then the converted rules are cached in the file."""
     return os.path.exists(path) and os.access(path, os.W_OK) and os.access(
         os.path.dirname(os.path.abspath(path)), os.W_OK)
 

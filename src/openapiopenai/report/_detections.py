@@ -47,8 +47,16 @@ def detection_matches(archive: Archive, since: int, until: int) -> Detections | 
     if importlib.util.find_spec("sigma") is None:
         return None
     from openapiopenai.rules import Scope, compile_rules, each_match, load_rules
+    from openapiopenai.rules._cache import cache_key, load_compiled, store_compiled
 
-    compiled = compile_rules(load_rules())
+    # The converted rules as `audit-logs detect` keeps them (the same key as its run with no option): parsing
+    # and converting them with pySigma is ~1 s a report otherwise.
+    key = cache_key([], True, {}, "informational")
+    compiled = load_compiled(archive.connection, key)
+    if compiled is None:
+        compiled = compile_rules(load_rules())
+        if not archive.readonly:
+            store_compiled(archive.connection, key, compiled)
 
     def in_period() -> Iterator[DetectionMatch]:
         for match in each_match(archive.connection, compiled, Scope(since=since), readonly=archive.readonly):
