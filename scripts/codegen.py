@@ -221,13 +221,10 @@ class Generator:
         for attr, key, ann, expr, doc in m.fields:
             # The page's event list is always a list (empty when the service sent none).
             ret = ann if key in required or expr == "self._event_list()" else f"Optional[{ann}]"
-            part = None
             if m.base == "EventModel" and key in ("id", "effective_at"):
-                part = "_head_part"
-            if part is not None:
-                # A property read in C (no Python frame): these are read from every event.
+                # A property read in C (no Python frame) from the parsed head: read from every event.
                 doc_arg = f", {oneline(doc)!r}" if doc else ""
-                lines += [f"    {attr}: {ret} = {part}({key!r}{doc_arg})", ""]
+                lines += [f"    {attr}: {ret} = _head_part({key!r}{doc_arg})", ""]
                 continue
             body: list[str]
             if m.base == "EventModel" and key in ("actor", "project"):

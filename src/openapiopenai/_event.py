@@ -355,4 +355,3 @@ def _head_part(key: str, doc: str | None = None) -> Any:
     read from every event; an event built from a dict (no ``_head``) reads it from the dict instead
     (``EventModel.__getattr__``, where the AttributeError of ``None.id`` leads)."""
     return property(attrgetter("_head." + key), doc=doc)
-
