@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from openapiopenai.archive import Archive, Filters, _state, _sync, sync_archive
-from openapiopenai.archive._rows import INSERT_SQL, event_row, has_id_index, insert_rows
+from openapiopenai.archive._rows import INSERT_SQL, event_row, insert_rows
 from openapiopenai.archive._schema import SECONDARY_INDEXES, build_indexes, drop_indexes, missing_indexes
 
 NOW = 2_000_000
@@ -21,6 +21,10 @@ ALL = sorted(SECONDARY_INDEXES)
 
 class Crash(Exception):
     pass
+
+
+def has_id_index(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'audit_logs_id'").fetchone() is not None
 
 
 def _events(event_maker: Any, n: int = 60) -> list[dict[str, Any]]:

@@ -1,8 +1,9 @@
-"""Schema 1 -> 2 -> 3 in place: every event byte for byte and every sync state kept, all or nothing.
+"""Schema 1 -> 2 -> 3 -> 4 in place: every event byte for byte and every sync state kept, all or nothing.
 
 `data/v1_archive.sqlite` was written by the version-1 code (see `data/make_v1_archive.py`): three synced
 streams, both partitions, the lookup indexes. A version-2 archive is that file taken through the 1 -> 2 step
-alone, with the version-2 `events` view, a sink's ledger position and a back-fill's dropped indexes.
+alone, with the version-2 `events` view, a sink's ledger position and a back-fill's dropped indexes; a
+version-3 archive is that one taken on through the 2 -> 3 step.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def test_opening_a_v1_archive_migrates_it_keeping_everything(v1: Path) -> None:
     before = _snapshot(v1)
     with Archive(v1) as archive:
         conn = archive.connection
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         # The old insertion order is the new sequence, 1..n, and each row is the same, byte for byte.
         rows = conn.execute("SELECT seq, id, effective_at, type, tenant, actor_type, actor_id, actor_email,"
                             " api_key_id, project_id, ip_address, resource_id, raw FROM audit_logs"
@@ -200,7 +201,7 @@ def test_opening_a_v2_archive_migrates_it_keeping_every_seq(v2: Path) -> None:
     seqs = sqlite3.connect(v2).execute("SELECT seq, id FROM audit_logs ORDER BY seq").fetchall()
     with Archive(v2) as archive:
         conn = archive.connection
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         # The same events at the same seq, so the sink's position (250) still names the same ones.
         assert [tuple(r) for r in conn.execute("SELECT seq, id FROM audit_logs ORDER BY seq")] == seqs
         assert conn.execute("SELECT position FROM sink_ledger").fetchone()[0] == 250
@@ -258,3 +259,93 @@ def test_sigkill_mid_v2_migration_leaves_v2_intact(v2: Path, step: str) -> None:
     with Archive(v2) as archive:
         assert archive.count() == 600 * 9
         assert archive.connection.execute("SELECT max(seq) FROM audit_logs").fetchone()[0] == 600 * 9
+
+
+def _make_v3(path: Path, *, backfill_in_progress: bool = False) -> None:
+    """The v2 archive above through the 2 -> 3 step only; a back-fill in progress lacks the id index too."""
+    _make_v2(path, backfill_in_progress=backfill_in_progress)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        migrate(conn, 3)
+        if backfill_in_progress:
+            conn.execute("DROP INDEX audit_logs_id")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def v3(v1: Path) -> Path:
+    _make_v3(v1)
+    return v1
+
+
+def _time_index_sql(conn: sqlite3.Connection) -> str:
+    return str(conn.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_logs_time'").fetchone()[0])
+
+
+def _time_unique(conn: sqlite3.Connection) -> bool:
+    """Whether the (effective_at, id) index alone refuses a second copy (the id index dropped first)."""
+    conn.execute("SAVEPOINT probe")
+    try:
+        conn.execute("DROP INDEX IF EXISTS audit_logs_id")
+        conn.execute("INSERT INTO audit_logs (id, effective_at, type, raw) SELECT id, effective_at, type, raw"
+                     " FROM audit_logs LIMIT 1")
+    except sqlite3.IntegrityError:
+        return True
+    finally:
+        conn.execute("ROLLBACK TO probe")
+        conn.execute("RELEASE probe")
+    return False
+
+
+@pytest.mark.parametrize("backfill", [False, True])
+def test_opening_a_v3_archive_makes_the_time_index_unique_keeping_everything(v1: Path, backfill: bool) -> None:
+    _make_v3(v1, backfill_in_progress=backfill)
+    before = _snapshot(v1)
+    assert before["version"] == 3
+    seqs = sqlite3.connect(v1).execute("SELECT seq, id FROM audit_logs ORDER BY seq").fetchall()
+    with sqlite3.connect(v1) as old:
+        assert "UNIQUE" not in _time_index_sql(old) and not _time_unique(old)
+    with Archive(v1) as archive:
+        conn = archive.connection
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert _time_index_sql(conn).startswith("CREATE UNIQUE INDEX") and _time_unique(conn)
+        assert [tuple(r) for r in conn.execute("SELECT seq, id FROM audit_logs ORDER BY seq")] == seqs
+        assert conn.execute("SELECT position FROM sink_ledger").fetchone()[0] == 250
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 600
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    after = _snapshot(v1)
+    # Nothing else changed: the same events byte for byte, the same state, the same indexes (a back-fill's
+    # dropped ones still absent, for its completion to build).
+    assert {k: v for k, v in after.items() if k != "version"} == {k: v for k, v in before.items() if k != "version"}
+    assert ("audit_logs_id" in after["indexes"]) is not backfill
+
+
+@pytest.mark.parametrize("step", ["dropped", "indexed", "commit"])
+def test_an_error_mid_migration_leaves_v3_intact(v3: Path, step: str) -> None:
+    before = _snapshot(v3)
+    conn = sqlite3.connect(v3, isolation_level=None)
+
+    def fail_at(at: str) -> None:
+        if at == step:
+            raise sqlite3.OperationalError("disk I/O error")
+
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(conn, 4, hook=fail_at)
+    assert not conn.in_transaction
+    assert "UNIQUE" not in _time_index_sql(conn)
+    conn.close()
+    assert _snapshot(v3) == before
+    with Archive(v3) as archive:
+        assert archive.count() == 600 and _time_unique(archive.connection)
+
+
+@pytest.mark.parametrize("step", ["dropped", "indexed"])
+def test_sigkill_mid_v3_migration_leaves_v3_intact(v3: Path, step: str) -> None:
+    script = _KILLED_MID_MIGRATION.replace("migrate(conn, 2, hook=kill_at)", "migrate(conn, 4, hook=kill_at)")
+    proc = subprocess.run([sys.executable, "-c", script, str(v3), step], timeout=60, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    after = _snapshot(v3)
+    assert after["version"] == 3 and len(after["events"]) == 600 * 9
+    with Archive(v3) as archive:
+        assert archive.count() == 600 * 9 and _time_unique(archive.connection)

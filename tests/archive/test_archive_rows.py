@@ -36,6 +36,10 @@ ODD: list[dict[str, Any]] = [
     {"project": {"id": ["a"]}},
     {"login.succeeded": [1, 2]},
     {"login.succeeded": {"id": "r", "extra": {"deep": [1, {"id": "no"}]}}, "newer_field": {"id": "x"}},
+    {"login.succeeded": {"id": ""}},                              # an empty id is no resource
+    {"login.succeeded": {"id": 7}},
+    {"actor": SESSION, "project": [], "login.succeeded": {"name": "no id"}},
+    {"actor": {"type": "api_key", "api_key": {"id": "", "user": {"email": "c@example.com"}}}, "project": {}},
 ]
 
 
@@ -83,3 +87,38 @@ def test_head_rows_read_every_column_from_the_bytes(monkeypatch: pytest.MonkeyPa
     assert key[:11] == ("audit_log-2", 9, "api_key.created", 1, "api_key", "user-2", "b@example.com", "key_2",
                         None, None, "key_new")
     assert [session[11], key[11]] == [e.raw_json for e in _page(events)]
+
+
+def test_each_distinct_actor_and_project_text_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openapiopenai.archive import _rows
+
+    monkeypatch.setattr(_rows, "_actors", {})
+    monkeypatch.setattr(_rows, "_projects", {})
+    read: list[Any] = []
+    real = _rows.facts
+
+    def counting(event: Any) -> Any:
+        read.append(event)
+        return real(event)
+
+    monkeypatch.setattr(_rows, "facts", counting)
+    events = [{"id": f"audit_log-{i}", "type": "login.succeeded", "effective_at": 100 - i,
+               "actor": [SESSION, KEY][i % 2], "project": {"id": f"proj_{i % 3}"}, "login.succeeded": {"id": f"r{i}"}}
+              for i in range(30)]
+    rows = _sync_rows(events, tenant=False)
+    assert len(read) == 2 + 3   # two actor texts, three project texts
+    assert rows == [event_row(e, json.dumps(e, separators=(" ,", " : ")), tenant=False) for e in events]
+
+
+def test_past_the_cache_limit_rows_are_still_read_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openapiopenai.archive import _rows
+
+    monkeypatch.setattr(_rows, "_actors", {})
+    monkeypatch.setattr(_rows, "_projects", {})
+    monkeypatch.setattr(_rows, "_MAX_CACHED", 2)
+    events = [{"id": f"audit_log-{i}", "type": "login.succeeded", "effective_at": 100 - i,
+               "actor": {"type": "session", "session": {"user": {"id": f"user-{i}"}, "ip_address": f"10.0.0.{i}"}},
+               "project": {"id": f"proj_{i}"}} for i in range(10)]
+    rows = _sync_rows(events, tenant=True)
+    assert len(_rows._actors) == 2 and len(_rows._projects) == 2
+    assert [(r[5], r[8], r[9]) for r in rows] == [(f"user-{i}", f"proj_{i}", f"10.0.0.{i}") for i in range(10)]

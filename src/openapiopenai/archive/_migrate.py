@@ -15,6 +15,10 @@ Version 2 -> 3: the id's uniqueness moves from the column's UNIQUE constraint (a
 drop) to the named index `audit_logs_id`, which a back-fill into an empty archive can walk without
 (`_schema.ID_INDEX`). Rebuilt the same way, `seq` copied as it is, so every sink's ledger position still
 names the same events. Views stay as they were (their text names the table, which ends under its name).
+
+Version 3 -> 4: `audit_logs_time` becomes UNIQUE, so a back-fill walking without the id index absorbs a
+re-read event with INSERT OR IGNORE instead of a NOT EXISTS probe per row. Only the index is made again
+(one sort); the table, every seq and every other index stay as they are.
 """
 
 from __future__ import annotations
@@ -53,6 +57,10 @@ CREATE TABLE audit_logs (
 """
 
 
+#: The time index as versions 1-3 made it: the 1 -> 2 step makes exactly this, whatever comes later.
+_V3_TIME_INDEX = "CREATE INDEX audit_logs_time ON audit_logs (effective_at, id)"
+
+
 def _lookup_indexes(conn: sqlite3.Connection) -> set[str]:
     """The named indexes on `audit_logs` (not the UNIQUE constraint's own, which has no SQL)."""
     return {r[0] for r in conn.execute(
@@ -60,13 +68,7 @@ def _lookup_indexes(conn: sqlite3.Connection) -> set[str]:
 
 
 def _to_v2(conn: sqlite3.Connection, hook: StepHook) -> None:
-    from openapiopenai.archive._schema import (
-        AUDIT_LOGS_TIME_INDEX,
-        ID_INDEX,
-        LEDGER_TABLES,
-        SECONDARY_INDEXES,
-        split_statements,
-    )
+    from openapiopenai.archive._schema import ID_INDEX, LEDGER_TABLES, SECONDARY_INDEXES, split_statements
 
     present = _lookup_indexes(conn)
     for name in present:
@@ -78,7 +80,7 @@ def _to_v2(conn: sqlite3.Connection, hook: StepHook) -> None:
     conn.execute(f"INSERT INTO audit_logs (seq, {columns}) SELECT rowid, {columns} FROM audit_logs_v1 ORDER BY rowid")
     hook("copied")
     conn.execute("DROP TABLE audit_logs_v1")
-    conn.execute(AUDIT_LOGS_TIME_INDEX)
+    conn.execute(_V3_TIME_INDEX)
     # Only the lookup indexes the file had: one missing was dropped by a back-fill still in progress, whose
     # completion builds it (see `_sync`).
     for name, statement in SECONDARY_INDEXES.items():
@@ -118,8 +120,19 @@ def _to_v3(conn: sqlite3.Connection, hook: StepHook) -> None:
     hook("indexed")
 
 
+def _to_v4(conn: sqlite3.Connection, hook: StepHook) -> None:
+    from openapiopenai.archive._schema import AUDIT_LOGS_TIME_INDEX
+
+    conn.execute("DROP INDEX IF EXISTS audit_logs_time")
+    hook("dropped")
+    # Version 3 never let one (effective_at, id) in twice (its back-fill checked each row on this index,
+    # and otherwise the id index held), so the unique index builds over what is there.
+    conn.execute(AUDIT_LOGS_TIME_INDEX)
+    hook("indexed")
+
+
 #: version -> the step that brings an archive of that version to the next.
-_STEPS: dict[int, Callable[[sqlite3.Connection, StepHook], None]] = {1: _to_v2, 2: _to_v3}
+_STEPS: dict[int, Callable[[sqlite3.Connection, StepHook], None]] = {1: _to_v2, 2: _to_v3, 3: _to_v4}
 
 
 def _no_hook(step: str) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from openapiopenai.archive._errors import ArchiveWriteError, SyncError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._plan import Span
-from openapiopenai.archive._rows import has_id_index, head_rows, insert_rows
+from openapiopenai.archive._rows import head_rows, insert_rows
 from openapiopenai.archive._schema import build_indexes, drop_indexes
 
 __all__ = ["PageBatch", "Run", "SliceState", "Split", "SyncState", "describe_states", "transaction"]
@@ -206,10 +206,9 @@ class SyncState:
                                    (split.lo, self.key, split.no))
                 self._conn.execute("INSERT INTO sync_slices (filter_key, slice_no, lo, hi) VALUES (?, ?, ?, ?)",
                                    (self.key, below.no, below.lo, below.hi))
-            by_id = has_id_index(self._conn)
             for page in pages:
                 if page.heads:
-                    inserted += insert_rows(self._conn, page.rows(), by_id=by_id)
+                    inserted += insert_rows(self._conn, page.rows())
                 self._conn.execute(
                     "UPDATE sync_slices SET cursor_id = ?, cursor_at = ?, hi = ?, pages = pages + 1,"
                     " fetched = fetched + ?, done = ? WHERE filter_key = ? AND slice_no = ?",

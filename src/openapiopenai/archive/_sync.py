@@ -21,8 +21,8 @@ random leaf pages, so every commit would rewrite hundreds of pages (the WAL, the
 each) and the writer would run at a third of the fetchers' pace. The transaction that plans such a walk
 drops them; the one that completes a walk builds whatever is missing, one sort per index, so they are
 back exactly when the range is called complete. A crash in between leaves a resumable walk without
-them, and its completion builds them; queries meanwhile still answer, only slower. The primary key
-(which absorbs re-reads) and the (effective_at, id) index stay throughout.
+them, and its completion builds them; queries meanwhile still answer, only slower. The unique
+(effective_at, id) index stays throughout: it is what absorbs a re-read event meanwhile (`_rows`).
 
 One sync at a time per archive: a sync holds the archive's OS-level lock (`_lock`) from start to end.
 A second one waits for it (`wait`) or raises `SyncBusy`; it never takes over a live walk. A walk whose
