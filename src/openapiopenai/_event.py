@@ -8,6 +8,7 @@ first time a part is asked for, the bytes are decoded once into the typed record
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any, ClassVar, TypeVar, cast
 
 import msgspec
@@ -24,11 +25,26 @@ from ._model import (
 )
 from ._record import StructModel, _build, decoding
 
-__all__ = ["EventModel", "PageModel"]
+__all__ = ["EventHead", "EventModel", "PageModel"]
+
+#: The head fields read by `_head_part` from ``EventModel._head`` (an event built from a dict has none).
+_HEAD_KEYS = frozenset(("id", "effective_at"))
 
 M = TypeVar("M", bound=Model)
 
 _set_decoding, _reset_decoding = decoding.set, decoding.reset
+
+
+class EventHead(msgspec.Struct, gc=False):
+    """The three fields every consumer relies on (and the archive keys on), decoded for every event
+    of a page; the rest stays raw.
+
+    Kept as the event's head as decoded (no copy into a tuple), and untracked by the cycle collector:
+    a hundred of these per page are garbage a moment later."""
+
+    id: str
+    type: str
+    effective_at: int
 
 
 class EventBody(msgspec.Struct, kw_only=True, gc=False):
@@ -105,9 +121,9 @@ class EventModel(Model):
     """Base of ``AuditLog``: an event, keeping the exact bytes the service sent for it.
 
     ``raw_json`` is what the archive stores, so "identical to the service's" holds to the byte, not
-    only after a decode/encode round trip. An event parsed from a page holds only its head (``id``,
-    ``type``, ``effective_at``) and its bytes; its typed body (``_body()``) and its dict (``_data``) are
-    each decoded from the bytes the first time they are asked for.
+    only after a decode/encode round trip. An event parsed from a page holds only its head (an
+    ``EventHead``: ``id``, ``type``, ``effective_at``) and its bytes; its typed body (``_body()``) and
+    its dict (``_data``) are each decoded from the bytes the first time they are asked for.
     """
 
     __slots__ = ("_d", "_head", "_raw", "_typed")
@@ -123,7 +139,7 @@ class EventModel(Model):
     #: event type -> the decoder of its body into this class's records (see `_body_decoder`).
     _decoders: ClassVar[dict[str, _BodyDecoder]] = {}
     _d: JsonObject | None
-    _head: tuple[str, str, int] | None
+    _head: EventHead | None
     _raw: bytes | msgspec.Raw | None
     _typed: EventBody | None
 
@@ -151,6 +167,13 @@ class EventModel(Model):
     def _json(self) -> JsonObject:
         return self._data
 
+    def __getattr__(self, name: str) -> Any:
+        # Reached for a property that failed with AttributeError and for names no class declares
+        # (fields the spec does not: ``Model.__getattr__``).
+        if name in _HEAD_KEYS:  # `_head_part` of an event built from a dict: no head
+            return self._data[name]
+        return Model.__getattr__(self, name)
+
     def _body(self) -> EventBody:
         """The typed body (callers ask ``self._typed or self._body()``): one msgspec decode of the
         event's bytes into its type's records, linked to those bytes; or, for an event built from a
@@ -161,7 +184,7 @@ class EventModel(Model):
         raw = self._raw
         h = self._head
         if h is not None and raw is not None:  # parsed from a page: the usual case
-            etype = h[1]
+            etype = h.type
             decoder = type(self)._decoders.get(etype) or _body_decoder(type(self), etype)
             if decoder is not None:
                 token = _set_decoding(raw)  # each record decoded takes the bytes as its `_src`
@@ -183,7 +206,7 @@ class EventModel(Model):
         """The body built by hand from the dict, tolerating any shape."""
         data = self._data
         h = self._head
-        etype = h[1] if h is not None else data.get("type")
+        etype = h.type if h is not None else data.get("type")
         raw = self._raw
         src = raw if raw is not None else data
         return EventBody(
@@ -197,17 +220,17 @@ class EventModel(Model):
         """The record under a payload key: the typed payload for the event's own type, else (a key
         of another type, present on this event) built from the dict."""
         h = self._head
-        if (h[1] if h is not None else self._data.get("type")) == key and self._payload_cls is cls:
+        if (h.type if h is not None else self._data.get("type")) == key and self._payload_cls is cls:
             return (self._typed or self._body()).payload
         raw = self._raw
         return _build(cls, self._data.get(key), raw if raw is not None else self._data, (key,))
 
     @classmethod
     def _from_parts(
-        cls, data: JsonObject | None, raw: bytes | msgspec.Raw | None, head: tuple[str, str, int] | None = None
+        cls, data: JsonObject | None, raw: bytes | msgspec.Raw | None, head: EventHead | None = None
     ) -> EventModel:
         """Build the event's class from its dict or from its raw bytes plus head (one of the two)."""
-        etype = head[1] if head is not None else data.get("type")  # type: ignore[union-attr]
+        etype = head.type if head is not None else data.get("type")  # type: ignore[union-attr]
         klass = EventModel._registry.get(etype)  # type: ignore[arg-type]
         if klass is None:
             klass = EventModel._fallback or cls if cls is EventModel else cls
@@ -269,18 +292,20 @@ class PageModel(ViewModel):
 
     ``_env`` holds the envelope's fields as sent; its ``data`` entry is filled in from the events only
     when the whole page is asked for (``to_dict()``, ``page["data"]``), so paging through a log reads
-    ``has_more`` and ``last_id`` without decoding every event.
+    ``has_more`` and ``last_id`` without decoding every event. A parsed page holds its events'
+    bytes and heads (``_parts``) until its events are first asked for, and builds them then.
     """
 
-    __slots__ = ("_env", "_events", "_full")
+    __slots__ = ("_env", "_events", "_full", "_parts")
     _env: JsonObject
     _events: list[Any] | None
     _full: bool
+    _parts: tuple[list[msgspec.Raw], list[EventHead]] | None
 
     @property
     def _data(self) -> JsonObject:
         if not self._full:
-            self._env["data"] = [e._data for e in self._events or ()]
+            self._env["data"] = [e._data for e in self._event_list()]
             self._full = True
         return self._env
 
@@ -288,16 +313,45 @@ class PageModel(ViewModel):
     def _data(self, value: JsonObject) -> None:
         self._env = value
         self._events = None
+        self._parts = None
         self._full = True
 
     def _event_list(self) -> list[Any]:
         events = self._events
         if events is None:
-            raw_list = self._env.get("data")
-            events = []
-            if type(raw_list) is list:
-                for item in raw_list:
-                    if type(item) is dict:
-                        events.append(EventModel._from_parts(item, None))
+            parts = self._parts
+            if parts is not None:
+                events = _parsed_events(*parts)
+                self._parts = None
+            else:
+                raw_list = self._env.get("data")
+                events = []
+                if type(raw_list) is list:
+                    for item in raw_list:
+                        if type(item) is dict:
+                            events.append(EventModel._from_parts(item, None))
             self._events = events
         return events
+
+
+def _parsed_events(raws: list[msgspec.Raw], heads: list[EventHead]) -> list[EventModel]:
+    """``EventModel._from_parts`` for each event of a parsed page, spelled out: it runs once per event
+    of every page read."""
+    registry, fallback = EventModel._registry, EventModel._fallback or EventModel
+    new = object.__new__
+    events = []
+    for raw, h in zip(raws, heads, strict=False):  # the same length: `parse_page` checked
+        event = new(registry.get(h.type) or fallback)
+        event._d = None
+        event._head = h
+        event._raw = raw
+        event._typed = None
+        events.append(event)
+    return events
+
+
+def _head_part(key: str, doc: str | None = None) -> Any:
+    """A property reading a head field (``id``, ``effective_at``): in C, with no Python frame, as it is
+    read from every event; an event built from a dict (no ``_head``) reads it from the dict instead
+    (``EventModel.__getattr__``, where the AttributeError of ``None.id`` leads)."""
+    return property(attrgetter("_head." + key), doc=doc)

@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from ._event import EventModel, PageModel
+from ._event import EventHead, PageModel
 from .api_client import BodyError
 
 __all__ = ["ParseError", "parse_page"]
@@ -19,19 +19,7 @@ __all__ = ["ParseError", "parse_page"]
 _envelope = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _raw_list = msgspec.json.Decoder(list[msgspec.Raw])
 _decode = msgspec.json.Decoder().decode
-
-
-class _Head(msgspec.Struct, gc=False):
-    """The three fields every consumer relies on (and the archive keys on); the rest stays raw.
-
-    Untracked by the cycle collector: a hundred of these per page are garbage a moment later."""
-
-    id: str
-    type: str
-    effective_at: int
-
-
-_heads = msgspec.json.Decoder(list[_Head])
+_heads = msgspec.json.Decoder(list[EventHead])
 
 _UNSET = msgspec.UNSET
 
@@ -50,14 +38,14 @@ class _Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 class _PageHeads(msgspec.Struct, gc=False):
-    data: list[_Head]
+    data: list[EventHead]
 
 
 _envelope_struct = msgspec.json.Decoder(_Envelope)
 _page_heads = msgspec.json.Decoder(_PageHeads)
 
 
-def _split(body: bytes) -> tuple[dict[str, Any], list[msgspec.Raw], list[_Head]]:
+def _split(body: bytes) -> tuple[dict[str, Any], list[msgspec.Raw], list[EventHead]]:
     """The envelope's fields as sent (``data`` left out), each event's bytes and each event's head.
 
     Two passes over the body in the usual case (the events' bytes with the envelope, then the heads),
@@ -85,31 +73,22 @@ class ShapeError(Exception):
 
 
 def parse_page(body: bytes, page_cls: type[PageModel]) -> PageModel:
-    """Split a page into events that keep their exact bytes; decode each event's body lazily."""
+    """Split a page into events that keep their exact bytes; decode each event's body lazily.
+
+    Every event's head is decoded (and checked) here, so a page that is not one fails the call; the
+    event objects are built from the heads and bytes when the page's events are first asked for
+    (``PageModel._event_list``): paging through a log by ``last_id`` builds none."""
     try:
         env, raws, heads = _split(body)
     except msgspec.ValidationError as exc:  # valid JSON, wrong shape (a subclass of DecodeError)
         raise ShapeError(f"not an audit-log page: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ParseError(str(exc)) from None
+    if len(raws) != len(heads):  # one list, read twice: only a decoder bug could make them differ
+        raise ShapeError("the page's events and their heads do not pair up")
     page = page_cls.__new__(page_cls)
     page._env = env
-    page._events = _events(raws, heads)
+    page._events = None
+    page._parts = (raws, heads)
     page._full = False
     return page
-
-
-def _events(raws: list[msgspec.Raw], heads: list[_Head]) -> list[EventModel]:
-    """``EventModel._from_parts`` for each event, spelled out: it runs once per event of every page."""
-    registry, fallback = EventModel._registry, EventModel._fallback or EventModel
-    new = object.__new__
-    events = []
-    for raw, h in zip(raws, heads, strict=True):
-        etype = h.type
-        event = new(registry.get(etype) or fallback)
-        event._d = None
-        event._head = (h.id, etype, h.effective_at)
-        event._raw = raw
-        event._typed = None
-        events.append(event)
-    return events

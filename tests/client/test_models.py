@@ -218,12 +218,15 @@ def test_a_part_that_does_not_fit_its_type_is_built_as_sent() -> None:
 
 
 def test_every_part_of_an_api_key_actor_reads_back_as_sent() -> None:
-    # The user sits under the session or under the API key: the one record class with two places.
+    # The user sits under the session or under the API key: one schema at two places, the API key's a
+    # subclass that knows its own place (so the decode links nothing for it).
     actor = {"type": "api_key", "api_key": {"id": "key_1", "type": "user", "k": 1,
                                             "user": {"id": "user-2", "email": "b@example.com", "u": 2},
                                             "service_account": {"id": "svc_1", "s": 3}}}
     (e,) = fetch(page([event(1, actor=actor, project={"id": "proj_1", "p": 4})])).data
     key = e.actor.api_key
+    assert isinstance(key.user, models.AuditLogActorUser) and type(key.user) is models.AuditLogActorApiKeyUser
+    assert not type(e)._actor_cls._relinks  # nothing of an actor is away from its class's place
     assert key.user.email == "b@example.com" and key.user.u == 2 and key.user.to_dict() == actor["api_key"]["user"]
     assert key.service_account.s == 3 and key.k == 1 and e.actor.to_dict() == actor
     assert e.project.p == 4 and e.project.to_dict() == {"id": "proj_1", "p": 4}
@@ -495,3 +498,34 @@ def test_records_decoded_in_threads_at_once_each_read_their_own_event() -> None:
         sys.setswitchinterval(interval)
     assert not any(t.is_alive() for t in threads)
     assert wrong == []
+
+
+# -- a parsed page builds its events when they are first asked for ------------------------------------
+
+def test_a_page_read_whole_before_its_events_keeps_every_event() -> None:
+    sent = page([event(1), event(2, type="made.up", **{"made.up": {"k": 1}})], has_more=True)
+    first = fetch(sent)
+    # The page's events are built on first use: the whole page, asked for first, still has them all.
+    assert first.to_dict() == sent and first["data"] == sent["data"]
+    assert [e.id for e in first.data] == ["audit_log-1", "audit_log-2"]
+    second = fetch(sent)
+    events = second.data
+    assert second.data is events  # built once
+    assert [type(e) for e in events] == [models.LoginFailedEvent, AuditLog]
+    assert second.has_more is True and second.last_id == "audit_log-2" and second.to_dict() == sent
+    assert pickle.loads(pickle.dumps(fetch(sent))).to_dict() == sent
+
+
+def test_head_fields_of_an_event_built_from_a_dict() -> None:
+    # `id` and `effective_at` read the parsed head in C; an event built from a dict has no head and
+    # reads them from its dict, as before (a missing one is a KeyError, not an attribute error).
+    e = AuditLog.from_dict(event(7, effective_at=5))
+    assert e is not None and (e.id, e.effective_at, e.type) == ("audit_log-7", 5, "login.failed")
+    bare = AuditLog(type="login.failed")
+    with pytest.raises(KeyError):
+        _ = bare.id
+    with pytest.raises(KeyError):
+        _ = bare.effective_at
+    assert bare.actor is None and bare.to_dict() == {"type": "login.failed"}
+    state = pickle.loads(pickle.dumps(fetch(page([event(8)])).data[0]))
+    assert (state.id, state.effective_at) == ("audit_log-8", 1_700_000_000)

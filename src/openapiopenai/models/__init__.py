@@ -155,7 +155,7 @@ from .audit_log_actor import AuditLogActor
 from .audit_log_actor_api_key import AuditLogActorApiKey
 from .audit_log_actor_service_account import AuditLogActorServiceAccount
 from .audit_log_actor_session import AuditLogActorSession, AuditLogActorSessionIpAddressDetails
-from .audit_log_actor_user import AuditLogActorUser
+from .audit_log_actor_user import AuditLogActorApiKeyUser, AuditLogActorUser
 from .audit_log_event_type import AuditLogEventType, KNOWN_EVENT_TYPES
 from .audit_log_payloads import (
     ApiKeyCreatedPayload,
@@ -251,6 +251,7 @@ __all__ = [
     "AuditLog",
     "AuditLogActor",
     "AuditLogActorApiKey",
+    "AuditLogActorApiKeyUser",
     "AuditLogActorServiceAccount",
     "AuditLogActorSession",
     "AuditLogActorSessionIpAddressDetails",

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple
 
 import msgspec  # noqa: F401
 
-from openapiopenai._event import EventModel  # noqa: F401
+from openapiopenai._event import EventModel, _head_part  # noqa: F401
 from openapiopenai._model import wrap, wrap_list  # noqa: F401
 from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)
 from .audit_log_actor import AuditLogActor
@@ -389,20 +389,14 @@ class AuditLog(EventModel):
             **extra,
         )
 
-    @property
-    def id(self) -> str:
-        """The ID of this log."""
-        return h[0] if (h := self._head) is not None else self._data["id"]
+    id: str = _head_part("id", "The ID of this log.")
 
     @property
     def type(self) -> AuditLogEventType:
-        t = h[1] if (h := self._head) is not None else self._data["type"]
+        t = h.type if (h := self._head) is not None else self._data["type"]
         return _KNOWN_TYPES.get(t) or AuditLogEventType(t)
 
-    @property
-    def effective_at(self) -> int:
-        """The Unix timestamp (in seconds) of the event."""
-        return h[2] if (h := self._head) is not None else self._data["effective_at"]
+    effective_at: int = _head_part("effective_at", "The Unix timestamp (in seconds) of the event.")
 
     @property
     def project(self) -> Optional[AuditLogProject]:

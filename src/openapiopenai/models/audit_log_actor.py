@@ -39,10 +39,3 @@ class AuditLogActor(StructModel, frozen=True):
             _session._link(src, path + ("session",))
         if (_api_key := self.api_key) is not None:
             _api_key._link(src, path + ("api_key",))
-
-    _relinks: ClassVar[bool] = True
-
-    def _link_in_event(self, src: Any) -> None:
-        if (_api_key0 := self.api_key) is not None:
-            if (_user1 := _api_key0.user) is not None:
-                _set(_user1, "_path", ("actor", "api_key", "user"))

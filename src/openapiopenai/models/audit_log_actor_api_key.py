@@ -9,7 +9,7 @@ import msgspec  # noqa: F401
 
 from openapiopenai._model import ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)
-from .audit_log_actor_user import AuditLogActorUser
+from .audit_log_actor_user import AuditLogActorApiKeyUser
 from .audit_log_actor_service_account import AuditLogActorServiceAccount
 
 __all__ = ["AuditLogActorApiKey"]
@@ -25,7 +25,7 @@ class AuditLogActorApiKey(StructModel, frozen=True):
         "service_account": "service_account",
     }
     __links__: ClassVar[Dict[str, Any]] = {
-        "user": ("user", AuditLogActorUser, False),
+        "user": ("user", AuditLogActorApiKeyUser, False),
         "service_account": ("service_account", AuditLogActorServiceAccount, False),
     }
     _event_path: ClassVar[Tuple[str, ...]] = ("actor", "api_key")
@@ -36,7 +36,7 @@ class AuditLogActorApiKey(StructModel, frozen=True):
     type: Optional[str] = None
     """The type of API key. Can be either `user` or `service_account`."""
 
-    user: Optional[AuditLogActorUser] = None
+    user: Optional[AuditLogActorApiKeyUser] = None
 
     service_account: Optional[AuditLogActorServiceAccount] = None
 

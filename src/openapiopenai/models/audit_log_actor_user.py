@@ -10,7 +10,7 @@ import msgspec  # noqa: F401
 from openapiopenai._model import ViewModel, dump_value, wrap, wrap_list  # noqa: F401
 from openapiopenai._record import StructModel, _set  # noqa: F401  (_set: a frozen record's link)
 
-__all__ = ["AuditLogActorUser"]
+__all__ = ["AuditLogActorApiKeyUser", "AuditLogActorUser"]
 
 
 class AuditLogActorUser(StructModel, frozen=True):
@@ -24,3 +24,9 @@ class AuditLogActorUser(StructModel, frozen=True):
 
     email: Optional[str] = None
     """The user email."""
+
+
+class AuditLogActorApiKeyUser(AuditLogActorUser, frozen=True):
+    """The user who owns the API key: an ``AuditLogActorUser`` under ``actor.api_key``."""
+
+    _event_path: ClassVar[Tuple[str, ...]] = ("actor", "api_key", "user")
