@@ -119,7 +119,6 @@ class EventFacts(msgspec.Struct, frozen=True, gc=False):
     scopes: tuple[str, ...] | None
 
 
-
 class EventOwnFacts(msgspec.Struct, frozen=True, gc=False):
     """The facts an event carries itself, beside its actor's and its project's: those of `EventFacts`
     from ``id`` to ``effective_at`` and from ``target_id`` to ``scopes``, the same values. A writer that
@@ -139,6 +138,7 @@ class EventOwnFacts(msgspec.Struct, frozen=True, gc=False):
     error_code: str | None
     error_message: str | None
     scopes: tuple[str, ...] | None
+
 
 # -- the shape of the parts read, as typed structs ---------------------------------------------------
 # The fast path decodes straight into these (unknown fields are skipped without building anything; a
