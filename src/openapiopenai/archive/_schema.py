@@ -287,11 +287,13 @@ def open_archive_db(path: Path, *, create: bool, readonly: bool) -> sqlite3.Conn
             # The WAL is cut back to 64 MB after a checkpoint so it does not stay large.
             conn.execute("PRAGMA wal_autocheckpoint = 8192")
             conn.execute("PRAGMA journal_size_limit = 67108864")
-            # 64 MB of page cache: past a few hundred thousand events the id primary key (random ids)
-            # no longer fits in a smaller one, and every insert then misses; measured at 1M events,
-            # 32 MB synced at 9.3k events/s and 64 MB at 13.8k/s, with peak RSS 123 -> 193 MB (the
-            # memory goal is 200 MB, so the group-commit queue shrank to make room). SQLite fills the
-            # cache only as pages are read, so a small query never costs this much.
+            # 64 MB of page cache: past a few hundred thousand events the unique id index (random ids)
+            # no longer fits in a smaller one, and every insert that maintains it then misses. Measured
+            # at 1M events when the id was still the table's key (schema 1, every insert keyed by it):
+            # 32 MB synced at 9.3k events/s and 64 MB at 13.8k/s, with peak RSS 123 -> 193 MB. A
+            # back-fill into an empty archive now walks without that index (built once at the end),
+            # so there the cache serves the time index and the index builds. SQLite fills the cache
+            # only as pages are read, so a small query never costs this much.
             conn.execute("PRAGMA cache_size = -65536")
             if fresh:
                 _create_schema(conn)
