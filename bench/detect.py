@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from bench._paths import WORK
+from bench._paths import WORK, current_schema
 from bench._plan import Plan
 from bench._procs import Measured, cli, run_measured
 from bench._stats import Budget, median
@@ -95,6 +95,7 @@ def detect_rows(plan: Plan, budget: Budget) -> list[Row]:
         if not source.exists():
             source.parent.mkdir(parents=True, exist_ok=True)
             _build(source, n)
+        current_schema(source)
         db = work / "audit.sqlite"
         shutil.copyfile(source, db)   # a fresh copy: its first detect is the cold case
         cold = _detect(db)

@@ -20,7 +20,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench._paths import WORK
+from bench._paths import WORK, current_schema
 from bench._plan import Plan
 from bench._procs import Measured, cli, run_measured
 from bench._stats import Budget, median
@@ -83,7 +83,7 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
             events = _span(archive)[2]
             plain = _rounds(archive, folder / "report.html", plan.report_rounds, budget, "--no-detect")
             copy = folder / "copy.sqlite"
-            shutil.copyfile(archive, copy)
+            shutil.copyfile(current_schema(archive), copy)
             cold = _rounds(copy, folder / "detected.html", 1, budget)
             if cold[0]:
                 detected = _rounds(copy, folder / "detected.html", plan.report_rounds, budget)
