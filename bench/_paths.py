@@ -20,3 +20,20 @@ def current_schema(archive: Path) -> Path:
 
     open_archive_db(archive, create=False, readonly=False).close()
     return archive
+
+
+def settled_copy(source: Path, copy: Path) -> Path:
+    """``source`` copied to ``copy`` and flushed to disk before it is used: a fresh copy of an archive is
+    a gigabyte of dirty pages, and their write-back would otherwise run inside the first command timed on
+    it (measured: a cold `detect` at 1M events 12.1 s unflushed, 9.9 s flushed, the warm one 9.0 s).
+    A user's archive was not written a second before they run a command on it."""
+    import os
+    import shutil
+
+    shutil.copyfile(source, copy)
+    fd = os.open(copy, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return copy

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from bench._paths import WORK, current_schema
+from bench._paths import WORK, current_schema, settled_copy
 from bench._plan import Plan
 from bench._procs import Measured, cli, run_measured
 from bench._stats import Budget, median
@@ -97,7 +97,7 @@ def detect_rows(plan: Plan, budget: Budget) -> list[Row]:
             _build(source, n)
         current_schema(source)
         db = work / "audit.sqlite"
-        shutil.copyfile(source, db)   # a fresh copy: its first detect is the cold case
+        settled_copy(source, db)   # a fresh copy: its first detect is the cold case
         cold = _detect(db)
         runs = [_detect(db) for _ in budget.rounds(plan.detect_rounds)] if cold.returncode == 0 else [cold]
         first_new = _detect(db, "--new")   # takes the position: everything so far has been seen

@@ -14,13 +14,12 @@ file under 5 MB; the memory goal is the project's 200 MB.
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench._paths import WORK, current_schema
+from bench._paths import WORK, current_schema, settled_copy
 from bench._plan import Plan
 from bench._procs import Measured, cli, run_measured
 from bench._stats import Budget, median
@@ -83,7 +82,7 @@ def report_rows(plan: Plan, budget: Budget) -> list[Row]:
             events = _span(archive)[2]
             plain = _rounds(archive, folder / "report.html", plan.report_rounds, budget, "--no-detect")
             copy = folder / "copy.sqlite"
-            shutil.copyfile(current_schema(archive), copy)
+            settled_copy(current_schema(archive), copy)
             cold = _rounds(copy, folder / "detected.html", 1, budget)
             if cold[0]:
                 detected = _rounds(copy, folder / "detected.html", plan.report_rounds, budget)
