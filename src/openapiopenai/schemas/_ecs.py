@@ -18,7 +18,7 @@ from openapiopenai.anatomy import EventFacts, EventOwnFacts, SupportsGet, facts,
 from openapiopenai.schemas._table import ECS_VERSION, rule_for
 from openapiopenai.schemas._values import ip_address, number
 
-__all__ = ["DATASET", "build_ecs", "encode_ecs", "encode_ecs_into", "to_ecs"]
+__all__ = ["DATASET", "build_ecs", "encode_ecs_into", "to_ecs"]
 
 DATASET = "openai.audit"
 _EPOCH = datetime.datetime(1970, 1, 1)   # naive UTC: isoformat() then has no offset to strip
@@ -329,13 +329,6 @@ def encode_ecs_into(line: bytearray, f: EventFacts | EventOwnFacts, body: Any, a
     _encode_into(_rest(_kinds.get(f.type) or _kind(f.type), f, actor[1], body), line, at)
     line[at] = _COMMA
     return at
-
-
-def encode_ecs(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
-    """``build_ecs(f, body)`` as JSON (see `encode_ecs_into`)."""
-    line = bytearray()
-    encode_ecs_into(line, f, body, actor_key, project_key, b"")
-    return line
 
 
 def to_ecs(event: SupportsGet | Mapping[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from openapiopenai.anatomy import EventFacts, EventOwnFacts, SupportsGet, facts,
 from openapiopenai.schemas._table import OCSF_VERSION, TypeRule, rule_for
 from openapiopenai.schemas._values import email, ip_address, number
 
-__all__ = ["CATEGORY_NAMES", "build_ocsf", "encode_ocsf", "encode_ocsf_into", "to_ocsf"]
+__all__ = ["CATEGORY_NAMES", "build_ocsf", "encode_ocsf_into", "to_ocsf"]
 
 #: OCSF category uid -> caption (a test checks them against the schema).
 CATEGORY_NAMES = {3: "Identity & Access Management", 6: "Application Activity"}
@@ -346,13 +346,6 @@ def encode_ocsf_into(line: bytearray, f: Own, body: Any, actor_key: bytes | None
                  at)
     line[at] = _COMMA
     return at
-
-
-def encode_ocsf(f: EventFacts, body: Any, actor_key: bytes | None, project_key: bytes | None) -> bytearray:
-    """``build_ocsf(f, body)`` as JSON (see `encode_ocsf_into`)."""
-    line = bytearray()
-    encode_ocsf_into(line, f, body, actor_key, project_key, b"")
-    return line
 
 
 def to_ocsf(event: SupportsGet | Mapping[str, Any], *, raw_data: bool | str = False) -> dict[str, Any]:
