@@ -181,7 +181,7 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
 class _Engine:
     def __init__(self, api: AuditLogsApi, state: SyncState, filters: Filters, *, workers: int,
                  page_size: int, progress: Callable[[int], None] | None, pacing: Pacing,
-                 checkpoints: IdleCheckpoints) -> None:
+                 checkpoints: IdleCheckpoints | None = None) -> None:
         self.api = api
         self.state = state
         self.filters = filters
@@ -292,7 +292,7 @@ class _Engine:
                 # commits mean far fewer index pages rewritten per event.
                 failure: BaseException | None = None
                 least = 1 if writer.has_idle else min(GROUP_MIN_PAGES, GROUP_COMMIT_PAGES)
-                if not len(inbox):
+                if self.checkpoints is not None and not len(inbox):
                     self.checkpoints.idle()   # waiting for the network anyway (see `_checkpoint`)
                 for item in inbox.get_some(GROUP_COMMIT_PAGES, least=least, linger=GROUP_LINGER_S, urgent=_urgent):
                     if not isinstance(item, _FetcherExit):
@@ -301,7 +301,8 @@ class _Engine:
                         failure = failure or item.error
                 # Pages that arrived before a failure are good: they are committed before it is raised.
                 handouts, committed = writer.step()
-                self.checkpoints.committed(len(committed))
+                if self.checkpoints is not None:
+                    self.checkpoints.committed(len(committed))
                 for page in committed:
                     self.fetched += page.events
                     self.pages += 1
