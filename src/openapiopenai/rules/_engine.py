@@ -16,6 +16,7 @@ are read once, for all of them together, at the end.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import json
@@ -32,6 +33,7 @@ from openapiopenai.rules._source import (
     archive_types,
     columns_sql,
     forget_field_table,
+    has_type_index,
     spellings,
     types_term,
 )
@@ -256,7 +258,11 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
     compare both ways).
     """
     matches = list(each_match(conn, compiled, scope, readonly=readonly, prune=prune, mapped=True))
-    matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title))
+    # Matches of equal time, level and title keep the order of their rules in the set (plain rules, then
+    # correlations), whichever connection ran them; each rule's own matches come in its query's order.
+    position = {info.id: i for i, info in enumerate(
+        [info for info, _, _ in compiled.events] + [info for info, _, _, _ in compiled.correlations])}
+    matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title, position.get(m.rule_id, 0)))
     return matches
 
 
@@ -264,12 +270,14 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
                prune: bool = True, mapped: bool = False) -> Iterator[Match]:
     """`detect`'s matches one at a time, rule after rule, in no particular order: for a caller that folds
     them (the report counts ~170k at 1M events and shows 200), without holding them all. The connection
-    must not be used for anything else until the iteration ends.
+    must not be used for anything else until the iteration ends. A rule's matches come together, in the
+    order its query gives them.
 
-    The correlations of a whole-archive or ``--since`` run go to a second, read-only connection to the same
-    file, in a thread, while the plain rules run here: SQLite runs without Python's lock, and at 1M events
-    each half is ~4 s of CPU. Both see the archive up to the same seq (the newest when the run starts),
-    so an event a sync adds meanwhile is in neither.
+    A whole-archive or ``--since`` run shares the work with a second, read-only connection to the same
+    file, in a thread: it runs the correlations, then takes plain rules from the same queue as this one,
+    largest first, until none is left (SQLite runs without Python's lock, and at 1M events the rules are
+    ~9 s of CPU: one connection alone leaves the second core idle for most of it). Both see the archive up
+    to the same seq (the newest when the run starts), so an event a sync adds meanwhile is in neither.
 
     ``mapped``: read the archive through a memory map while the rules run. The rules read the archive's
     pages many times over, and a map spares a read() copy each time, but every page touched then counts in
@@ -287,34 +295,86 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
         conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
     database = conn.execute("PRAGMA database_list").fetchone()[2]   # '' for an archive only in memory
     try:
-        if scope.after_seq is not None or not database or not compiled.correlations or not compiled.events:
-            kinds = archive_types(conn)
-            yield from _plain(conn, compiled, scope, kinds)
+        kinds = archive_types(conn)
+        if scope.after_seq is not None or not database:
+            yield from _plain(conn, compiled.events, scope, kinds)
             yield from _correlated(conn, compiled, scope, kinds, prune=prune)
             return
+        queue = _Queue(_largest_first(conn, compiled.events, kinds))
         # The thread's reads are not mapped: a second map of the same file would count every page it
         # touches in the resident size once more (2.4 GB at 1M events instead of 1.2), for ~0.3 s of CPU.
         with _Beside(database) as beside:
-            kinds = archive_types(conn)
-            beside.start(lambda other: list(_correlated(other, compiled, scope, kinds, prune=prune)))
-            yield from _plain(conn, compiled, scope, kinds)
-            yield from beside.result()
+            def work(other: sqlite3.Connection) -> None:
+                beside.send(list(_correlated(other, compiled, scope, kinds, prune=prune)))
+                for rule in queue:
+                    beside.send(list(_plain(other, [rule], scope, kinds)))
+
+            beside.start(work)
+            for rule in queue:
+                yield from _plain(conn, [rule], scope, kinds)
+                yield from beside.ready()
+            yield from beside.rest()
     finally:
         if mapped and setting is not None:
             conn.execute(f"PRAGMA mmap_size = {int(setting[0])}")
 
 
+_Rule = tuple[RuleInfo, str, tuple[str, ...] | None]
+
+
+class _Queue:
+    """The plain rules left to run, taken by both connections (``popleft`` is atomic)."""
+
+    def __init__(self, rules: Iterable[_Rule]) -> None:
+        self.rules = collections.deque(rules)
+
+    def __iter__(self) -> Iterator[_Rule]:
+        while True:
+            try:
+                yield self.rules.popleft()
+            except IndexError:
+                return
+
+
+def _largest_first(conn: sqlite3.Connection, rules: Sequence[_Rule], kinds: Sequence[str]) -> list[_Rule]:
+    """The rules, those that read the most events first, so the two connections end close together (the
+    last rule taken is a small one). A rule bounded by type reads the events of its types (counted in the
+    type index: ~20 ms at 1M events); one that is not reads every event, except the drift rule, which is
+    asked per type (`_plain`)."""
+    if not has_type_index(conn):
+        return list(rules)
+    counts: dict[tuple[str, ...], int] = {}
+
+    def cost(rule: _Rule) -> int:
+        info, _, types = rule
+        if types is None:
+            return 0 if set(info.fields) <= {"type"} else 1 << 62
+        if types not in counts:
+            counts[types] = int(conn.execute(f"SELECT count(*) FROM main.audit_logs WHERE "
+                                             f"{types_term(spellings(types, kinds))}").fetchone()[0])
+        return counts[types]
+
+    return sorted(rules, key=cost, reverse=True)
+
+
 class _Beside:
-    """A thread with its own read-only connection to the archive file, running one function on it; leaving
-    interrupts it if it is still running (the caller stopped early or failed), waits for it and closes."""
+    """A thread with its own read-only connection to the archive file, running one function on it that
+    sends its matches back a rule at a time (a short queue: at most a few rules' matches wait, which
+    keeps the report's memory low). Leaving interrupts it if it is still running (the caller stopped
+    early or failed), waits for it and closes."""
+
+    _WAITING = 2
 
     def __init__(self, database: str) -> None:
+        import queue
         from concurrent.futures import ThreadPoolExecutor
 
         self.database = database
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="detect-correlations")
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="detect-beside")
         self.conn: sqlite3.Connection | None = None
         self.future: Any = None
+        self.sent: queue.Queue[list[Match] | None] = queue.Queue(self._WAITING)
+        self.stopped = False
 
     def __enter__(self) -> _Beside:
         return self
@@ -322,33 +382,67 @@ class _Beside:
     def start(self, work: Any) -> None:
         self.future = self.pool.submit(self._run, work)
 
-    def _run(self, work: Any) -> Any:
+    def _run(self, work: Any) -> None:
         from pathlib import Path
 
         from openapiopenai.archive._schema import _connect
 
-        self.conn = conn = _connect(Path(self.database), readonly=True)
         try:
-            return work(conn)
+            self.conn = conn = _connect(Path(self.database), readonly=True)
+            try:
+                work(conn)
+            finally:
+                conn.close()
         finally:
-            conn.close()
+            self.sent.put(None)   # the end, whatever happened (the future holds a failure)
 
-    def result(self) -> list[Match]:
-        return list(self.future.result())
+    def send(self, matches: list[Match]) -> None:
+        if self.stopped:
+            raise _Stopped
+        self.sent.put(matches)
+
+    def ready(self) -> Iterator[Match]:
+        """The matches sent so far, without waiting."""
+        import queue
+
+        while True:
+            try:
+                batch = self.sent.get_nowait()
+            except queue.Empty:
+                return
+            if batch is None:
+                self.sent.put(None)   # kept for `rest`
+                return
+            yield from batch
+
+    def rest(self) -> Iterator[Match]:
+        """Every match still to come, waiting for the thread to end; its failure is raised here."""
+        while (batch := self.sent.get()) is not None:
+            yield from batch
+        self.future.result()
 
     def __exit__(self, *exc: object) -> None:
-        if self.future is not None and not self.future.done() and self.conn is not None:
-            with contextlib.suppress(sqlite3.ProgrammingError):   # closed meanwhile: it has just finished
-                self.conn.interrupt()
+        if self.future is not None and not self.future.done():
+            self.stopped = True
+            if self.conn is not None:
+                with contextlib.suppress(sqlite3.ProgrammingError):   # closed meanwhile: it has just finished
+                    self.conn.interrupt()
+            # Taken so that a send waiting for room returns (and then stops) instead of blocking the thread.
+            while self.sent.get() is not None:
+                pass
         self.pool.shutdown(wait=True)
 
 
-def _plain(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kinds: Sequence[str]) -> Iterator[Match]:
+class _Stopped(Exception):
+    """The caller left before the thread's work was done."""
+
+
+def _plain(conn: sqlite3.Connection, rules: Iterable[_Rule], scope: Scope, kinds: Sequence[str]) -> Iterator[Match]:
     """The matches of the plain (single-event) rules."""
     by_seq = scope.after_seq is not None
     try:
         _define_scope(conn, _window(scope), by_seq=by_seq)
-        for info, sql, types in compiled.events:
+        for info, sql, types in rules:
             if types is None and not by_seq and set(info.fields) <= {"type"}:
                 # A rule of any type that reads nothing else (the drift rule) says the same of every event
                 # of one type: it is asked once per type the archive has, and only the types it takes are
