@@ -29,6 +29,7 @@ from typing import Any
 from openapiopenai.archive._views import DETECT_STATE_SQL
 from openapiopenai.fields import FIELDS
 from openapiopenai.rules._catalog import LEVELS, RuleError, RuleInfo, RuleSet
+from openapiopenai.rules._shown import country_and_name
 from openapiopenai.rules._source import (
     archive_types,
     columns_sql,
@@ -44,9 +45,9 @@ _SCOPE = "detect_scope"
 #: SQLite's own upper bound for a memory map (SQLITE_MAX_MMAP_SIZE's default); a larger value is clamped.
 _MMAP_BYTES = 0x7FFF0000
 _SELECT_HEAD = f"SELECT * FROM {_SCOPE} WHERE "
-#: The columns a match reports, per event.
-_SHOWN = ("id", "effective_at", "time", "type", "actor_id", "user_email", "ip_address", "country", "target_id",
-          "target_name")
+#: The columns a match reports, per event, read with its JSON text (`_shown` reads the country and the
+#: target's name from it).
+_SHOWN = ("id", "effective_at", "time", "type", "actor_id", "user_email", "ip_address", "target_id")
 _FIELD_NAMES = tuple(f.name for f in FIELDS)
 
 
@@ -218,7 +219,9 @@ def _define_scope(conn: sqlite3.Connection, terms: Sequence[str], *, by_seq: boo
     # A --new run looks at a short range of rows: read it by rowid, never through the type index, which
     # SQLite (without statistics) would otherwise pick for `type = ...` and walk every event of the type.
     hint = " NOT INDEXED" if by_seq else ""
-    conn.execute(f"CREATE TEMP VIEW {_SCOPE} AS SELECT {columns_sql()} FROM main.audit_logs AS a{hint} WHERE {where}")
+    # (``raw``: not a field, no rule names it; read only for the matches, see `_shown`.)
+    conn.execute(f"CREATE TEMP VIEW {_SCOPE} AS SELECT {columns_sql()}, a.raw AS raw FROM main.audit_logs AS a{hint} "
+                 f"WHERE {where}")
 
 
 def _window(scope: Scope) -> list[str]:
@@ -245,7 +248,7 @@ def _narrowed(sql: str, kinds: Sequence[str]) -> str:
     through the type index), returning each match's seq and `_SHOWN` columns. (Not for a short range of
     new rows: read by seq.)"""
     head = f"SELECT seq FROM {_SCOPE} WHERE "
-    return f"SELECT seq, {', '.join(_SHOWN)} FROM {_SCOPE} WHERE {types_term(kinds)} AND ({sql[len(head):]})"
+    return f"SELECT seq, {', '.join(_SHOWN)}, raw FROM {_SCOPE} WHERE {types_term(kinds)} AND ({sql[len(head):]})"
 
 
 def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(), *, readonly: bool = False,
@@ -503,9 +506,10 @@ def _correlated(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kind
 
 
 def _single(info: RuleInfo, e: Sequence[Any]) -> Match:
-    """The alert of a rule that matched one event (the event's `_SHOWN` columns)."""
+    """The alert of a rule that matched one event (the event's `_SHOWN` columns and its JSON text)."""
+    country, name = country_and_name(e[8], e[3])
     return Match(info.id, info.title, info.level, str(e[2]), (str(e[0]),), _one(e[5] or e[4]), _one(e[6]),
-                 _one(e[7]), _one((e[9] or e[8]) or None), (str(e[3]),))
+                 country, _one((name or e[7]) or None), (str(e[3]),))
 
 
 def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]]) -> list[Match]:
@@ -513,7 +517,7 @@ def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]])
     rows: dict[int, tuple[Any, ...]] = {}
     for start in range(0, len(wanted), 5000):
         chunk = json.dumps(wanted[start:start + 5000])
-        for row in conn.execute(f"SELECT {columns_sql(_SHOWN)} FROM main.audit_logs AS a WHERE a.seq IN "
+        for row in conn.execute(f"SELECT {columns_sql(_SHOWN)}, a.raw FROM main.audit_logs AS a WHERE a.seq IN "
                                 "(SELECT value FROM json_each(?))", (chunk,)):
             rows[row[0]] = tuple(row)[1:]
     matches = []
@@ -526,10 +530,12 @@ def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]])
         events = sorted((rows[i] for i in ids if i in rows), key=lambda r: (r[1], r[0]))
         if not events:
             continue
+        shown = [country_and_name(e[8], e[3]) for e in events]
         matches.append(Match(
             info.id, info.title, info.level, str(events[-1][2]), tuple(str(e[0]) for e in events),
-            _summary(e[5] or e[4] for e in events), _summary(e[6] for e in events), _summary(e[7] for e in events),
-            _summary(e[9] or e[8] for e in events if e[8] or e[9]), tuple(dict.fromkeys(str(e[3]) for e in events))))
+            _summary(e[5] or e[4] for e in events), _summary(e[6] for e in events), _summary(c for c, _ in shown),
+            _summary(n or e[7] for e, (_, n) in zip(events, shown, strict=True) if e[7] or n),
+            tuple(dict.fromkeys(str(e[3]) for e in events))))
     return matches
 
 
