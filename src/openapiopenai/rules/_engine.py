@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
+import itertools
 import json
 import sqlite3
 import time
@@ -273,8 +274,8 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
                prune: bool = True, mapped: bool = False) -> Iterator[Match]:
     """`detect`'s matches one at a time, rule after rule, in no particular order: for a caller that folds
     them (the report counts ~170k at 1M events and shows 200), without holding them all. The connection
-    must not be used for anything else until the iteration ends. A rule's matches come together, in the
-    order its query gives them.
+    must not be used for anything else until the iteration ends. Each rule's matches come in the order its
+    query gives them (those of two rules may interleave).
 
     A whole-archive or ``--since`` run shares the work with a second, read-only connection to the same
     file, in a thread: it runs the correlations, then takes plain rules from the same queue as this one,
@@ -308,13 +309,16 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
         # touches in the resident size once more (2.4 GB at 1M events instead of 1.2), for ~0.3 s of CPU.
         with _Beside(database) as beside:
             def work(other: sqlite3.Connection) -> None:
-                beside.send(list(_correlated(other, compiled, scope, kinds, prune=prune)))
+                beside.send_all(_correlated(other, compiled, scope, kinds, prune=prune))
                 for rule in queue:
-                    beside.send(list(_plain(other, [rule], scope, kinds)))
+                    beside.send_all(_plain(other, [rule], scope, kinds))
 
             beside.start(work)
             for rule in queue:
-                yield from _plain(conn, [rule], scope, kinds)
+                for n, match in enumerate(_plain(conn, [rule], scope, kinds), 1):
+                    yield match
+                    if not n % _Beside.BATCH:   # now and then, so the thread seldom waits for room
+                        yield from beside.ready()
                 yield from beside.ready()
             yield from beside.rest()
     finally:
@@ -362,11 +366,12 @@ def _largest_first(conn: sqlite3.Connection, rules: Sequence[_Rule], kinds: Sequ
 
 class _Beside:
     """A thread with its own read-only connection to the archive file, running one function on it that
-    sends its matches back a rule at a time (a short queue: at most a few rules' matches wait, which
-    keeps the report's memory low). Leaving interrupts it if it is still running (the caller stopped
-    early or failed), waits for it and closes."""
+    sends its matches back in batches, through a short queue (at most `WAITING` batches wait: the report,
+    which folds the matches as they come, keeps its memory low). Leaving interrupts it if it is still
+    running (the caller stopped early or failed), waits for it and closes."""
 
-    _WAITING = 2
+    BATCH = 2000
+    WAITING = 8
 
     def __init__(self, database: str) -> None:
         import queue
@@ -376,7 +381,7 @@ class _Beside:
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="detect-beside")
         self.conn: sqlite3.Connection | None = None
         self.future: Any = None
-        self.sent: queue.Queue[list[Match] | None] = queue.Queue(self._WAITING)
+        self.sent: queue.Queue[list[Match] | None] = queue.Queue(self.WAITING)
         self.stopped = False
 
     def __enter__(self) -> _Beside:
@@ -399,10 +404,13 @@ class _Beside:
         finally:
             self.sent.put(None)   # the end, whatever happened (the future holds a failure)
 
-    def send(self, matches: list[Match]) -> None:
-        if self.stopped:
-            raise _Stopped
-        self.sent.put(matches)
+    def send_all(self, matches: Iterable[Match]) -> None:
+        """Send ``matches`` in batches, in their order (waiting for room); `_Stopped` once the caller has left."""
+        it = iter(matches)
+        while batch := list(itertools.islice(it, self.BATCH)):
+            if self.stopped:
+                raise _Stopped
+            self.sent.put(batch)
 
     def ready(self) -> Iterator[Match]:
         """The matches sent so far, without waiting."""
