@@ -371,7 +371,7 @@ class _Beside:
     running (the caller stopped early or failed), waits for it and closes."""
 
     BATCH = 2000
-    WAITING = 8
+    WAITING = 4
 
     def __init__(self, database: str) -> None:
         import queue
