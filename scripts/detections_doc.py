@@ -66,8 +66,8 @@ The rules are converted by pySigma's SQLite backend and run on the archive's `au
 each field named and computed as the `events` view does: the fields the table keeps as columns (type,
 time, actor, e-mail, key, project, IP, target) are read as they are, the others with the view's SQL,
 only for the rows a rule reaches; nothing is built first, so an archive's first `detect` costs what any
-run does. Correlations run as the backend's correlation plans, beside the single-event rules (a second
-read-only connection, in a thread). A rule that names its event types reads only the rows of those
+run does. Correlations run as the backend's correlation plans on a second read-only connection, in a
+thread, which then shares the single-event rules with the first (largest first) until none is left. A rule that names its event types reads only the rows of those
 types, through the archive's type index, as the archive spells them (Sigma compares `type`
 case-insensitively). Before a correlation's plan
 runs, a count over a sliding window (`rules/_prune.py`) keeps only the events that could be part of an

@@ -32,6 +32,7 @@ from openapiopenai.emulator._scenarios import SCENARIOS
 from openapiopenai.fields import FIELDS
 from openapiopenai.rules import Match, Scope, compile_rules, detect, each_match, load_rules
 from openapiopenai.rules._plan import run_plan
+from openapiopenai.rules._shown import country_and_name
 from openapiopenai.rules._source import archive_types, columns_sql, spellings
 
 V1 = Path(__file__).parents[1] / "archive" / "data" / "v1_archive.sqlite"
@@ -50,10 +51,15 @@ def _fill(conn: sqlite3.Connection, events: list[dict[str, Any]]) -> None:
 
 def _differences(conn: sqlite3.Connection) -> tuple[int, list[tuple[int, list[tuple[str, Any, Any]]]]]:
     """(rows read, each seq whose source row is not its view row, with the fields that differ)."""
-    view = {r[0]: r[1:] for r in conn.execute(f"SELECT archived_seq, {', '.join(NAMES)} FROM events")}
-    source = {r[0]: r[1:] for r in conn.execute(f"SELECT {columns_sql()} FROM main.audit_logs AS a")}
+    # With what a match shows beyond the columns (`rules._shown`: the country and the target's name, read
+    # in Python from the event's JSON) beside the view's two columns.
+    view = {r[0]: r[1:] for r in conn.execute(f"SELECT archived_seq, {', '.join(NAMES)}, country, target_name "
+                                              "FROM events")}
+    source = {r[0]: (*r[1:-2], *country_and_name(r[-2], r[-1])) for r in conn.execute(
+        f"SELECT {columns_sql()}, a.raw, a.type FROM main.audit_logs AS a")}
     assert view.keys() == source.keys()
-    return len(source), [(seq, [(n, a, b) for n, a, b in zip(NAMES, view[seq], row, strict=True) if a != b])
+    names = [*NAMES, "country (shown)", "target_name (shown)"]
+    return len(source), [(seq, [(n, a, b) for n, a, b in zip(names, view[seq], row, strict=True) if a != b])
                          for seq, row in source.items() if view[seq] != row]
 
 
@@ -102,6 +108,33 @@ def test_a_version_1_archive_migrated_reads_as_the_view_does(tmp_path: Path) -> 
     shutil.copyfile(V1, path)
     with Archive(path) as archive:   # migrated to the current version on open
         assert _differences(archive.connection) == (600, [])
+
+
+def test_the_country_and_name_a_match_shows_read_as_the_view_does(tmp_path: Path) -> None:
+    session = {"type": "session", "session": {"ip_address_details": {"country": "NL"}}}
+    events = [
+        # A key actor with a stray session beside it: that session is not who acted, so no country.
+        {"type": "api_key.created", "actor": {**session, "type": "api_key", "api_key": {"id": "k"}},
+         "api_key.created": {"id": "key_1", "name": "ci"}},
+        # Types the view cannot name in a JSON path: no target name, read the fast way or the general way.
+        {"type": "odd type", "actor": session, "odd type": {"name": "n"}},
+        {"type": "odd type", "actor": "not an object", "odd type": {"name": "n"}},
+        # The general way for a nameable type; an empty name falls to data.name; a country of another type.
+        {"type": "project.created", "actor": ["x"], "project.created": {"name": "", "data": {"name": "p"}}},
+        {"type": "project.created", "actor": {"type": "session", "session": {"ip_address_details": {"country": 7}}},
+         "project.created": {"name": "", "data": {"name": "p"}}},
+        {"type": "project.updated", "actor": session, "project.updated": {"name": "q", "data": "not an object"}},
+        {"type": "project.archived", "actor": session, "project.archived": {"name": 5, "data": {"name": "r"}}},
+        {"type": "actor", "actor": {"type": "session", "name": "a", "session": {"ip_address_details": {"country": "FR"}}}},
+    ]
+    with Archive(tmp_path / "a.sqlite") as archive:
+        _fill(archive.connection, [{**e, "id": f"audit_log-shown-{i}", "effective_at": 1_800_000_000 + i}
+                                   for i, e in enumerate(events)])
+        count, differing = _differences(archive.connection)
+        shown = [tuple(r) for r in archive.connection.execute("SELECT country, target_name FROM events ORDER BY effective_at")]
+    assert (count, differing) == (len(events), [])
+    assert shown == [(None, "ci"), ("NL", None), (None, None), (None, "p"), (None, "p"), ("NL", "q"), ("NL", "r"),
+                     ("FR", "a")]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -16,8 +16,10 @@ are read once, for all of them together, at the end.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
+import itertools
 import json
 import sqlite3
 import time
@@ -28,10 +30,12 @@ from typing import Any
 from openapiopenai.archive._views import DETECT_STATE_SQL
 from openapiopenai.fields import FIELDS
 from openapiopenai.rules._catalog import LEVELS, RuleError, RuleInfo, RuleSet
+from openapiopenai.rules._shown import country_and_name
 from openapiopenai.rules._source import (
     archive_types,
     columns_sql,
     forget_field_table,
+    has_type_index,
     spellings,
     types_term,
 )
@@ -42,9 +46,9 @@ _SCOPE = "detect_scope"
 #: SQLite's own upper bound for a memory map (SQLITE_MAX_MMAP_SIZE's default); a larger value is clamped.
 _MMAP_BYTES = 0x7FFF0000
 _SELECT_HEAD = f"SELECT * FROM {_SCOPE} WHERE "
-#: The columns a match reports, per event.
-_SHOWN = ("id", "effective_at", "time", "type", "actor_id", "user_email", "ip_address", "country", "target_id",
-          "target_name")
+#: The columns a match reports, per event, read with its JSON text (`_shown` reads the country and the
+#: target's name from it).
+_SHOWN = ("id", "effective_at", "time", "type", "actor_id", "user_email", "ip_address", "target_id")
 _FIELD_NAMES = tuple(f.name for f in FIELDS)
 
 
@@ -216,7 +220,9 @@ def _define_scope(conn: sqlite3.Connection, terms: Sequence[str], *, by_seq: boo
     # A --new run looks at a short range of rows: read it by rowid, never through the type index, which
     # SQLite (without statistics) would otherwise pick for `type = ...` and walk every event of the type.
     hint = " NOT INDEXED" if by_seq else ""
-    conn.execute(f"CREATE TEMP VIEW {_SCOPE} AS SELECT {columns_sql()} FROM main.audit_logs AS a{hint} WHERE {where}")
+    # (``raw``: not a field, no rule names it; read only for the matches, see `_shown`.)
+    conn.execute(f"CREATE TEMP VIEW {_SCOPE} AS SELECT {columns_sql()}, a.raw AS raw FROM main.audit_logs AS a{hint} "
+                 f"WHERE {where}")
 
 
 def _window(scope: Scope) -> list[str]:
@@ -243,7 +249,7 @@ def _narrowed(sql: str, kinds: Sequence[str]) -> str:
     through the type index), returning each match's seq and `_SHOWN` columns. (Not for a short range of
     new rows: read by seq.)"""
     head = f"SELECT seq FROM {_SCOPE} WHERE "
-    return f"SELECT seq, {', '.join(_SHOWN)} FROM {_SCOPE} WHERE {types_term(kinds)} AND ({sql[len(head):]})"
+    return f"SELECT seq, {', '.join(_SHOWN)}, raw FROM {_SCOPE} WHERE {types_term(kinds)} AND ({sql[len(head):]})"
 
 
 def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(), *, readonly: bool = False,
@@ -256,7 +262,11 @@ def detect(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scope(),
     compare both ways).
     """
     matches = list(each_match(conn, compiled, scope, readonly=readonly, prune=prune, mapped=True))
-    matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title))
+    # Matches of equal time, level and title keep the order of their rules in the set (plain rules, then
+    # correlations), whichever connection ran them; each rule's own matches come in its query's order.
+    position = {info.id: i for i, info in enumerate(
+        [info for info, _, _ in compiled.events] + [info for info, _, _, _ in compiled.correlations])}
+    matches.sort(key=lambda m: (m.time, LEVELS.index(m.level), m.title, position.get(m.rule_id, 0)))
     return matches
 
 
@@ -264,12 +274,14 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
                prune: bool = True, mapped: bool = False) -> Iterator[Match]:
     """`detect`'s matches one at a time, rule after rule, in no particular order: for a caller that folds
     them (the report counts ~170k at 1M events and shows 200), without holding them all. The connection
-    must not be used for anything else until the iteration ends.
+    must not be used for anything else until the iteration ends. Each rule's matches come in the order its
+    query gives them (those of two rules may interleave).
 
-    The correlations of a whole-archive or ``--since`` run go to a second, read-only connection to the same
-    file, in a thread, while the plain rules run here: SQLite runs without Python's lock, and at 1M events
-    each half is ~4 s of CPU. Both see the archive up to the same seq (the newest when the run starts),
-    so an event a sync adds meanwhile is in neither.
+    A whole-archive or ``--since`` run shares the work with a second, read-only connection to the same
+    file, in a thread: it runs the correlations, then takes plain rules from the same queue as this one,
+    largest first, until none is left (SQLite runs without Python's lock, and at 1M events the rules are
+    ~9 s of CPU: one connection alone leaves the second core idle for most of it). Both see the archive up
+    to the same seq (the newest when the run starts), so an event a sync adds meanwhile is in neither.
 
     ``mapped``: read the archive through a memory map while the rules run. The rules read the archive's
     pages many times over, and a map spares a read() copy each time, but every page touched then counts in
@@ -287,34 +299,90 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
         conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
     database = conn.execute("PRAGMA database_list").fetchone()[2]   # '' for an archive only in memory
     try:
-        if scope.after_seq is not None or not database or not compiled.correlations or not compiled.events:
-            kinds = archive_types(conn)
-            yield from _plain(conn, compiled, scope, kinds)
+        kinds = archive_types(conn)
+        if scope.after_seq is not None or not database:
+            yield from _plain(conn, compiled.events, scope, kinds)
             yield from _correlated(conn, compiled, scope, kinds, prune=prune)
             return
+        queue = _Queue(_largest_first(conn, compiled.events, kinds))
         # The thread's reads are not mapped: a second map of the same file would count every page it
         # touches in the resident size once more (2.4 GB at 1M events instead of 1.2), for ~0.3 s of CPU.
         with _Beside(database) as beside:
-            kinds = archive_types(conn)
-            beside.start(lambda other: list(_correlated(other, compiled, scope, kinds, prune=prune)))
-            yield from _plain(conn, compiled, scope, kinds)
-            yield from beside.result()
+            def work(other: sqlite3.Connection) -> None:
+                beside.send_all(_correlated(other, compiled, scope, kinds, prune=prune))
+                for rule in queue:
+                    beside.send_all(_plain(other, [rule], scope, kinds))
+
+            beside.start(work)
+            for rule in queue:
+                for n, match in enumerate(_plain(conn, [rule], scope, kinds), 1):
+                    yield match
+                    if not n % _Beside.BATCH:   # now and then, so the thread seldom waits for room
+                        yield from beside.ready()
+                yield from beside.ready()
+            yield from beside.rest()
     finally:
         if mapped and setting is not None:
             conn.execute(f"PRAGMA mmap_size = {int(setting[0])}")
 
 
+_Rule = tuple[RuleInfo, str, tuple[str, ...] | None]
+
+
+class _Queue:
+    """The plain rules left to run, taken by both connections (``popleft`` is atomic)."""
+
+    def __init__(self, rules: Iterable[_Rule]) -> None:
+        self.rules = collections.deque(rules)
+
+    def __iter__(self) -> Iterator[_Rule]:
+        while True:
+            try:
+                yield self.rules.popleft()
+            except IndexError:
+                return
+
+
+def _largest_first(conn: sqlite3.Connection, rules: Sequence[_Rule], kinds: Sequence[str]) -> list[_Rule]:
+    """The rules, those that read the most events first, so the two connections end close together (the
+    last rule taken is a small one). A rule bounded by type reads the events of its types (counted in the
+    type index: ~20 ms at 1M events); one that is not reads every event, except the drift rule, which is
+    asked per type (`_plain`)."""
+    if not has_type_index(conn):
+        return list(rules)
+    counts: dict[tuple[str, ...], int] = {}
+
+    def cost(rule: _Rule) -> int:
+        info, _, types = rule
+        if types is None:
+            return 0 if set(info.fields) <= {"type"} else 1 << 62
+        if types not in counts:
+            counts[types] = int(conn.execute(f"SELECT count(*) FROM main.audit_logs WHERE "
+                                             f"{types_term(spellings(types, kinds))}").fetchone()[0])
+        return counts[types]
+
+    return sorted(rules, key=cost, reverse=True)
+
+
 class _Beside:
-    """A thread with its own read-only connection to the archive file, running one function on it; leaving
-    interrupts it if it is still running (the caller stopped early or failed), waits for it and closes."""
+    """A thread with its own read-only connection to the archive file, running one function on it that
+    sends its matches back in batches, through a short queue (at most `WAITING` batches wait: the report,
+    which folds the matches as they come, keeps its memory low). Leaving interrupts it if it is still
+    running (the caller stopped early or failed), waits for it and closes."""
+
+    BATCH = 2000
+    WAITING = 4
 
     def __init__(self, database: str) -> None:
+        import queue
         from concurrent.futures import ThreadPoolExecutor
 
         self.database = database
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="detect-correlations")
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="detect-beside")
         self.conn: sqlite3.Connection | None = None
         self.future: Any = None
+        self.sent: queue.Queue[list[Match] | None] = queue.Queue(self.WAITING)
+        self.stopped = False
 
     def __enter__(self) -> _Beside:
         return self
@@ -322,33 +390,70 @@ class _Beside:
     def start(self, work: Any) -> None:
         self.future = self.pool.submit(self._run, work)
 
-    def _run(self, work: Any) -> Any:
+    def _run(self, work: Any) -> None:
         from pathlib import Path
 
         from openapiopenai.archive._schema import _connect
 
-        self.conn = conn = _connect(Path(self.database), readonly=True)
         try:
-            return work(conn)
+            self.conn = conn = _connect(Path(self.database), readonly=True)
+            try:
+                work(conn)
+            finally:
+                conn.close()
         finally:
-            conn.close()
+            self.sent.put(None)   # the end, whatever happened (the future holds a failure)
 
-    def result(self) -> list[Match]:
-        return list(self.future.result())
+    def send_all(self, matches: Iterable[Match]) -> None:
+        """Send ``matches`` in batches, in their order (waiting for room); `_Stopped` once the caller has left."""
+        it = iter(matches)
+        while batch := list(itertools.islice(it, self.BATCH)):
+            if self.stopped:
+                raise _Stopped
+            self.sent.put(batch)
+
+    def ready(self) -> Iterator[Match]:
+        """The matches sent so far, without waiting."""
+        import queue
+
+        while True:
+            try:
+                batch = self.sent.get_nowait()
+            except queue.Empty:
+                return
+            if batch is None:
+                self.sent.put(None)   # kept for `rest`
+                return
+            yield from batch
+
+    def rest(self) -> Iterator[Match]:
+        """Every match still to come, waiting for the thread to end; its failure is raised here."""
+        while (batch := self.sent.get()) is not None:
+            yield from batch
+        self.future.result()
 
     def __exit__(self, *exc: object) -> None:
-        if self.future is not None and not self.future.done() and self.conn is not None:
-            with contextlib.suppress(sqlite3.ProgrammingError):   # closed meanwhile: it has just finished
-                self.conn.interrupt()
+        if self.future is not None and not self.future.done():
+            self.stopped = True
+            if self.conn is not None:
+                with contextlib.suppress(sqlite3.ProgrammingError):   # closed meanwhile: it has just finished
+                    self.conn.interrupt()
+            # Taken so that a send waiting for room returns (and then stops) instead of blocking the thread.
+            while self.sent.get() is not None:
+                pass
         self.pool.shutdown(wait=True)
 
 
-def _plain(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kinds: Sequence[str]) -> Iterator[Match]:
+class _Stopped(Exception):
+    """The caller left before the thread's work was done."""
+
+
+def _plain(conn: sqlite3.Connection, rules: Iterable[_Rule], scope: Scope, kinds: Sequence[str]) -> Iterator[Match]:
     """The matches of the plain (single-event) rules."""
     by_seq = scope.after_seq is not None
     try:
         _define_scope(conn, _window(scope), by_seq=by_seq)
-        for info, sql, types in compiled.events:
+        for info, sql, types in rules:
             if types is None and not by_seq and set(info.fields) <= {"type"}:
                 # A rule of any type that reads nothing else (the drift rule) says the same of every event
                 # of one type: it is asked once per type the archive has, and only the types it takes are
@@ -409,9 +514,10 @@ def _correlated(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kind
 
 
 def _single(info: RuleInfo, e: Sequence[Any]) -> Match:
-    """The alert of a rule that matched one event (the event's `_SHOWN` columns)."""
+    """The alert of a rule that matched one event (the event's `_SHOWN` columns and its JSON text)."""
+    country, name = country_and_name(e[8], e[3])
     return Match(info.id, info.title, info.level, str(e[2]), (str(e[0]),), _one(e[5] or e[4]), _one(e[6]),
-                 _one(e[7]), _one((e[9] or e[8]) or None), (str(e[3]),))
+                 country, _one((name or e[7]) or None), (str(e[3]),))
 
 
 def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]]) -> list[Match]:
@@ -419,7 +525,7 @@ def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]])
     rows: dict[int, tuple[Any, ...]] = {}
     for start in range(0, len(wanted), 5000):
         chunk = json.dumps(wanted[start:start + 5000])
-        for row in conn.execute(f"SELECT {columns_sql(_SHOWN)} FROM main.audit_logs AS a WHERE a.seq IN "
+        for row in conn.execute(f"SELECT {columns_sql(_SHOWN)}, a.raw FROM main.audit_logs AS a WHERE a.seq IN "
                                 "(SELECT value FROM json_each(?))", (chunk,)):
             rows[row[0]] = tuple(row)[1:]
     matches = []
@@ -432,10 +538,12 @@ def _describe(conn: sqlite3.Connection, found: list[tuple[RuleInfo, list[int]]])
         events = sorted((rows[i] for i in ids if i in rows), key=lambda r: (r[1], r[0]))
         if not events:
             continue
+        shown = [country_and_name(e[8], e[3]) for e in events]
         matches.append(Match(
             info.id, info.title, info.level, str(events[-1][2]), tuple(str(e[0]) for e in events),
-            _summary(e[5] or e[4] for e in events), _summary(e[6] for e in events), _summary(e[7] for e in events),
-            _summary(e[9] or e[8] for e in events if e[8] or e[9]), tuple(dict.fromkeys(str(e[3]) for e in events))))
+            _summary(e[5] or e[4] for e in events), _summary(e[6] for e in events), _summary(c for c, _ in shown),
+            _summary(n or e[7] for e, (_, n) in zip(events, shown, strict=True) if e[7] or n),
+            tuple(dict.fromkeys(str(e[3]) for e in events))))
     return matches
 
 

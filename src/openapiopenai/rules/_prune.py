@@ -115,7 +115,9 @@ def keep(conn: sqlite3.Connection, scope: str, shape: dict[str, Any]) -> None:
                 sizes.append(int(conn.execute(f"SELECT count(*) FROM temp.{name}").fetchone()[0]))
         anchor = min(range(len(refs)), key=lambda i: sizes[i])
         group = ", ".join(f"lower({g}) AS k_{g}" for g in keys)
-        source = (f"(SELECT * FROM {scope} WHERE seq IN (SELECT seq FROM temp.{names[anchor]}))"
+        # A nested count's few events are read by seq (CROSS JOIN: in this order; otherwise SQLite walks
+        # every event of the scope's types through the type index and looks each seq up in the set).
+        source = (f"(SELECT s.* FROM temp.{names[anchor]} AS k CROSS JOIN {scope} AS s WHERE s.seq = k.seq)"
                   if refs[anchor]["kind"] != "base" else f"(SELECT * FROM {scope} WHERE {_in(refs[anchor]['types'])})")
         conn.execute(f"CREATE TEMP TABLE {KEEP}_anchor AS SELECT seq, effective_at AS ts, {group} FROM {source}")
 
@@ -125,11 +127,16 @@ def keep(conn: sqlite3.Connection, scope: str, shape: dict[str, Any]) -> None:
         others = [j for j in range(len(refs)) if j != anchor]
         anchor_keys = (f"({', '.join(f'lower({g})' for g in keys)}) IN "
                        f"(SELECT {', '.join(f'k_{g}' for g in keys)} FROM temp.{KEEP}_anchor)")
+        lookup = _group_index(conn, keys)
         for j in others:
-            member = (f"seq IN (SELECT seq FROM temp.{names[j]})" if refs[j]["kind"] != "base"
-                      else _in(refs[j]["types"]))
-            conn.execute(f"CREATE TEMP TABLE {KEEP}_near{j} AS SELECT seq, effective_at AS ts, {group} "
-                         f"FROM {scope} WHERE {member} AND {anchor_keys}")
+            if refs[j]["kind"] == "base" and lookup is not None:
+                _near_through_index(conn, scope, keys[0], lookup, refs[j]["types"], f"{KEEP}_near{j}",
+                                    span + int(refs[anchor]["timespan"]) + int(refs[j]["timespan"]))
+            else:
+                member = (f"seq IN (SELECT seq FROM temp.{names[j]})" if refs[j]["kind"] != "base"
+                          else _in(refs[j]["types"]))
+                conn.execute(f"CREATE TEMP TABLE {KEEP}_near{j} AS SELECT seq, effective_at AS ts, {group} "
+                             f"FROM {scope} WHERE {member} AND {anchor_keys}")
             conn.execute(f"CREATE INDEX temp.{KEEP}_near{j}_at ON {KEEP}_near{j} "
                          f"({', '.join(f'k_{g}' for g in keys)}, ts)")
 
@@ -145,5 +152,65 @@ def keep(conn: sqlite3.Connection, scope: str, shape: dict[str, Any]) -> None:
             conn.execute(f"INSERT INTO temp.{KEEP} SELECT DISTINCT d.seq FROM temp.{KEEP}_anchor AS a "
                          f"JOIN temp.{KEEP}_near{j} AS d ON {near(j)}")
     finally:
-        for name in (*names, f"{KEEP}_anchor", *(f"{KEEP}_near{j}" for j in range(len(refs)))):
+        for name in (*names, f"{KEEP}_anchor", *(f"{KEEP}_near{j}" for j in range(len(refs))), *(f"{KEEP}_{n}" for n in ("spans", "spellings", "ranges"))):
             conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _group_index(conn: sqlite3.Connection, keys: list[str]) -> tuple[str, str] | None:
+    """(column, index) when the correlation groups by one field the archive keeps as a column with an
+    index on ``(column, effective_at)`` (`archive._schema.SECONDARY_INDEXES`: actor, e-mail, key,
+    project, IP, target), else None."""
+    from openapiopenai.fields import FIELDS_BY_NAME
+
+    if len(keys) != 1 or keys[0] not in FIELDS_BY_NAME or (column := FIELDS_BY_NAME[keys[0]].column) is None:
+        return None
+    for (name,) in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'index' AND tbl_name = 'audit_logs'"
+                                " AND name NOT LIKE 'sqlite_%' ORDER BY name"):
+        info = conn.execute(f"PRAGMA main.index_info({_quote(name)})").fetchall()
+        if [r[2] for r in info[:2]] == [column, "effective_at"]:
+            return column, name
+    return None
+
+
+def _near_through_index(conn: sqlite3.Connection, scope: str, key: str, lookup: tuple[str, str],
+                        types: list[str], into: str, width: int) -> None:
+    """``into``: a base reference's events of ``scope`` of an anchor's group within ``width`` seconds of
+    it, read through the group column's index around the anchors rather than over every event of the
+    reference's types (at 1M events the sign-in correlation's 324k successful logins, 2 s, against a few
+    thousand events near the failed-login bursts).
+
+    Groups compare lowered, the index holds the archive's own spellings: each anchor group is looked up
+    under every spelling the column holds of it (a walk of the index's distinct values, a seek each).
+    The spans of one group are merged, so no event is read twice."""
+    column, index = lookup
+    spans: list[tuple[str, int, int]] = []
+    for k, ts in conn.execute(f"SELECT k_{key}, ts FROM temp.{KEEP}_anchor WHERE k_{key} IS NOT NULL"
+                              f" AND ts IS NOT NULL ORDER BY 1, 2"):
+        lo, hi = int(ts) - width, int(ts) + width
+        if spans and spans[-1][0] == k and lo <= spans[-1][2]:
+            spans[-1] = (k, spans[-1][1], max(hi, spans[-1][2]))
+        else:
+            spans.append((k, lo, hi))
+    conn.execute(f"CREATE TEMP TABLE {KEEP}_spans (k, lo INTEGER, hi INTEGER)")
+    conn.executemany(f"INSERT INTO temp.{KEEP}_spans VALUES (?, ?, ?)", spans)
+    col = _quote(column)
+    # Bounded by the column's distinct values: each step is the next larger one, and the walk ends at NULL.
+    conn.execute(f"CREATE TEMP TABLE {KEEP}_spellings AS WITH RECURSIVE walk(v) AS ("
+                 f"SELECT (SELECT min({col}) FROM main.audit_logs WHERE {col} IS NOT NULL) UNION ALL "
+                 f"SELECT (SELECT min({col}) FROM main.audit_logs WHERE {col} > walk.v) FROM walk WHERE walk.v IS NOT NULL) "
+                 f"SELECT lower(v) AS k, v FROM walk WHERE v IS NOT NULL AND lower(v) IN (SELECT k FROM temp.{KEEP}_spans)")
+    # Spans by spelling, then one index range each (CROSS JOIN: in this order, so each lookup is a range of
+    # (value, time) in the index, not every event of the value).
+    conn.execute(f"CREATE TEMP TABLE {KEEP}_ranges AS SELECT s.v AS v, w.lo AS lo, w.hi AS hi "
+                 f"FROM temp.{KEEP}_spans AS w JOIN temp.{KEEP}_spellings AS s ON s.k = w.k")
+    conn.execute(f"CREATE TEMP TABLE {into} AS SELECT d.seq AS seq, d.effective_at AS ts, lower(d.{col}) AS k_{key} "
+                 f"FROM temp.{KEEP}_ranges AS r CROSS JOIN main.audit_logs AS d INDEXED BY {_quote(index)} "
+                 f"WHERE d.{col} = r.v AND d.effective_at BETWEEN r.lo AND r.hi "
+                 f"AND {_in(types).replace('lower(type)', 'lower(d.type)', 1)} "
+                 f"AND EXISTS (SELECT 1 FROM {scope} AS e WHERE e.seq = d.seq)")
+    for name in ("spans", "spellings", "ranges"):
+        conn.execute(f"DROP TABLE temp.{KEEP}_{name}")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -5,9 +5,9 @@ as plain columns written by the sync from the same facts, every field but the pa
 type, time, actor, e-mail, key, project, IP, target), and its ``audit_logs_type`` index on
 ``(type, effective_at)`` is what a rule bounded by type needs. Every shipped rule is bounded by type but
 the drift rule, which reads only ``type``; the few fields beyond the columns (a payload's role, scopes,
-e-mail, error code; the country and target name a match shows) are computed with the view's own SQL
-(`archive._views.column_sql`), and SQLite computes a view's column only for the rows that reach it: the
-candidates of the rules that name it, or the matches.
+e-mail, error code) are computed with the view's own SQL (`archive._views.column_sql`), and SQLite
+computes a view's column only for the rows that reach it: the candidates of the rules that name it.
+(The country and target name a match shows are read from its JSON in Python: `rules._shown`.)
 
 Why not a table of the fields (what ``detect_fields`` was, until this module): building it read and
 decoded every event in Python, ~39 us an event (47 s for an archive's first `detect` at 1M events, on two
