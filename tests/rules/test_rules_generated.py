@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -101,12 +103,12 @@ def test_placeholders_or_user_rules_are_converted_as_before(tmp_path: Path) -> N
 
 def test_every_level_is_what_converting_at_that_level_gives() -> None:
     rules = load_rules()
-    with Archive(":memory:") as archive:
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
         for level in LEVELS:
-            generated = load_compiled(archive.connection, cache_key([], True, {}, level))
+            generated = load_compiled(conn, cache_key([], True, {}, level))
             assert generated is not None, level
             assert _to_json(generated) == _to_json(compile_rules(rules, level=level)), level
-        assert load_compiled(archive.connection, cache_key([], True, {"org_email_domains": ["x.com"]}, "low")) is None
+        assert load_compiled(conn, cache_key([], True, {"org_email_domains": ["x.com"]}, "low")) is None
 
 
 @pytest.fixture
@@ -122,8 +124,8 @@ def shipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _load(level: str = "informational") -> Any:
-    with Archive(":memory:") as archive:
-        return load_compiled(archive.connection, cache_key([], True, {}, level))
+    with contextlib.closing(sqlite3.connect(":memory:")) as conn:
+        return load_compiled(conn, cache_key([], True, {}, level))
 
 
 def test_a_changed_rule_file_is_not_served_from_it(shipped: Path) -> None:
