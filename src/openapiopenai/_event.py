@@ -292,15 +292,16 @@ class PageModel(ViewModel):
 
     ``_env`` holds the envelope's fields as sent; its ``data`` entry is filled in from the events only
     when the whole page is asked for (``to_dict()``, ``page["data"]``), so paging through a log reads
-    ``has_more`` and ``last_id`` without decoding every event. A parsed page holds its events'
-    bytes and heads (``_parts``) until its events are first asked for, and builds them then.
+    ``has_more`` and ``last_id`` without decoding every event. A parsed page holds its body and its
+    events' heads (``_parts``) until its events are first asked for, and splits the body into each
+    event's bytes and builds the events then.
     """
 
     __slots__ = ("_env", "_events", "_full", "_parts")
     _env: JsonObject
     _events: list[Any] | None
     _full: bool
-    _parts: tuple[list[msgspec.Raw], list[EventHead]] | None
+    _parts: tuple[bytes, list[EventHead]] | None
 
     @property
     def _data(self) -> JsonObject:
@@ -334,13 +335,24 @@ class PageModel(ViewModel):
         return events
 
 
-def _parsed_events(raws: list[msgspec.Raw], heads: list[EventHead]) -> list[EventModel]:
+class _EventBytes(msgspec.Struct, gc=False):
+    """A page's events as their exact bytes (``Raw``: zero-copy slices of the body); any other key
+    of the page is skipped."""
+
+    data: list[msgspec.Raw]
+
+
+_event_bytes = msgspec.json.Decoder(_EventBytes).decode
+
+
+def _parsed_events(body: bytes, heads: list[EventHead]) -> list[EventModel]:
     """``EventModel._from_parts`` for each event of a parsed page, spelled out: it runs once per event
-    of every page read."""
+    of every page read. ``heads`` were decoded from the same ``data`` list by ``parse_page``, so the
+    two lists pair up (a decoder bug that made them differ fails the zip)."""
     registry, fallback = EventModel._registry, EventModel._fallback or EventModel
     new = object.__new__
     events = []
-    for raw, h in zip(raws, heads, strict=False):  # the same length: `parse_page` checked
+    for raw, h in zip(_event_bytes(body).data, heads, strict=True):
         event = new(registry.get(h.type) or fallback)
         event._d = None
         event._head = h

@@ -131,6 +131,27 @@ def odd_body(*event_texts: str) -> bytes:
             '  "envelope_extra": {"x": "\\u00fc"}\n}\n').encode()
 
 
+def test_a_page_splits_out_its_events_bytes_only_when_its_events_are_asked_for(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paging by `last_id` reads the envelope and the heads in one pass; the events' exact bytes are
+    # split out of the body when `data` is first read, and only then (once).
+    from openapiopenai import _event
+
+    body = odd_body(ODD_EVENT_TEXT, json.dumps(RICH_EVENT)).replace(b',  "envelope_extra": {"x": "\\u00fc"}', b"")
+    assert b"envelope_extra" not in body  # the spec's envelope only: the one-pass path
+    splits: list[int] = []
+    split = _event._event_bytes
+    monkeypatch.setattr(_event, "_event_bytes", lambda b: splits.append(len(b)) or split(b))
+    result = fetch(body)
+    assert (result.last_id, result.has_more, splits) == ("b", False, [])
+    first, second = result.data
+    assert splits == [len(body)]
+    assert first.raw_json == ODD_EVENT_TEXT and second.raw_json == json.dumps(RICH_EVENT)
+    assert first.id == "audit_log-odd" and second.actor.session.session_extra == "kept"
+    assert result.data is result.data and splits == [len(body)]
+    assert result.to_dict() == json.loads(body)
+
+
 def test_extra_fields_everywhere_are_kept_and_readable() -> None:
     body = page([RICH_EVENT], envelope_extra={"k": [1]})
     result = fetch(body)

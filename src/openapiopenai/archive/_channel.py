@@ -31,6 +31,11 @@ class Channel(Generic[T]):
         self._closed = False
         self._cond = threading.Condition()
 
+    def __len__(self) -> int:
+        """Items waiting now (a glance: another thread may change it at once)."""
+        with self._cond:
+            return len(self._items)
+
     def put(self, item: T) -> None:
         """Add `item`, waiting while the channel is full; raises `Closed` once it is closed."""
         with self._cond:
