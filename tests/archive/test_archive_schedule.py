@@ -60,3 +60,36 @@ def test_nothing_worth_splitting_ends_the_fetcher() -> None:
     assert scheduler.take() == (None, None, False) and not scheduler.finished
     scheduler.done(resumed_open.no)
     assert scheduler.take() == (None, None, False) and scheduler.finished
+
+
+def test_the_walk_is_ending_once_no_slice_can_be_split_any_more() -> None:
+    a = SliceState(0, 1000, 2000)
+    b = SliceState(1, 2000, 3000)
+    scheduler = Scheduler([a, b], next_no=2, min_split_events=40)
+    assert not scheduler.ending()              # both still wait to be taken
+    scheduler.take()
+    assert not scheduler.ending()              # b still waits
+    scheduler.take()
+    assert not scheduler.ending()              # no page of either yet: nothing known
+    a.cursor_at, a.fetched = 1500, 50          # 0.1 events/s walked from the top: ~50 ahead, still splittable
+    b.cursor_at, b.fetched = 2100, 90          # 0.1/s too: ~10 ahead
+    assert not scheduler.ending()
+    a.cursor_at, a.fetched = 1050, 95          # ~5 ahead now
+    assert scheduler.ending()
+    scheduler.done(0)
+    scheduler.done(1)
+    assert not scheduler.ending()              # ended, not ending
+
+
+def test_a_slice_open_below_without_an_estimate_is_never_ending() -> None:
+    # A resumed walk does not know where the oldest event is: however slow its walk looked, it may hold
+    # any number of events below its cursor.
+    resumed = SliceState(0, None, 2000, cursor_at=1990, fetched=1)
+    scheduler = Scheduler([resumed], next_no=1, min_split_events=40)
+    scheduler.take()
+    assert not scheduler.ending()
+    guessed = SliceState(0, None, 2000, floor=1980)   # probes said nothing is older than 1980
+    scheduler = Scheduler([guessed], next_no=1, min_split_events=40)
+    scheduler.take()
+    guessed.cursor_at, guessed.fetched = 1990, 10
+    assert scheduler.ending()

@@ -44,6 +44,11 @@ class Channel(Generic[T]):
         self._want = 1
         self._urgent: Callable[[T], bool] | None = None
 
+    def __len__(self) -> int:
+        """Items waiting now (a glance: another thread may change it at once)."""
+        with self._cond:
+            return len(self._items)
+
     def put(self, item: T) -> None:
         """Add `item`, waiting while the channel is full; raises `Closed` once it is closed."""
         with self._not_full:

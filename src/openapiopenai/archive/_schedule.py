@@ -55,6 +55,20 @@ class Scheduler:
         below, split = self._split(best)
         return below, split, False
 
+    def ending(self) -> bool:
+        """Whether the walk will split no slice any more: none waits to be taken, and each being walked
+        has fewer than `min_split_events` ahead by its density so far (known for every one of them).
+        False once no slice is being walked either: the walk has ended, not ending."""
+        if self._todo or not self._active:
+            return False
+        for sl in self._active.values():
+            if sl.lo is None and sl.floor is None:
+                return False   # open below with no estimate of its oldest event: it may hold any number
+            left = _events_left(sl)
+            if left is None or left >= self._min_split_events:
+                return False
+        return True
+
     def done(self, no: int) -> None:
         self._active.pop(no, None)
 

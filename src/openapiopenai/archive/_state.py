@@ -6,6 +6,7 @@ vocabulary the sync speaks:
     take_over(owner)          the walk an interrupted sync left behind, now owned by this one
     begin(plan, slices, ...)  write a new walk down before its first request
     commit(pages, splits)     pages' events with their slices' new positions, and any splits, at once
+    build_indexes()           the lookup indexes a back-fill walked without, built before its last pages
     complete(run)             the walk is done: move the high-water mark, drop the slices, build indexes
 
 Only the sync's writer (one thread) calls these; one `SyncState` never crosses threads. The walk state
@@ -215,6 +216,13 @@ class SyncState:
                     (page.cursor_id, page.cursor_at, page.hi, page.events, int(page.done), self.key,
                      page.slice_no))
         return inserted
+
+    def build_indexes(self) -> list[str]:
+        """Build the missing lookup indexes in a transaction of their own, ahead of `complete` (which
+        builds whatever is still missing); returns their names. The walk's pages after it maintain them."""
+        with transaction(self._conn, self._where):
+            self._check_owner()
+            return build_indexes(self._conn)
 
     def complete(self, run: Run) -> list[str]:
         """Call the walk's range complete (only once every slice is done); returns the indexes built."""

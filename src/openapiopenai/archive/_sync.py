@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from openapiopenai.archive._archive import Archive
 from openapiopenai.archive._channel import Channel, Closed
+from openapiopenai.archive._checkpoint import IdleCheckpoints
 from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._filters import Filters
 from openapiopenai.archive._lock import SyncLock
@@ -151,7 +152,8 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
     with SyncLock(archive.path) as lock:
         lock.acquire(wait)
         engine = _Engine(api, archive.sync_state_of(filters), filters, workers=workers, page_size=page_size,
-                         progress=progress, pacing=Pacing(give_up_after, retried=retried))
+                         progress=progress, pacing=Pacing(give_up_after, retried=retried),
+                         checkpoints=IdleCheckpoints(archive.connection))
         resumed = engine.state.take_over(engine.owner)
         if resumed is not None:
             log.info("resuming an interrupted sync (%d slices left)", sum(not s.done for s in resumed.slices))
@@ -178,7 +180,8 @@ def sync_archive(api: AuditLogsApi, archive: Archive, filters: Filters = _ALL, *
 
 class _Engine:
     def __init__(self, api: AuditLogsApi, state: SyncState, filters: Filters, *, workers: int,
-                 page_size: int, progress: Callable[[int], None] | None, pacing: Pacing) -> None:
+                 page_size: int, progress: Callable[[int], None] | None, pacing: Pacing,
+                 checkpoints: IdleCheckpoints | None = None) -> None:
         self.api = api
         self.state = state
         self.filters = filters
@@ -187,6 +190,7 @@ class _Engine:
         self.page_size = page_size
         self.progress = progress
         self.pacing = pacing
+        self.checkpoints = checkpoints
         self.owner = f"{secrets.token_hex(8)}"
         self.fetched = self.inserted = self.pages = self.splits = 0
 
@@ -288,6 +292,8 @@ class _Engine:
                 # commits mean far fewer index pages rewritten per event.
                 failure: BaseException | None = None
                 least = 1 if writer.has_idle else min(GROUP_MIN_PAGES, GROUP_COMMIT_PAGES)
+                if self.checkpoints is not None and not len(inbox):
+                    self.checkpoints.idle()   # waiting for the network anyway (see `_checkpoint`)
                 for item in inbox.get_some(GROUP_COMMIT_PAGES, least=least, linger=GROUP_LINGER_S, urgent=_urgent):
                     if not isinstance(item, _FetcherExit):
                         writer.receive(item)
@@ -295,6 +301,8 @@ class _Engine:
                         failure = failure or item.error
                 # Pages that arrived before a failure are good: they are committed before it is raised.
                 handouts, committed = writer.step()
+                if self.checkpoints is not None:
+                    self.checkpoints.committed(len(committed))
                 for page in committed:
                     self.fetched += page.events
                     self.pages += 1

@@ -11,6 +11,11 @@ transaction; the fetcher of the upper slice learns the raised bound only after t
 page it sends was fetched with a bound at or below the committed one, and its final "done" page can
 only ever claim ground that the saved state already gave it. A crash at any instant leaves a state
 that resumes to the same archive.
+
+A back-fill into an empty archive walks without the lookup indexes (see `_sync`). They are built once
+the scheduler will split nothing more: the few pages left are then in flight, the writer would only
+wait for them, and the walk's completion has nothing left to build after its last page. The last
+pages maintain the indexes instead, a few hundred events at most per fetcher.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class WalkWriter:
         self._splits: list[Split] = []
         self.inserted = 0
         self.splits = 0
+        self._indexes_due = True
 
     @property
     def finished(self) -> bool:
@@ -100,4 +106,7 @@ class WalkWriter:
         # Only now, with the split in the archive, may the upper slice's fetcher stop short of it.
         for assignment, lo in raised:
             assignment.publish_lo(lo)
+        if self._indexes_due and self._scheduler.ending():
+            self._indexes_due = False
+            self._state.build_indexes()
         return handouts, committed
