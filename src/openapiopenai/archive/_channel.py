@@ -46,7 +46,7 @@ class Channel(Generic[T]):
 
     def __len__(self) -> int:
         """Items waiting now (a glance: another thread may change it at once)."""
-        with self._cond:
+        with self._not_empty:
             return len(self._items)
 
     def put(self, item: T) -> None:
