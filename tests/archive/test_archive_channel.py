@@ -13,7 +13,9 @@ def test_takes_what_is_waiting_in_order_up_to_a_cap() -> None:
     channel: Channel[int] = Channel(5)
     for i in range(4):
         channel.put(i)
+    assert len(channel) == 4
     assert channel.get_some(3) == [0, 1, 2]
+    assert len(channel) == 1
     assert channel.get() == 3
 
 
