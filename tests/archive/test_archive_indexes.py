@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from openapiopenai.archive import Archive, Filters, _state, _sync, sync_archive
+from openapiopenai.archive import Archive, Filters, _schema, _state, _sync, sync_archive
 from openapiopenai.archive._rows import INSERT_SQL, event_row, insert_rows
 from openapiopenai.archive._schema import SECONDARY_INDEXES, build_indexes, drop_indexes, missing_indexes
 
@@ -162,3 +163,70 @@ def test_an_id_sent_again_with_another_time_keeps_the_first_copy_when_the_index_
         assert "kept the first copies" in caplog.text
         with pytest.raises(sqlite3.IntegrityError):
             conn.execute(INSERT_SQL.replace("OR IGNORE ", ""), moved)
+
+
+def _indexed_column(statement: str) -> str:
+    return statement.split("(", 1)[1].split(",", 1)[0].split(")", 1)[0].strip()
+
+
+def _mixed_row(event_maker: Any, i: int, at: int) -> tuple[Any, ...]:
+    """Every third event by an API key in a project, so each lookup index gets rows."""
+    event = event_maker(i, at)
+    if i % 3 == 0:
+        event["actor"] = {"type": "api_key", "api_key": {"id": f"key_{i % 11}", "type": "user",
+                                                         "user": {"id": f"user-{i % 3}", "email": "k@example.com"}}}
+        event["project"] = {"id": f"proj_{i % 13}", "name": "p"}
+    return event_row(event, json.dumps(event), tenant=False)
+
+
+def test_the_build_sorts_in_small_runs_on_threads_and_gives_the_connection_back(
+        tmp_path: Path, event_maker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The smallest run SQLite allows (10 pages): 5,000 rows in random id order then spill into several runs,
+    # merged by the sorter's threads, the way a real back-fill's million do with the real budget.
+    monkeypatch.setattr(_schema, "INDEX_BUILD_SORT_KIB", 40)
+    order = list(range(5000))
+    random.Random(5).shuffle(order)
+    with Archive(tmp_path / "a.sqlite") as archive:
+        conn = archive.connection
+        drop_indexes(conn)
+        assert insert_rows(conn, [_mixed_row(event_maker, i, 1_000_000 + i // 4) for i in order]) == 5000
+        conn.execute("PRAGMA cache_size = -3000")
+        conn.execute("PRAGMA threads = 0")
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)
+        conn.execute("BEGIN IMMEDIATE")
+        assert sorted(build_indexes(conn)) == ALL
+        conn.execute("COMMIT")
+        conn.set_trace_callback(None)
+        creates = [n for n, s in enumerate(statements) if s.startswith("CREATE")]
+        assert len(creates) == len(ALL)
+        settings = [s for s in statements[:creates[0]] if s.startswith("PRAGMA")]
+        assert settings[-2:] == ["PRAGMA cache_size = -40", f"PRAGMA threads = {_schema.INDEX_BUILD_THREADS}"]
+        # Queries afterwards sort with the connection's own settings again.
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == -3000
+        assert conn.execute("PRAGMA threads").fetchone()[0] == 0
+        assert [tuple(r) for r in conn.execute("PRAGMA integrity_check")] == [("ok",)]
+        # Each index holds exactly the rows, in the order, that the table gives without it.
+        for name, statement in SECONDARY_INDEXES.items():
+            column = _indexed_column(statement)
+            query = (f"SELECT {column}, seq FROM audit_logs {{}} WHERE {column} IS NOT NULL"
+                     f" ORDER BY {column}{', effective_at' if name != 'audit_logs_id' else ''}, seq")
+            by_index = [tuple(r) for r in conn.execute(query.format(f"INDEXED BY {name}"))]
+            assert by_index and by_index == [tuple(r) for r in conn.execute(query.format("NOT INDEXED"))]
+        assert conn.execute("SELECT count(*) FROM audit_logs INDEXED BY audit_logs_id").fetchone()[0] == 5000
+
+
+def test_a_failed_build_gives_the_connection_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Archive(tmp_path / "a.sqlite") as archive:
+        conn = archive.connection
+        drop_indexes(conn)
+        monkeypatch.setitem(SECONDARY_INDEXES, "audit_logs_type", "CREATE INDEX audit_logs_type ON audit_logs (nope)")
+        conn.execute("PRAGMA threads = 0")
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
+        conn.execute("BEGIN IMMEDIATE")
+        with pytest.raises(sqlite3.OperationalError, match="nope"):
+            build_indexes(conn)
+        conn.execute("ROLLBACK")
+        assert conn.execute("PRAGMA cache_size").fetchone()[0] == cache != -_schema.INDEX_BUILD_SORT_KIB
+        assert conn.execute("PRAGMA threads").fetchone()[0] == 0
+        assert sorted(missing_indexes(conn)) == ALL   # rolled back with the transaction, ready for the next completion

@@ -68,7 +68,13 @@ def _lookup_indexes(conn: sqlite3.Connection) -> set[str]:
 
 
 def _to_v2(conn: sqlite3.Connection, hook: StepHook) -> None:
-    from openapiopenai.archive._schema import ID_INDEX, LEDGER_TABLES, SECONDARY_INDEXES, split_statements
+    from openapiopenai.archive._schema import (
+        ID_INDEX,
+        LEDGER_TABLES,
+        SECONDARY_INDEXES,
+        index_build_sorting,
+        split_statements,
+    )
 
     present = _lookup_indexes(conn)
     for name in present:
@@ -80,19 +86,25 @@ def _to_v2(conn: sqlite3.Connection, hook: StepHook) -> None:
     conn.execute(f"INSERT INTO audit_logs (seq, {columns}) SELECT rowid, {columns} FROM audit_logs_v1 ORDER BY rowid")
     hook("copied")
     conn.execute("DROP TABLE audit_logs_v1")
-    conn.execute(_V3_TIME_INDEX)
-    # Only the lookup indexes the file had: one missing was dropped by a back-fill still in progress, whose
-    # completion builds it (see `_sync`).
-    for name, statement in SECONDARY_INDEXES.items():
-        if name in present and name != ID_INDEX:
-            conn.execute(statement)
+    with index_build_sorting(conn):
+        conn.execute(_V3_TIME_INDEX)
+        # Only the lookup indexes the file had: one missing was dropped by a back-fill still in progress, whose
+        # completion builds it (see `_sync`).
+        for name, statement in SECONDARY_INDEXES.items():
+            if name in present and name != ID_INDEX:
+                conn.execute(statement)
     hook("indexed")
     for statement in split_statements(LEDGER_TABLES):
         conn.execute(statement)
 
 
 def _to_v3(conn: sqlite3.Connection, hook: StepHook) -> None:
-    from openapiopenai.archive._schema import AUDIT_LOGS_TABLE, ID_INDEX, SECONDARY_INDEXES
+    from openapiopenai.archive._schema import (
+        AUDIT_LOGS_TABLE,
+        ID_INDEX,
+        SECONDARY_INDEXES,
+        index_build_sorting,
+    )
 
     # Every index and trigger on the table, ours or not, is made again as it was (they go with the old table).
     kept = [str(r[0]) for r in conn.execute(
@@ -112,22 +124,24 @@ def _to_v3(conn: sqlite3.Connection, hook: StepHook) -> None:
         conn.execute("ALTER TABLE audit_logs_v3 RENAME TO audit_logs")
     finally:
         conn.execute("PRAGMA legacy_alter_table = OFF")
-    for statement in kept:
-        conn.execute(statement)
-    # Version 2 always held ids unique (the column's constraint), so the id index is made whatever else a
-    # back-fill in progress had dropped.
-    conn.execute(SECONDARY_INDEXES[ID_INDEX])
+    with index_build_sorting(conn):
+        for statement in kept:
+            conn.execute(statement)
+        # Version 2 always held ids unique (the column's constraint), so the id index is made whatever else a
+        # back-fill in progress had dropped.
+        conn.execute(SECONDARY_INDEXES[ID_INDEX])
     hook("indexed")
 
 
 def _to_v4(conn: sqlite3.Connection, hook: StepHook) -> None:
-    from openapiopenai.archive._schema import AUDIT_LOGS_TIME_INDEX
+    from openapiopenai.archive._schema import AUDIT_LOGS_TIME_INDEX, index_build_sorting
 
     conn.execute("DROP INDEX IF EXISTS audit_logs_time")
     hook("dropped")
     # Version 3 never let one (effective_at, id) in twice (its back-fill checked each row on this index,
     # and otherwise the id index held), so the unique index builds over what is there.
-    conn.execute(AUDIT_LOGS_TIME_INDEX)
+    with index_build_sorting(conn):
+        conn.execute(AUDIT_LOGS_TIME_INDEX)
     hook("indexed")
 
 
