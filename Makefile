@@ -12,9 +12,11 @@ typecheck:
 
 codegen:
 	python scripts/codegen.py
+	python scripts/compile_rules.py
 
 codegen-check:
 	python scripts/codegen.py --check
+	python scripts/compile_rules.py --check
 
 bench:
 	python -m bench

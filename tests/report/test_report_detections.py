@@ -30,6 +30,10 @@ def _keys(path: Path) -> list[str]:
 
 
 def test_the_report_converts_the_rules_once_per_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openapiopenai.rules._cache as cache
+
+    # As when the shipped rules' build-time conversion does not fit (another pySigma): see the next test.
+    monkeypatch.setattr(cache, "GENERATED", tmp_path / "missing.json")
     path = tmp_path / "audit.sqlite"
     _archive(path)
     with Archive(path) as archive:
@@ -50,7 +54,30 @@ def test_the_report_converts_the_rules_once_per_archive(tmp_path: Path, monkeypa
     other = tmp_path / "other.sqlite"
     _archive(other)
     monkeypatch.undo()
+    monkeypatch.setattr(cache, "GENERATED", tmp_path / "missing.json")
     with Archive(other, readonly=True) as archive:
         assert detection_matches(archive, 0, 2**40) == first
     with sqlite3.connect(other) as conn:
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'detect_rules'").fetchone() is None
+
+
+def test_the_report_uses_the_build_time_conversion_of_the_shipped_rules(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import openapiopenai.rules._cache as cache
+
+    path = tmp_path / "audit.sqlite"
+    _archive(path)
+    monkeypatch.setattr(cache, "GENERATED", tmp_path / "missing.json")
+    with Archive(path, readonly=True) as archive:
+        converted = detection_matches(archive, 0, 2**40)
+    monkeypatch.undo()
+    import openapiopenai.rules as rules
+
+    def no_conversion(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the rules were converted")
+
+    monkeypatch.setattr(rules, "compile_rules", no_conversion)
+    with Archive(path) as archive:
+        assert detection_matches(archive, 0, 2**40) == converted
+    with sqlite3.connect(path) as conn:   # nothing to keep in the archive
         assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'detect_rules'").fetchone() is None
