@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from _event_shapes import EVENTS
+from _user_rule import ANY_LOGIN_FAILURE
 from openapiopenai.archive import Archive
 from openapiopenai.archive._rows import event_row, insert_rows
 
@@ -28,21 +29,7 @@ def test_a_changed_rule_is_converted_again(tmp_path: Path) -> None:
         archive.connection.execute("COMMIT")
     mine = tmp_path / "rules"
     mine.mkdir()
-    text = """title: Any Login Failure
-id: 3d8f2a51-6a47-4bd5-9f0e-2a6c1d3e4f50
-status: experimental
-description: Every failed login, for this test.
-author: me
-date: 2026-12-01
-logsource:
-    product: openai
-    service: audit
-detection:
-    selection:
-        type: login.failed
-    condition: selection
-level: low
-"""
+    text = ANY_LOGIN_FAILURE
     (mine / "mine.yml").write_text(text)
     args = ("audit-logs", "detect", "--db", str(db), "--rules", str(mine), "--no-builtin", "--format", "json")
     first = _cli(*args)

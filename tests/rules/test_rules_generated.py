@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from _event_shapes import EVENTS
+from _user_rule import ANY_LOGIN_FAILURE
 from openapiopenai.archive import Archive
 from openapiopenai.archive._rows import event_row, insert_rows
 from openapiopenai.rules import LEVELS, _cache, _catalog, compile_rules, load_rules
@@ -72,28 +73,11 @@ def test_the_findings_are_the_same_with_and_without_it_and_pysigma_is_not_import
         assert (_stored(with_it), _stored(without)) == (0, 1)
 
 
-_MINE = """title: Any Login Failure
-id: 3d8f2a51-6a47-4bd5-9f0e-2a6c1d3e4f50
-status: experimental
-description: Every failed login, for this test.
-author: me
-date: 2026-12-01
-logsource:
-    product: openai
-    service: audit
-detection:
-    selection:
-        type: login.failed
-    condition: selection
-level: low
-"""
-
-
 def test_placeholders_or_user_rules_are_converted_as_before(tmp_path: Path) -> None:
     db = _archive(tmp_path / "a.sqlite")
     mine = tmp_path / "rules"
     mine.mkdir()
-    (mine / "mine.yml").write_text(_MINE)
+    (mine / "mine.yml").write_text(ANY_LOGIN_FAILURE)
     for args in (("--set", "org_email_domains=example.com"), ("--rules", str(mine))):
         done = _detect(db, True, *args)
         assert done.returncode == 0 and b"sigma imported: True" in done.stderr, (args, done.stderr)
