@@ -5,12 +5,18 @@ right after its K-th committed page (or, with ``--kill-before-commit``, while ho
 in the middle of a transaction); with ``--kill-in-index-build`` it dies in the transaction that completes
 the walk, after building its first lookup index. The parent also kills runs at random instants. On
 success it prints the SyncResult as one JSON line.
+
+With ``--writer-process`` the walk hands its commits to the writer process from the first page on
+(`_sync.WRITER_PROCESS_AFTER_PAGES`), and the kills mid-transaction and in the index build happen in
+that process, at the same statements; ``--kill-writer-after-commits K`` SIGKILLs the writer process
+right after its K-th COMMIT, before the sync hears of it (the sync then exits 1 with one line).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import signal
@@ -22,6 +28,7 @@ from typing import Any
 import openapiopenai
 from openapiopenai import api_client
 from openapiopenai.archive import Archive, Filters, _pacing, sync_archive
+from openapiopenai.archive import ArchiveWriteError
 from openapiopenai.archive import _sync as sync_module
 
 
@@ -32,23 +39,34 @@ def _die() -> None:
 class _DyingConnection:
     """Proxy for the archive's connection that dies mid-transaction, after the events are written."""
 
-    def __init__(self, conn: sqlite3.Connection, after_commits: int, *, in_index_build: bool = False) -> None:
+    def __init__(self, conn: sqlite3.Connection, after_commits: int, *, in_index_build: bool = False,
+                 after_commit: bool = False) -> None:
         self._conn = conn
         self._left = after_commits
         self._in_index_build = in_index_build
+        self._after_commit = after_commit
 
     def execute(self, sql: str, *args: Any) -> Any:
-        if sql.startswith("UPDATE sync_slices") and not self._in_index_build:
+        if sql.startswith("UPDATE sync_slices") and not self._in_index_build and not self._after_commit:
             self._left -= 1
             if self._left <= 0:
                 _die()
         result = self._conn.execute(sql, *args)
         if sql.startswith("CREATE INDEX") and self._in_index_build:
             _die()
+        if sql == "COMMIT" and self._after_commit:
+            self._left -= 1
+            if self._left <= 0:
+                _die()
         return result
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
+
+
+def _dying(after_commits: int, in_index_build: bool, after_commit: bool, conn: sqlite3.Connection) -> Any:
+    """The writer process's connection, armed as `_DyingConnection` (module level: spawn pickles it)."""
+    return _DyingConnection(conn, after_commits, in_index_build=in_index_build, after_commit=after_commit)
 
 
 def main() -> int:
@@ -63,6 +81,8 @@ def main() -> int:
     parser.add_argument("--kill-after-pages", type=int, default=0)
     parser.add_argument("--kill-before-commit", action="store_true")
     parser.add_argument("--kill-in-index-build", action="store_true")
+    parser.add_argument("--writer-process", action="store_true")
+    parser.add_argument("--kill-writer-after-commits", type=int, default=0)
     args = parser.parse_args()
 
     # Faults still happen and are retried; only the backoff wait is shortened to keep the test quick.
@@ -78,15 +98,30 @@ def main() -> int:
         if args.kill_after_pages and not args.kill_before_commit and pages >= args.kill_after_pages:
             _die()
 
+    in_writer = args.writer_process and args.workers == 1
+    if in_writer:
+        sync_module.WRITER_PROCESS_AFTER_PAGES = 0
     with openapiopenai.ApiClient(config) as client, Archive(args.db) as archive:
         if args.kill_before_commit and args.kill_after_pages:
             sync_module.GROUP_COMMIT_PAGES = 1
-            archive._conn = _DyingConnection(archive.connection, args.kill_after_pages)  # type: ignore[assignment]
+            if in_writer:
+                sync_module.WRITER_PROCESS_WRAP = functools.partial(_dying, args.kill_after_pages, False, False)
+            else:
+                archive._conn = _DyingConnection(archive.connection, args.kill_after_pages)  # type: ignore[assignment]
         elif args.kill_in_index_build:
+            # The completion builds them in this process; an early build (`_writer`) in the writer's.
             archive._conn = _DyingConnection(archive.connection, 0, in_index_build=True)  # type: ignore[assignment]
-        result = sync_archive(openapiopenai.AuditLogsApi(client), archive, Filters(event_types=tuple(args.type)),
-                              workers=args.workers, page_size=args.page_size, lookback=args.lookback,
-                              progress=progress)
+            if in_writer:
+                sync_module.WRITER_PROCESS_WRAP = functools.partial(_dying, 0, True, False)
+        elif args.kill_writer_after_commits and in_writer:
+            sync_module.WRITER_PROCESS_WRAP = functools.partial(_dying, args.kill_writer_after_commits, False, True)
+        try:
+            result = sync_archive(openapiopenai.AuditLogsApi(client), archive,
+                                  Filters(event_types=tuple(args.type)), workers=args.workers,
+                                  page_size=args.page_size, lookback=args.lookback, progress=progress)
+        except ArchiveWriteError as exc:   # as the CLI reports it: one line, exit 1
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
     print(json.dumps(dataclasses.asdict(result)))
     return 0
 

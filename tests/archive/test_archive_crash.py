@@ -2,7 +2,9 @@
 
 Each run is a real process (`sync_child.py`) syncing over HTTP from the emulator in this process. Runs
 die by SIGKILL: right after a committed page, in the middle of a page's transaction (events written,
-slice position not yet), or at a random instant chosen by this test. After every death the archive must
+slice position not yet), or at a random instant chosen by this test. The same kills are made of a walk
+whose commits are made by its writer process (`_writer_process`), in that process where the instant
+is the writer's; and that process is killed alone, right after a COMMIT the sync has not heard of. After every death the archive must
 be consistent (each stored event byte-identical to the service's, each saved cursor's event present);
 after the last, uninterrupted run it must hold exactly the service's events.
 """
@@ -37,6 +39,10 @@ class Kill:
     delay: float = 0.0
     workers: int = 1
     in_index_build: bool = False
+    writer_process: bool = False
+    """The walk commits through its writer process from the first page (one worker only)."""
+    writer_dies_after: int = 0
+    """Kill the writer process alone right after its K-th COMMIT: the sync must stop with one line."""
 
 
 def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 10, max_retries: int = 2,
@@ -50,6 +56,10 @@ def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 10, max
             args.append("--kill-before-commit")
     if kill and kill.in_index_build:
         args.append("--kill-in-index-build")
+    if kill and (kill.writer_process or kill.writer_dies_after):
+        args.append("--writer-process")
+    if kill and kill.writer_dies_after:
+        args += ["--kill-writer-after-commits", str(kill.writer_dies_after)]
     env = {**os.environ, "OPENAI_ADMIN_KEY": emu.admin_key}
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if kill and kill.delay:
@@ -58,6 +68,13 @@ def run_child(db: Path, emu: Any, kill: Kill | None, *, page_size: int = 10, max
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGKILL)
     out, err = proc.communicate(timeout=120)
+    in_writer = kill is not None and (kill.writer_dies_after > 0 or (
+        kill.writer_process and (kill.mid_transaction or kill.in_index_build)))
+    if in_writer and proc.returncode == 1:
+        # The writer process died at the instant, the sync outlived it: it says so in one line.
+        [line] = err.strip().splitlines()
+        assert "writer process was killed (signal 9); everything committed before is kept" in line, line
+        return -signal.SIGKILL, out   # for the sequence, a run that died
     assert proc.returncode in (0, -signal.SIGKILL), err[-2000:]
     assert emu.admin_key not in out + err
     return proc.returncode, out
@@ -162,12 +179,31 @@ def test_sigkill_multi_worker_runs_at_random_instants(tmp_path: Path, make_emula
     assert killed >= 7
 
 
-def test_sigkill_while_building_the_indexes(tmp_path: Path, make_emulator: Any) -> None:
+@pytest.mark.slow
+def test_sigkill_with_the_writer_process_at_many_points(tmp_path: Path, make_emulator: Any) -> None:
+    # As `test_sigkill_at_many_points`, the commits made by the writer process: the sync killed right
+    # after a committed page (its writer must follow it), the writer killed mid-transaction, the writer
+    # alone killed right after a COMMIT the sync has not been told of, and the sync at random instants.
+    emu = make_emulator(events=9000, seed=25, latency_ms=10)
+    rng = random.Random(25)
+    kills = [
+        Kill(pages=1, writer_process=True), Kill(pages=5, writer_process=True),
+        Kill(pages=2, mid_transaction=True, writer_process=True), Kill(writer_dies_after=1),
+        Kill(writer_dies_after=4), Kill(pages=7, mid_transaction=True, writer_process=True),
+        Kill(writer_dies_after=9),
+        *(Kill(delay=rng.uniform(0.55, 0.8), writer_process=True) for _ in range(6)),
+    ]
+    killed = crash_sequence(tmp_path, emu, kills, rng)
+    assert killed >= 12
+
+
+@pytest.mark.parametrize("writer_process", [False, True], ids=["in-process", "writer-process"])
+def test_sigkill_while_building_the_indexes(tmp_path: Path, make_emulator: Any, writer_process: bool) -> None:
     # The back-fill walked without its lookup indexes; the run dies in the transaction that completes
     # the walk and builds them. Neither the completion nor any index survives, and the next run does both.
     emu = make_emulator(events=800, seed=23)
     db = tmp_path / "crash.sqlite"
-    code, _ = run_child(db, emu, Kill(in_index_build=True), page_size=100)
+    code, _ = run_child(db, emu, Kill(in_index_build=True, writer_process=writer_process), page_size=100)
     assert code == -signal.SIGKILL
     n = check_consistent(db, emu)
     with Archive(db, readonly=True) as archive:

@@ -9,7 +9,8 @@ vocabulary the sync speaks:
     build_indexes()           the lookup indexes a back-fill walked without, built before its last pages
     complete(run)             the walk is done: move the high-water mark, drop the slices, build indexes
 
-Only the sync's writer (one thread) calls these; one `SyncState` never crosses threads. The walk state
+Only the sync's writer (one thread, or the process it hands its commits to: `_writer_process`) calls
+these; one `SyncState` never crosses threads. The walk state
 is authoritative here: a fetcher is told where to walk only from what this module has committed.
 
 A transaction that fails (a lock held past the busy timeout, a full disk, an I/O error) is rolled back,
@@ -144,11 +145,22 @@ def transaction(conn: sqlite3.Connection, where: str) -> Iterator[None]:
 class SyncState:
     """The sync state of one filter set (`Filters.key()`) in one archive connection."""
 
-    def __init__(self, conn: sqlite3.Connection, key: str, where: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, key: str, where: str, *, owner: str | None = None) -> None:
+        """`owner`: the sync that already claimed the walk (for `_writer_process`'s child, which commits for it)."""
         self._conn = conn
         self.key = key
         self._where = where
-        self._owner: str | None = None
+        self._owner: str | None = owner
+
+    @property
+    def where(self) -> str:
+        """The archive's path, as errors name it."""
+        return self._where
+
+    @property
+    def owner(self) -> str | None:
+        """The sync that claimed the walk (`take_over`, `begin`); None before."""
+        return self._owner
 
     def _row(self) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._conn.execute(

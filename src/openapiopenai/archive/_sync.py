@@ -9,7 +9,8 @@ How a run goes (per filter set, state keyed by `Filters.key()`):
    older part asked for that was never covered). The walk is written down as time slices before the first
    request, so a crash at any later instant can resume it.
 3. Fetcher threads walk the slices newest first, page by page; the caller's thread is the only writer and
-   commits each page's events together with its slice's new position in one transaction. INSERT OR IGNORE
+   commits each page's events together with its slice's new position in one transaction (a long walk of
+   one worker hands those transactions to a process of its own, `_writer_process`, and waits for each). INSERT OR IGNORE
    on the primary key absorbs overlap (the lookback window, a re-read second), counted as duplicates.
    A fetcher only splits and checks each page (`_page`); the writer makes the rows, so with one worker
    the next request is on the wire while the last page is turned into rows and written.
@@ -58,6 +59,7 @@ from openapiopenai.archive._plan import Cut, History, Span, cut_backfill, plan_r
 from openapiopenai.archive._state import PageBatch, Run, SliceState, SyncState
 from openapiopenai.archive._walk import Assignment, SliceWalk, bracket_history
 from openapiopenai.archive._writer import WalkWriter
+from openapiopenai.archive._writer_process import ConnectionWrapper, RemoteCommits
 from openapiopenai.exceptions import ApiException
 
 if TYPE_CHECKING:
@@ -82,6 +84,14 @@ GROUP_COMMIT_PAGES = 64
 #: waits once a page is a slice's last or a fetcher is idle: then the next hand-out is what matters.
 GROUP_MIN_PAGES = 8
 GROUP_LINGER_S = 0.1
+#: A walk of one worker hands its commits to a writer process of its own (`_writer_process`) once it has
+#: committed this many pages in this process: past that, the GIL it frees is worth the ~0.2 s of CPU a
+#: new process costs; below it (a `run` cycle with little new, a lookback re-read) no process starts.
+#: The walk goes on committing here until the child is ready. Several workers keep the writer in this
+#: process: their walk waits for the service, not for the writer (rows 6 and 6a).
+WRITER_PROCESS_AFTER_PAGES = 100
+#: For the crash tests: wraps the writer process's connection (see `_writer_process.ConnectionWrapper`).
+WRITER_PROCESS_WRAP: ConnectionWrapper | None = None
 #: How long a stopping sync waits for fetchers to finish their request in flight.
 _JOIN_TIMEOUT_S = 5.0
 #: While a walk runs, a thread waiting for the GIL gets it within this long (CPython's default is 5 ms).
@@ -280,6 +290,8 @@ class _Engine:
                    for i in range(n)]
         for t in threads:
             t.start()
+        remote: RemoteCommits | None = None
+        handed_over = False
         try:
             handouts, _ = writer.step()
             while True:
@@ -287,6 +299,12 @@ class _Engine:
                     orders[who].put(assignment)
                 if writer.finished:
                     return
+                if n == 1 and not handed_over:
+                    if remote is None and self.pages >= WRITER_PROCESS_AFTER_PAGES:
+                        remote = RemoteCommits(self.state, wrap=WRITER_PROCESS_WRAP)
+                    if remote is not None and (remote.ready() or not WRITER_PROCESS_AFTER_PAGES):
+                        writer.commit_through(remote)   # nothing is in flight between steps
+                        handed_over = True
                 # Group commit: take the pages waiting (up to a cap, after a short linger for a few)
                 # into one transaction. Each page still lands together with its slice position; fewer
                 # commits mean far fewer index pages rewritten per event.
@@ -315,6 +333,8 @@ class _Engine:
             inbox.close()
             for order in orders:
                 order.close()
+            if remote is not None:
+                remote.close()   # before the lock is released: no commit of this sync comes after it
             deadline = time.monotonic() + _JOIN_TIMEOUT_S
             for t in threads:
                 t.join(max(0.0, deadline - time.monotonic()))

@@ -21,21 +21,31 @@ pages maintain the indexes instead, a few hundred events at most per fetcher.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
+from typing import Protocol
 
 from openapiopenai.archive._errors import SyncError
 from openapiopenai.archive._schedule import Scheduler
 from openapiopenai.archive._state import PageBatch, Run, SliceState, Split, SyncState
 from openapiopenai.archive._walk import Assignment
 
-__all__ = ["Handout", "WalkWriter"]
+__all__ = ["Commits", "Handout", "WalkWriter"]
 
 #: ``(fetcher, assignment)``; None tells the fetcher the walk needs it no more.
 Handout = tuple[int, Assignment | None]
 
 
+class Commits(Protocol):
+    """Where the writer's transactions go: `SyncState` itself, or `_writer_process.RemoteCommits`."""
+
+    def commit(self, pages: Sequence[PageBatch], splits: Sequence[Split]) -> int: ...
+
+    def build_indexes(self) -> list[str]: ...
+
+
 class WalkWriter:
     def __init__(self, state: SyncState, run: Run, *, fetchers: int, min_split_events: int) -> None:
-        self._state = state
+        self._state: Commits = state
         self._slices: dict[int, SliceState] = {s.no: s for s in run.slices}
         self._scheduler = Scheduler([s for s in run.slices if not s.done],
                                     next_no=max(self._slices, default=-1) + 1, min_split_events=min_split_events)
@@ -56,6 +66,10 @@ class WalkWriter:
     def has_idle(self) -> bool:
         """Some fetcher waits for an assignment the next `step` may give it."""
         return bool(self._idle)
+
+    def commit_through(self, commits: Commits) -> None:
+        """From the next `step` on, make the transactions there (between steps nothing is in flight)."""
+        self._state = commits
 
     def receive(self, page: PageBatch) -> None:
         """A fetcher's page, to go into the next commit; its slice's position moves in memory now."""
