@@ -203,6 +203,7 @@ class _Engine:
         self.checkpoints = checkpoints
         self.owner = f"{secrets.token_hex(8)}"
         self.fetched = self.inserted = self.pages = self.splits = 0
+        self._remote: RemoteCommits | None = None
 
     def list_page(self, **kwargs: Any) -> SyncPage:
         """One page, retried under the shared budget (the client's own retries are off)."""
@@ -246,12 +247,17 @@ class _Engine:
     # -- the walk -------------------------------------------------------------------------------------
     def execute(self, run: Run) -> None:
         writer = WalkWriter(self.state, run, fetchers=self.workers, min_split_events=2 * self.page_size)
-        if not writer.finished:
-            with _prompt_gil_handoffs():
-                self._pump(writer)
-        self.inserted += writer.inserted
-        self.splits += writer.splits
-        built = self.state.complete(run)
+        self._remote = None
+        try:
+            if not writer.finished:
+                with _prompt_gil_handoffs():
+                    self._pump(writer)
+            self.inserted += writer.inserted
+            self.splits += writer.splits
+            built = (self._remote or self.state).complete(run)
+        finally:
+            if self._remote is not None:
+                self._remote.close()   # before the lock is released: no commit of this sync comes after it
         if built:
             log.info("built %d lookup indexes", len(built))
 
@@ -290,7 +296,6 @@ class _Engine:
                    for i in range(n)]
         for t in threads:
             t.start()
-        remote: RemoteCommits | None = None
         handed_over = False
         try:
             handouts, _ = writer.step()
@@ -300,10 +305,10 @@ class _Engine:
                 if writer.finished:
                     return
                 if n == 1 and not handed_over:
-                    if remote is None and self.pages >= WRITER_PROCESS_AFTER_PAGES:
-                        remote = RemoteCommits(self.state, wrap=WRITER_PROCESS_WRAP)
-                    if remote is not None and (remote.ready() or not WRITER_PROCESS_AFTER_PAGES):
-                        writer.commit_through(remote)   # nothing is in flight between steps
+                    if self._remote is None and self.pages >= WRITER_PROCESS_AFTER_PAGES:
+                        self._remote = RemoteCommits(self.state, wrap=WRITER_PROCESS_WRAP)
+                    if self._remote is not None and (self._remote.ready() or not WRITER_PROCESS_AFTER_PAGES):
+                        writer.commit_through(self._remote)   # nothing is in flight between steps
                         handed_over = True
                 # Group commit: take the pages waiting (up to a cap, after a short linger for a few)
                 # into one transaction. Each page still lands together with its slice position; fewer
@@ -333,8 +338,6 @@ class _Engine:
             inbox.close()
             for order in orders:
                 order.close()
-            if remote is not None:
-                remote.close()   # before the lock is released: no commit of this sync comes after it
             deadline = time.monotonic() + _JOIN_TIMEOUT_S
             for t in threads:
                 t.join(max(0.0, deadline - time.monotonic()))

@@ -7,9 +7,9 @@ writer built rows. Here the writer's work (rows and SQL) is done by a child proc
 connection to the archive; the sync's writer thread only encodes each group of pages (their heads and
 exact bytes, ~66 KB a page) into a pipe and waits for the answer, with the GIL released.
 
-Nothing about the walk's exactness changes: `RemoteCommits` is a drop-in for the two calls the walk's
-writer (`_writer.WalkWriter`) makes of `SyncState`, `commit` and `build_indexes`, and each returns only
-once the child has committed (its answer comes after its COMMIT). So the sync's state (positions,
+Nothing about the walk's exactness changes: `RemoteCommits` is a drop-in for the calls the walk's
+writer (`_writer.WalkWriter`) makes of `SyncState`, `commit` and `build_indexes`, and for the walk's
+`complete`; each returns only once the child has committed (its answer comes after its COMMIT). So the sync's state (positions,
 slices, hand-outs) still follows only what is in the archive. A child that dies (kill -9, out of
 memory) loses at most its transaction in progress, which SQLite rolls back; the sync then stops with
 one `ArchiveWriteError` line and the next one resumes from what was committed.
@@ -33,7 +33,7 @@ import msgspec
 
 from openapiopenai.archive._errors import ArchiveWriteError, SyncError
 from openapiopenai.archive._page import EventHead
-from openapiopenai.archive._state import PageBatch, SliceState, Split, SyncState
+from openapiopenai.archive._state import PageBatch, Run, SliceState, Split, SyncState
 
 __all__ = ["ConnectionWrapper", "RemoteCommits"]
 
@@ -74,6 +74,11 @@ class _BuildIndexes(msgspec.Struct, array_like=True, gc=False, tag=1):
     pass
 
 
+class _Complete(msgspec.Struct, array_like=True, gc=False, tag=2):
+    covered_from: int | None
+    high_water: int
+
+
 class _Answer(msgspec.Struct, array_like=True, gc=False):
     value: Any = None
     """`commit`: events inserted; `build_indexes`: the names built; the first answer: None (ready)."""
@@ -84,7 +89,7 @@ class _Answer(msgspec.Struct, array_like=True, gc=False):
 
 _ERRORS: dict[str, type[Exception]] = {"ArchiveWriteError": ArchiveWriteError, "SyncError": SyncError}
 _encode = msgspec.msgpack.Encoder().encode
-_decode_request = msgspec.msgpack.Decoder(_Commit | _BuildIndexes).decode
+_decode_request = msgspec.msgpack.Decoder(_Commit | _BuildIndexes | _Complete).decode
 _decode_answer = msgspec.msgpack.Decoder(_Answer).decode
 
 
@@ -119,6 +124,11 @@ class RemoteCommits:
     def build_indexes(self) -> list[str]:
         return list(self._ask(_BuildIndexes()))
 
+    def complete(self, run: Run) -> list[str]:
+        """`SyncState.complete`, here too: the indexes it builds read the whole table, and a page cache
+        filled by that in the sync's process would add to the child's (peak RSS counts both)."""
+        return list(self._ask(_Complete(*run.covered)))
+
     def close(self) -> None:
         """Let the child finish what it is doing and exit (killed if it does not, in time); idempotent."""
         self._pipe.close()   # the child's next read ends: it closes its connection and exits
@@ -127,7 +137,7 @@ class RemoteCommits:
             self._proc.kill()   # its transaction in progress, if any, is rolled back by SQLite
             self._proc.join()
 
-    def _ask(self, request: _Commit | _BuildIndexes) -> Any:
+    def _ask(self, request: _Commit | _BuildIndexes | _Complete) -> Any:
         if not self._ready:
             self._answer()   # the child's first answer says it is ready
             self._ready = True
@@ -187,6 +197,8 @@ def _serve(pipe: Any, path: str, key: str, owner: str | None, wrap: ConnectionWr
                     answer = _Answer(state.commit([_batch(p) for p in request.pages],
                                                   [_split(s) for s in request.splits]))
                     checkpoints.committed(len(request.pages))
+                elif isinstance(request, _Complete):
+                    answer = _Answer(state.complete(Run([], (request.covered_from, request.high_water))))
                 else:
                     answer = _Answer(state.build_indexes())
             except (ArchiveWriteError, SyncError) as exc:
