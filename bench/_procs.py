@@ -142,18 +142,44 @@ class Measured:
 
 
 def run_measured(cmd: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900,
-                 cwd: Path = ROOT) -> Measured:
-    """Run a process to completion; its own peak RSS comes from ``wait4`` (Linux reports KiB)."""
+                 cwd: Path = ROOT, with_children: bool = False) -> Measured:
+    """Run a process to completion; its own peak RSS comes from ``wait4`` (Linux reports KiB).
+
+    `with_children`: the peak is the largest sum of the resident sets of the process and every process
+    under it, seen at one poll (a sync with a writer process of its own: both count)."""
     start = time.perf_counter()
     proc = subprocess.Popen(list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
                             env=env if env is not None else child_env())
-    peak = _PeakRss(proc.pid)
+    peak = _PeakRss(proc.pid, with_children=with_children)
     stdout, stderr = _communicate(proc, timeout)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     rss_mb = peak.stop() or usage.ru_maxrss / 1024  # ru_maxrss only where /proc is missing
     return Measured(seconds, rss_mb, proc.returncode, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+
+
+def _status_kib(pid: int, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _descendants(pid: int) -> list[int]:
+    """`pid` and every process under it, as /proc says now (bounded: a process tree is finite)."""
+    found, todo = [], [pid]
+    while todo and len(found) < 1000:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            with suppress(OSError, ValueError):
+                todo += [int(c) for c in (task / "children").read_text().split()]
+    return found
 
 
 class _PeakRss:
@@ -164,8 +190,10 @@ class _PeakRss:
 
     INTERVAL_S = 0.01
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, *, with_children: bool = False) -> None:
+        self._pid = pid
         self._path = f"/proc/{pid}/status"
+        self._with_children = with_children
         self._kib = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
@@ -189,6 +217,8 @@ class _PeakRss:
                     return
             else:
                 self._kib = max(self._kib, kib)
+                if self._with_children:
+                    self._kib = max(self._kib, sum(_status_kib(p, "VmRSS:") for p in _descendants(self._pid)))
             self._done.wait(self.INTERVAL_S)
 
     def stop(self) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import importlib
 import json
 import os
 import signal
@@ -27,8 +28,7 @@ from typing import Any
 
 import openapiopenai
 from openapiopenai import api_client
-from openapiopenai.archive import Archive, Filters, _pacing, sync_archive
-from openapiopenai.archive import ArchiveWriteError
+from openapiopenai.archive import Archive, ArchiveWriteError, Filters, _pacing, sync_archive
 from openapiopenai.archive import _sync as sync_module
 
 
@@ -99,22 +99,24 @@ def main() -> int:
             _die()
 
     in_writer = args.writer_process and args.workers == 1
+    # `_dying` by this file's module name, not `__main__`'s: the writer process unpickles it by that name.
+    dying = importlib.import_module("sync_child")._dying
     if in_writer:
         sync_module.WRITER_PROCESS_AFTER_PAGES = 0
     with openapiopenai.ApiClient(config) as client, Archive(args.db) as archive:
         if args.kill_before_commit and args.kill_after_pages:
             sync_module.GROUP_COMMIT_PAGES = 1
             if in_writer:
-                sync_module.WRITER_PROCESS_WRAP = functools.partial(_dying, args.kill_after_pages, False, False)
+                sync_module.WRITER_PROCESS_WRAP = functools.partial(dying, args.kill_after_pages, False, False)
             else:
                 archive._conn = _DyingConnection(archive.connection, args.kill_after_pages)  # type: ignore[assignment]
         elif args.kill_in_index_build:
             # The completion builds them in this process; an early build (`_writer`) in the writer's.
             archive._conn = _DyingConnection(archive.connection, 0, in_index_build=True)  # type: ignore[assignment]
             if in_writer:
-                sync_module.WRITER_PROCESS_WRAP = functools.partial(_dying, 0, True, False)
+                sync_module.WRITER_PROCESS_WRAP = functools.partial(dying, 0, True, False)
         elif args.kill_writer_after_commits and in_writer:
-            sync_module.WRITER_PROCESS_WRAP = functools.partial(_dying, args.kill_writer_after_commits, False, True)
+            sync_module.WRITER_PROCESS_WRAP = functools.partial(dying, args.kill_writer_after_commits, False, True)
         try:
             result = sync_archive(openapiopenai.AuditLogsApi(client), archive,
                                   Filters(event_types=tuple(args.type)), workers=args.workers,

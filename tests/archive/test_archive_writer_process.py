@@ -7,6 +7,7 @@ The kills at chosen instants inside the writer process are in `test_archive_cras
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -40,18 +41,16 @@ def _sync(db: Path, emu: Any, *extra: str) -> subprocess.Popen[str]:
 def _children(pid: int) -> list[int]:
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):   # the thread ended meanwhile
             found += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     return found
 
 
 def _writer_of(pid: int) -> int | None:
-    """The sync's writer process, if it has one now (multiprocessing's spawned child)."""
+    """The sync's writer process, if it has one now."""
     for child in _children(pid):
         try:
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"_writer_process" in Path(f"/proc/{child}/cmdline").read_bytes():
                 return child
         except OSError:
             pass
@@ -119,7 +118,7 @@ def test_a_short_sync_starts_no_writer_process(tmp_path: Path, make_emulator: An
         if writer is not None:
             seen.add(writer)
         time.sleep(_POLL_S)
-    out, err = proc.communicate(timeout=_WITHIN_S)
+    _, err = proc.communicate(timeout=_WITHIN_S)
     assert proc.returncode == 0, err
     assert not seen
     assert _archived(db) == len(emu.store.all_events(effective_at={"lt": int(time.time()) + 1}))
