@@ -48,6 +48,9 @@ ConnectionWrapper = Callable[[sqlite3.Connection], Any]
 
 #: The child's page cache (KiB) while a back-fill walks without the lookup indexes (see `main`).
 _BACKFILL_CACHE_KIB = 16384
+#: The child's program: Ctrl-C ignored before anything else, even while it imports (see the module's doc).
+_CHILD_CODE = ("import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+               "from openapiopenai.archive._writer_process import main; main()")
 #: How long a stopping sync waits for the child to finish its transaction and exit, before killing it.
 _EXIT_TIMEOUT_S = 10.0
 
@@ -121,7 +124,7 @@ class RemoteCommits:
         would also start its resource tracker, a third process, and import the CLI again)."""
         self._where = state.where
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", "from openapiopenai.archive._writer_process import main; main()"],
+            [sys.executable, "-c", _CHILD_CODE],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True, bufsize=0)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._to: IO[bytes] | None = self._proc.stdin
