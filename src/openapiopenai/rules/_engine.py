@@ -502,6 +502,8 @@ def _correlated(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kind
             new_ids = {r[0] for r in rows}
             new_types = {r[2] for r in rows}
             earliest = min((r[1] for r in rows), default=None)
+        memos: dict[tuple[str, ...], dict[str, list[int]]] = {}
+        indexed = has_type_index(conn)
         for info, plan, types, shape in compiled.correlations:
             if new_ids is not None and (earliest is None or (types is not None and not new_types.intersection(types))):
                 continue   # no new event this correlation could count: no alert can include one
@@ -514,7 +516,9 @@ def _correlated(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kind
                 terms += _window(scope)
             _define_scope(conn, terms)
             if prune and shape is not None:
-                _prune.keep(conn, _SCOPE, shape)
+                # (The memo by window: the terms beside the correlation's own types.)
+                memo = memos.setdefault(tuple(terms[1:] if types is not None else terms), {})
+                _prune.keep(conn, _SCOPE, shape, kinds if indexed else None, memo)
                 if conn.execute(f"SELECT 1 FROM temp.{_prune.KEEP} LIMIT 1").fetchone() is None:
                     continue   # no event of any possible alert: the plan would find nothing
                 _define_scope(conn, [*terms, f"seq IN (SELECT seq FROM temp.{_prune.KEEP})"])
