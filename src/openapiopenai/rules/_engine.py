@@ -581,7 +581,7 @@ def _correlated(conn: sqlite3.Connection, compiled: Compiled, scope: Scope, kind
                 _prune.keep(conn, _SCOPE, shape, kinds if indexed else None, memo)
                 if conn.execute(f"SELECT 1 FROM temp.{_prune.KEEP} LIMIT 1").fetchone() is None:
                     continue   # no event of any possible alert: the plan would find nothing
-                _define_scope(conn, [*terms, f"seq IN (SELECT seq FROM temp.{_prune.KEEP})"])
+                _define_scope(conn, [*terms, f"seq IN (SELECT seq FROM temp.{_prune.KEEP})"], by_seq=True)
             found: list[tuple[RuleInfo, list[int]]] = []
             for alert in run_plan(conn, plan):
                 # The executor names an event "<table>:<seq>".

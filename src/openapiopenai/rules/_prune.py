@@ -132,15 +132,22 @@ def keep(conn: sqlite3.Connection, scope: str, shape: dict[str, Any], kinds: Seq
     span = int(shape["timespan"])
     names = [f"{KEEP}_{i}" for i in range(len(refs))]
     try:
-        sizes = []
-        for ref, name in zip(refs, names, strict=True):
+        # The nested counts' sets first (small); then each base reference counted only up to one more
+        # than the smallest so far: the anchor is the smallest, and the others' exact sizes do not matter
+        # (at 1M events 324k successful logins counted, ~0.15 s, against a few thousand failed-login bursts).
+        sizes: list[int | None] = [None] * len(refs)
+        for i, (ref, name) in enumerate(zip(refs, names, strict=True)):
             conn.execute(f"DROP TABLE IF EXISTS temp.{name}")
-            if ref["kind"] == "base":
-                sizes.append(int(conn.execute(f"SELECT count(*) FROM {scope} WHERE {_in(ref['types'], kinds)}").fetchone()[0]))
-            else:
+            if ref["kind"] != "base":
                 _counted(conn, scope, ref, name, kinds, memo)
-                sizes.append(int(conn.execute(f"SELECT count(*) FROM temp.{name}").fetchone()[0]))
-        anchor = min(range(len(refs)), key=lambda i: sizes[i])
+                sizes[i] = int(conn.execute(f"SELECT count(*) FROM temp.{name}").fetchone()[0])
+        for i, ref in enumerate(refs):
+            if ref["kind"] == "base":
+                known = [n for n in sizes if n is not None]
+                cap = f" LIMIT {min(known) + 1}" if known else ""
+                sizes[i] = int(conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM {scope} WHERE "
+                                            f"{_in(ref['types'], kinds)}{cap})").fetchone()[0])
+        anchor = min(range(len(refs)), key=lambda i: int(sizes[i] or 0))
         group = ", ".join(f"lower({g}) AS k_{g}" for g in keys)
         # A nested count's few events are read by seq (CROSS JOIN: in this order; otherwise SQLite walks
         # every event of the scope's types through the type index and looks each seq up in the set).
