@@ -98,9 +98,10 @@ def _counted(conn: sqlite3.Connection, scope: str, shape: dict[str, Any], into: 
     way, ~0.3 s each at 1M events."""
     keys = ", ".join(f"lower({g})" for g in shape["group"])
     span = int(shape["timespan"])
-    # The window reads a subquery of the columns it needs, not the scope view itself: SQLite does not
-    # flatten a view into a query with a window function, and computes every column of the view (the
-    # payload fields' JSON expressions too) for each row.
+    # The window reads a subquery of only the columns it needs, not the scope view itself (which SQLite
+    # does not flatten into a window query): at 1M events ~0.42 -> 0.32 s over 65k failed logins. The
+    # types as the archive spells them (`_in`) read only those rows through the type index: a correlation
+    # of failed and successful logins otherwise walked 388k rows for the 65k (0.66 -> 0.48 s).
     needed = ", ".join(dict.fromkeys(["seq", "effective_at", "type", *shape["group"]]))
     query = (f"SELECT seq FROM (SELECT seq, COUNT(*) OVER (PARTITION BY {keys} "
              f"ORDER BY effective_at RANGE BETWEEN {span} PRECEDING AND {span} FOLLOWING) AS n "
