@@ -7,23 +7,21 @@ is one line naming it), 1 for a runtime failure.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._app import audit_logs, cli
+from ._audit_logs import open_archive
 from ._options import BadInput
 from ._output import escape_control
 from ._time import When
 
 if TYPE_CHECKING:
-    from openapiopenai.archive import Archive
     from openapiopenai.rules import Match, RuleSet
 
 EXIT_MATCHED = 3
@@ -96,7 +94,7 @@ def detect_command(db: str, since: int | None, new: bool, rules_dirs: tuple[str,
     except (RuleError, OSError) as exc:
         raise BadInput(str(exc)) from None
     # Writable when the file allows (the converted rules are cached in it, and --new keeps its position there).
-    with open_for_rules(db, writable=new or writable_file(db)) as archive:
+    with open_archive(db, create=False, writable=new or writable_file(db)) as archive:
         conn = archive.connection
         compiled = load_compiled(conn, key)
         if compiled is None:
@@ -131,39 +129,22 @@ def writable_file(path: str) -> bool:
         os.path.dirname(os.path.abspath(path)), os.W_OK)
 
 
-@contextlib.contextmanager
-def open_for_rules(path: str, *, writable: bool) -> Iterator[Archive]:
-    """An existing archive, or a usage error (exit 2) naming what is wrong with the file."""
-    from openapiopenai.archive import Archive, ArchiveError
-
-    if os.path.isdir(path):
-        raise BadInput(f"--db {path}: is a directory, not an archive file")
-    if not os.path.exists(path):
-        raise BadInput(f"--db {path}: no such archive")
-    try:
-        archive = Archive(path, create=False, readonly=not writable)
-    except ArchiveError as exc:
-        raise BadInput(f"--db {exc}") from None
-    except (sqlite3.Error, OSError) as exc:
-        raise BadInput(f"--db {path}: not a usable archive ({exc})") from None
-    with archive:
-        yield archive
-
-
 def _print(matches: list[Match], fmt: str) -> None:
     if fmt in ("json", "jsonl"):
         import msgspec
     if fmt == "json":
         # json.dumps with an indent runs the pure-Python encoder: 172k matches at 1M events took ~8 s
         # more than the run's jsonl; msgspec encodes them and formats the bytes in C, as jsonl is written.
-        click.echo(msgspec.json.format(msgspec.json.encode(matches), indent=2).decode())
+        # (Bytes: click.echo runs its ANSI-stripping regex over any text written to a file or pipe;
+        # JSON has no control character left to strip.)
+        click.echo(msgspec.json.format(msgspec.json.encode(matches), indent=2) + b"\n", nl=False)
         return
     if fmt == "jsonl":
-        # msgspec writes a Match (a dataclass) as `to_json` would, in a fifth of json's time (170k lines
-        # at 1M events); a few large writes, not one per line.
+        # msgspec writes a Match (a struct) as `to_json` would, in a fifth of json's time (170k lines
+        # at 1M events); a few large writes, not one per line, as bytes (above).
         encode = msgspec.json.Encoder().encode_lines
         for start in range(0, len(matches), 10_000):
-            click.echo(encode(matches[start:start + 10_000]).decode(), nl=False)
+            click.echo(encode(matches[start:start + 10_000]), nl=False)
         return
     from rich.table import Table
     from rich.text import Text
