@@ -39,10 +39,11 @@ def _as_httpx(exc: Exception) -> httpx.TransportError:
 
 
 class Origin:
-    """Where requests under one ``Configuration.host`` go, worked out once per host value.
+    """Where requests for one route (``/organization/audit_logs``) under one ``Configuration.host`` go,
+    worked out once and kept while the host is unchanged.
 
-    ``host`` is parsed by ``httpx.URL`` so the request line, ``Host`` header and port are exactly what
-    httpx would send for the same URL.
+    The URL is parsed by ``httpx.URL`` so the request target, ``Host`` header and port are exactly what
+    httpx would send for it.
     """
 
     __slots__ = ("host", "netloc", "path", "route", "url")

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import logging
 import platform
+import threading
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
 from ._retry import is_retryable_status, retry_delay
-from ._transport import DirectTransport, Origin
 from ._version import __version__
 from .configuration import Configuration
 from .exceptions import (
@@ -28,6 +28,9 @@ from .exceptions import (
     ApiTimeoutError,
     api_exception_for,
 )
+
+if TYPE_CHECKING:
+    from ._transport import DirectTransport, Origin
 
 # ApiException is re-exported for openapi-generator code that imports it from here.
 __all__ = ["ApiClient", "ApiException", "AsyncApiClient", "RequestTimeout"]
@@ -179,6 +182,7 @@ class ApiClient(_BaseClient):
         #: an environment proxy) go direct, on a transport of their own made when first needed.
         self._env_proxied = False
         self._plain: DirectTransport | None = None
+        self._plain_lock = threading.Lock()
         self._origin: Origin | None = None
         self._wire: tuple[tuple[Any, ...], list[tuple[bytes, bytes]]] | None = None
         self._timeouts: tuple[tuple[float, float], dict[str, float | None]] | None = None
@@ -187,6 +191,9 @@ class ApiClient(_BaseClient):
             trust_env = _trust_env(cfg.host)
             options = _client_options(cfg, transport, trust_env)
             if transport is None and cfg.proxy is None:
+                # Imported here: it loads httpcore, which httpx itself loads only when a transport is built.
+                from ._transport import DirectTransport
+
                 self._env_proxied = trust_env and _environment_proxies()
                 if not self._env_proxied:
                     # The client's own transport, so both ways in share one pool and one TLS context.
@@ -216,15 +223,20 @@ class ApiClient(_BaseClient):
         if self._direct is not None:
             return self._direct
         if self._env_proxied and not _trust_env(url):
-            if self._plain is None:
-                verify = _client_options(self.configuration, None, False)["verify"]
-                self._plain = DirectTransport(verify=verify, trust_env=False)
+            with self._plain_lock:  # threads share one client: make one transport, not one each
+                if self._plain is None:
+                    from ._transport import DirectTransport
+
+                    verify = _client_options(self.configuration, None, False)["verify"]
+                    self._plain = DirectTransport(verify=verify, trust_env=False)
             return self._plain
         return None
 
     def _route(self, path: str) -> Origin:
         origin, host = self._origin, self.configuration.host
         if origin is None or origin.host != host or origin.route != path:
+            from ._transport import Origin
+
             origin = self._origin = Origin(host, path)
         return origin
 

@@ -248,3 +248,26 @@ def test_retry_log_names_the_path_only(caplog: pytest.LogCaptureFixture) -> None
         assert "GET /v1/organization/audit_logs in" in line and "audit_log-x" not in line and KEY not in line
     finally:
         server.close()
+
+
+def test_threads_share_one_client(recorder: Recorder) -> None:
+    # The archive's sync calls one client from several threads: the pool hands each its own connection.
+    api = own_api(recorder.url)
+    errors: list[BaseException] = []
+
+    def walk() -> None:
+        try:
+            for _ in range(5):
+                assert api.list_audit_logs(limit=1).data[0].id == "audit_log-d1"
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=walk) for _ in range(4)]
+    with api.api_client:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+    assert errors == [] and not any(t.is_alive() for t in threads)
+    assert len(recorder.heads) == 20
+    assert 1 <= recorder.connections <= 4
