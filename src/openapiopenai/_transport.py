@@ -10,20 +10,21 @@ the answer into the same ``httpx.Response`` (decoded by httpx, as before).
 The transport is a real ``httpx.HTTPTransport``, given to the ``httpx.Client`` as its transport: the pool,
 TLS context (``verify``, ``SSL_CERT_FILE``), limits and keep-alive are httpx's own, shared by both ways
 in, and anything sent through ``http_client`` still goes the ordinary way. Proxies are not handled
-here: ``ApiClient`` sends through ``httpx.Client`` whenever one may apply.
+here: ``ApiClient`` sends through ``httpx.Client`` whenever one may apply. ``AsyncDirectTransport`` is
+the same for ``AsyncApiClient`` over ``httpx.AsyncHTTPTransport``.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpcore
 import httpx
 
-__all__ = ["DirectTransport", "Origin"]
+__all__ = ["AsyncDirectTransport", "DirectTransport", "Origin"]
 
 #: httpcore's failures, each re-raised as the httpx exception of the same name (httpx defines one for
 #: every one of them) so callers see exactly what ``httpx.Client`` would have raised.
@@ -104,6 +105,47 @@ class DirectTransport(httpx.HTTPTransport):
             response.read()  # decodes Content-Encoding, then closes: the connection goes back to the pool
         except BaseException:
             response.close()
+            raise
+        response.elapsed = timedelta(seconds=time.perf_counter() - started)
+        return response
+
+
+class _AsyncBody(httpx.AsyncByteStream):
+    """The async twin of ``_Body``."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for part in self._stream:
+                yield part
+        except _HTTPCORE_ERRORS as exc:
+            raise _as_httpx(exc) from exc
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class AsyncDirectTransport(httpx.AsyncHTTPTransport):
+    """The async twin of ``DirectTransport``, over httpx's ``AsyncHTTPTransport``."""
+
+    async def exchange(self, method: bytes, origin: Origin, query: str, headers: list[tuple[bytes, bytes]],
+                       timeout: dict[str, float | None]) -> httpx.Response:
+        url = httpcore.URL(scheme=origin.url.scheme, host=origin.url.host, port=origin.url.port,
+                           target=origin.target(query))
+        started = time.perf_counter()
+        try:
+            core = await self._pool.handle_async_request(
+                httpcore.Request(method, url, headers=headers, extensions={"timeout": timeout}))
+        except _HTTPCORE_ERRORS as exc:
+            raise _as_httpx(exc) from exc
+        response = httpx.Response(core.status, headers=core.headers, stream=_AsyncBody(core.stream),
+                                  extensions=core.extensions)
+        try:
+            await response.aread()
+        except BaseException:
+            await response.aclose()
             raise
         response.elapsed = timedelta(seconds=time.perf_counter() - started)
         return response

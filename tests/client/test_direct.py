@@ -1,9 +1,9 @@
-"""The direct path (``_transport.DirectTransport``) over real loopback sockets.
+"""The direct path (``_transport.DirectTransport`` and its async twin) over real loopback sockets.
 
-A client ``ApiClient`` builds itself sends on httpcore's pool without ``httpx.Client``'s layers; these
-tests hold it to what ``httpx.Client`` does: the same bytes on the wire, the same response (decoded,
-``request`` and ``elapsed`` set where the response leaves the library), the same errors, one kept-alive
-connection, and settings changed after the client was built still obeyed.
+A client ``ApiClient`` or ``AsyncApiClient`` builds itself sends on httpcore's pool without the httpx
+client's layers; these tests hold it to what the httpx client does: the same bytes on the wire, the same
+response (decoded, ``request`` and ``elapsed`` set where the response leaves the library), the same
+errors, one kept-alive connection, and settings changed after the client was built still obeyed.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from openapiopenai import (
     ApiClient,
     ApiConnectionError,
     ApiTimeoutError,
+    AsyncApiClient,
+    AsyncAuditLogsApi,
     AuditLogsApi,
     Configuration,
     ServiceException,
@@ -271,3 +273,49 @@ def test_threads_share_one_client(recorder: Recorder) -> None:
     assert errors == [] and not any(t.is_alive() for t in threads)
     assert len(recorder.heads) == 20
     assert 1 <= recorder.connections <= 4
+
+
+# -- the async twin ----------------------------------------------------------------------------------
+
+async def test_async_direct_path_sends_the_bytes_httpx_sends(recorder: Recorder,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    config = Configuration(host=recorder.url, access_token=KEY, default_headers={"OpenAI-Organization": "org-1"})
+    handed = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+    async with AsyncApiClient(config, http_client=handed) as client:
+        await AsyncAuditLogsApi(client).list_audit_logs(**FILTERS, _headers={"X-Trace": "t1"})  # type: ignore[arg-type]
+    await handed.aclose()
+
+    async def no_send(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the direct path went through httpx.AsyncClient.send")
+
+    with monkeypatch.context() as m:
+        m.setattr(httpx.AsyncClient, "send", no_send)
+        async with AsyncApiClient(config) as client:
+            api = AsyncAuditLogsApi(client)
+            await api.list_audit_logs(**FILTERS, _headers={"X-Trace": "t1"})  # type: ignore[arg-type]
+            raw = await api.list_audit_logs_without_preload_content(limit=3)
+    reference, direct, _ = recorder.heads
+    assert direct == reference
+    assert raw.is_closed and raw.content == BODY and raw.raise_for_status() is raw
+    assert raw.request.url == httpx.URL(recorder.url + "/organization/audit_logs?limit=3")
+    assert recorder.connections == 2  # the handed-in client's, then one kept alive for both of ours
+
+
+async def test_async_gzip_refused_and_silent(sleeps: list[float]) -> None:
+    squeezed = Recorder(answer(gzip.compress(BODY), "content-encoding: gzip"))
+    silent = Recorder(b"")
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        refused = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    try:
+        async with AsyncApiClient(Configuration(host=squeezed.url, access_token=KEY)) as client:
+            info = await AsyncAuditLogsApi(client).list_audit_logs_with_http_info()
+        assert info.raw_data == BODY and info.data.data[0].id == "audit_log-d1"
+        async with AsyncApiClient(Configuration(host=refused, access_token=KEY, max_retries=0)) as client:
+            with pytest.raises(ApiConnectionError, match="ConnectError"):
+                await AsyncAuditLogsApi(client).list_audit_logs()
+        async with AsyncApiClient(Configuration(host=silent.url, access_token=KEY, max_retries=0)) as client:
+            with pytest.raises(ApiTimeoutError, match="ReadTimeout"):
+                await AsyncAuditLogsApi(client).list_audit_logs(_request_timeout=0.2)
+    finally:
+        squeezed.close()
+        silent.close()
