@@ -30,7 +30,7 @@ from openapiopenai.archive._rows import event_row, insert_rows
 from openapiopenai.emulator import Emulator
 from openapiopenai.emulator._scenarios import SCENARIOS
 from openapiopenai.fields import FIELDS
-from openapiopenai.rules import Match, Scope, compile_rules, detect, each_match, load_rules
+from openapiopenai.rules import Match, Scope, _engine, compile_rules, detect, each_match, load_rules
 from openapiopenai.rules._plan import run_plan
 from openapiopenai.rules._shown import country_and_name
 from openapiopenai.rules._source import archive_types, columns_sql, spellings
@@ -195,6 +195,22 @@ detection:
     condition: selection
 level: low
 """,
+    # Bounded by the types of the shipped API-key scope rules and reading the same computed field: run in
+    # one batch with them (`_engine._together`).
+    "read_scopes.yml": """title: API Key With Read Scopes
+id: 3f1d7c2e-9a4b-4c8d-b6e5-7a2f0c9d1e38
+status: experimental
+description: A test rule.
+author: tests
+date: 2026-12-01
+logsource: {product: openai, service: audit}
+detection:
+    selection:
+        type: [api_key.created, api_key.updated]
+        scopes|contains: '.read'
+    condition: selection
+level: low
+""",
 }
 
 
@@ -223,7 +239,16 @@ def _by_rule(matches: list[Match]) -> dict[str, set[tuple[str, ...]]]:
 
 
 @pytest.mark.parametrize("readonly", [False, True])
-def test_every_rule_matches_what_it_matches_over_the_view(planted: Path, tmp_path: Path, readonly: bool) -> None:
+def test_every_rule_matches_what_it_matches_over_the_view(planted: Path, tmp_path: Path, readonly: bool,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    batches: list[list[str]] = []
+    real_together = _engine._together
+
+    def together(conn: Any, batch: Any, kinds: Any) -> Any:
+        batches.append(sorted(info.title for info, _, _ in batch))
+        return real_together(conn, batch, kinds)
+
+    monkeypatch.setattr(_engine, "_together", together)
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     for name, text in USER_RULES.items():
@@ -241,7 +266,10 @@ def test_every_rule_matches_what_it_matches_over_the_view(planted: Path, tmp_pat
              {info.id: info.title for info, _, _, _ in compiled.correlations}
     fired = {titles[k] for k in got}
     assert {"Any Locked Account", "Allow-List Deleted In Capitals", "Credential Stuffing Against One User",
-            "Login Success After Repeated Failures", "Event Type Never Seen Before"} <= fired
+            "Login Success After Repeated Failures", "Event Type Never Seen Before", "API Key With Read Scopes",
+            "API Key With Write Scopes"} <= fired
+    # The three scope rules ran as one batch (one read of the API-key events), and matched as each alone.
+    assert batches == [["API Key With All Permissions", "API Key With Read Scopes", "API Key With Write Scopes"]]
     assert any(i.endswith("-case") for alerts in got.values() for alert in alerts for i in alert)
 
 

@@ -135,14 +135,16 @@ def _print(matches: list[Match], fmt: str) -> None:
     if fmt == "json":
         # json.dumps with an indent runs the pure-Python encoder: 172k matches at 1M events took ~8 s
         # more than the run's jsonl; msgspec encodes them and formats the bytes in C, as jsonl is written.
-        click.echo(msgspec.json.format(msgspec.json.encode(matches), indent=2).decode())
+        # (Bytes: click.echo runs its ANSI-stripping regex over any text written to a file or pipe;
+        # JSON has no control character left to strip.)
+        click.echo(msgspec.json.format(msgspec.json.encode(matches), indent=2) + b"\n", nl=False)
         return
     if fmt == "jsonl":
-        # msgspec writes a Match (a dataclass) as `to_json` would, in a fifth of json's time (170k lines
-        # at 1M events); a few large writes, not one per line.
+        # msgspec writes a Match (a struct) as `to_json` would, in a fifth of json's time (170k lines
+        # at 1M events); a few large writes, not one per line, as bytes (above).
         encode = msgspec.json.Encoder().encode_lines
         for start in range(0, len(matches), 10_000):
-            click.echo(encode(matches[start:start + 10_000]).decode(), nl=False)
+            click.echo(encode(matches[start:start + 10_000]), nl=False)
         return
     from rich.table import Table
     from rich.text import Text
