@@ -32,9 +32,11 @@ class Batch(Sequence[Item]):
                  schema: str, columns: Sequence[tuple[Any, ...]] | None = None) -> None:
         self.seq = seq
         self.event_id = event_id
+        """None for every event when the sink does not read ids and types (`Sink.reads_event_fields`)."""
         self.effective_at = effective_at
         """Unix seconds."""
         self.event_type = event_type
+        """As `event_id`."""
         self.raw = raw
         """The archived JSON of each event, as UTF-8 bytes exactly as stored."""
         self.docs = docs

@@ -132,8 +132,16 @@ class _Shipper:
         names = ["seq", "id", "effective_at", "type", "raw"]
         if self.sink.reads_lookup_columns:
             names += LOOKUP_COLUMNS
-        # raw as a BLOB: the stored UTF-8 bytes, no decode (the raw schema writes them as they are).
-        return ", ".join(f"CAST({table}raw AS BLOB)" if n == "raw" else table + n for n in names)
+        # A dead letter names its event, so the id is read whenever a mapper may reject one.
+        skipped = () if self.sink.reads_event_fields or self.mapper is not None else ("id", "type")
+
+        def column(name: str) -> str:
+            if name == "raw":   # as a BLOB: the stored UTF-8 bytes, no decode (raw is written as it is)
+                return f"CAST({table}raw AS BLOB)"
+            # NULL keeps every row's shape (row[1] the id, row[3] the type) whatever was read.
+            return "NULL" if name in skipped else table + name
+
+        return ", ".join(map(column, names))
 
     def _select(self) -> str:
         return f"SELECT {self._columns()} FROM audit_logs"

@@ -52,6 +52,8 @@ class FileSink(Sink):
             raise SinkConfigError("file sink: no directory given (file:///path/to/dir or file://relative/dir)")
         self.root = Path((url.host or "") + url.path)
         self.format = url.query.get("format", "jsonl")
+        # JSONL holds the archived JSON (or the mapped document) only; Parquet has id and type columns.
+        self.reads_event_fields = self.format != "jsonl"
 
     def describe(self) -> str:
         return f"file://{self.root.absolute()}" + ("" if self.format == "jsonl" else f"?format={self.format}")
