@@ -282,6 +282,14 @@ class Sink(abc.ABC):
     def open(self) -> None:
         """Connect and check the credentials; raises `SinkConfigError` or `SinkUnavailable`."""
 
+    def prepare(self, batch: Sequence[Item]) -> Any:
+        """Work on `batch` that depends on its events alone (encoding it), done ahead of `send`: the
+        shipper calls it in its read-ahead thread while this sink is still sending the batch before, and
+        `send` finds the result as `Batch.prepared`. It must touch neither the sink's state nor the
+        destination (it may run beside `send`). A failure here is not reported: `send` does the work
+        itself and fails there. Default: nothing to prepare (None)."""
+        return None
+
     @abc.abstractmethod
     def send(self, batch: Sequence[Item]) -> BatchResult:
         """Deliver `batch`, returning only once the sink acknowledged it; raises `SinkUnavailable` for a

@@ -25,7 +25,8 @@ __all__ = ["Batch"]
 class Batch(Sequence[Item]):
     """One batch, in `seq` order, as parallel columns."""
 
-    __slots__ = ("_items", "columns", "docs", "effective_at", "event_id", "event_type", "raw", "schema", "seq")
+    __slots__ = ("_items", "columns", "docs", "effective_at", "event_id", "event_type", "prepared", "raw", "schema",
+                 "seq")
 
     def __init__(self, *, seq: Sequence[int], event_id: Sequence[str], effective_at: Sequence[int],
                  event_type: Sequence[str], raw: Sequence[bytes], docs: Sequence[Mapping[str, Any]] | None,
@@ -44,6 +45,8 @@ class Batch(Sequence[Item]):
         self.schema = schema
         self.columns = columns
         """The lookup columns of each event in `LOOKUP_COLUMNS` order, or None when not read."""
+        self.prepared: Any = None
+        """What the sink's `Sink.prepare` made of this batch ahead of `send`, or None (not prepared)."""
         self._items: list[Item] | None = None
 
     @classmethod
