@@ -130,10 +130,24 @@ def test_other_programs_database_is_refused_untouched(run_offline, tmp_path: Pat
     assert file_state(str(path)) == before
 
 
-def test_directory_and_missing_db(run_offline, tmp_path: Path) -> None:
-    result = run_offline("audit-logs", "sync", "--db", str(tmp_path))
+# Every command that takes --db opens it the same way (cli._audit_logs.open_archive).
+_DB_COMMANDS = [
+    ("audit-logs", "sync"),
+    ("audit-logs", "export", "--out", "-"),
+    ("audit-logs", "detect"),
+    ("audit-logs", "ship", "--to", "file:///tmp/never-written"),
+    ("audit-logs", "status"),
+    ("audit-logs", "report", "--out", "-"),
+]
+
+
+@pytest.mark.parametrize("command", _DB_COMMANDS, ids=lambda c: c[1])
+def test_directory_and_missing_db(run_offline, tmp_path: Path, command: tuple[str, ...]) -> None:
+    result = run_offline(*command, "--db", str(tmp_path))
     assert_one_line_error(result.stderr, result.exit_code, 2, "directory")
-    result = run_offline("audit-logs", "export", "--db", str(tmp_path / "nope.sqlite"), "--out", "-")
+    if command[1] == "sync":
+        return  # sync creates a missing archive
+    result = run_offline(*command, "--db", str(tmp_path / "nope.sqlite"))
     assert_one_line_error(result.stderr, result.exit_code, 2, "no such archive")
     assert not (tmp_path / "nope.sqlite").exists()
 

@@ -41,21 +41,23 @@ EXIT_SYNC_BUSY = 75
 
 
 @contextlib.contextmanager
-def open_archive(path: str, *, create: bool) -> Iterator[Archive]:
+def open_archive(path: str, *, create: bool, writable: bool | None = None) -> Iterator[Archive]:
     """An archive, or a usage error (exit 2) naming what is wrong with the file.
 
-    Reading commands open it read-only, and nothing is written before the file is known to be an
-    archive, so a wrong ``--db`` never changes the file it points at.
+    Reading commands open it read-only (``writable`` defaults to ``create``), and nothing is written
+    before the file is known to be an archive, so a wrong ``--db`` never changes the file it points at.
+    Every command that takes ``--db`` opens it here, so a bad file reads the same from each.
     """
     from openapiopenai.archive import Archive, ArchiveError
 
     if os.path.isdir(path):
         raise BadInput(f"--db {path}: is a directory, not an archive file")
     if not create and not os.path.exists(path):
-        raise BadInput(f"--db {path}: no such archive")
+        raise BadInput(f"--db {path}: no such archive (sync into it first)")
+    writable = create if writable is None else writable
     with contextlib.ExitStack() as stack:
         try:
-            archive = stack.enter_context(Archive(path, create=create, readonly=not create))
+            archive = stack.enter_context(Archive(path, create=create, readonly=not writable))
         except ArchiveError as exc:
             raise BadInput(f"--db {exc}") from None  # its message starts with the path
         except (sqlite3.Error, OSError) as exc:

@@ -7,23 +7,21 @@ is one line naming it), 1 for a runtime failure.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ._app import audit_logs, cli
+from ._audit_logs import open_archive
 from ._options import BadInput
 from ._output import escape_control
 from ._time import When
 
 if TYPE_CHECKING:
-    from openapiopenai.archive import Archive
     from openapiopenai.rules import Match, RuleSet
 
 EXIT_MATCHED = 3
@@ -96,7 +94,7 @@ def detect_command(db: str, since: int | None, new: bool, rules_dirs: tuple[str,
     except (RuleError, OSError) as exc:
         raise BadInput(str(exc)) from None
     # Writable when the file allows (the converted rules are cached in it, and --new keeps its position there).
-    with open_for_rules(db, writable=new or writable_file(db)) as archive:
+    with open_archive(db, create=False, writable=new or writable_file(db)) as archive:
         conn = archive.connection
         compiled = load_compiled(conn, key)
         if compiled is None:
@@ -129,25 +127,6 @@ def writable_file(path: str) -> bool:
     """Whether ``path`` and its folder may be written: then the converted rules are cached in the file."""
     return os.path.exists(path) and os.access(path, os.W_OK) and os.access(
         os.path.dirname(os.path.abspath(path)), os.W_OK)
-
-
-@contextlib.contextmanager
-def open_for_rules(path: str, *, writable: bool) -> Iterator[Archive]:
-    """An existing archive, or a usage error (exit 2) naming what is wrong with the file."""
-    from openapiopenai.archive import Archive, ArchiveError
-
-    if os.path.isdir(path):
-        raise BadInput(f"--db {path}: is a directory, not an archive file")
-    if not os.path.exists(path):
-        raise BadInput(f"--db {path}: no such archive")
-    try:
-        archive = Archive(path, create=False, readonly=not writable)
-    except ArchiveError as exc:
-        raise BadInput(f"--db {exc}") from None
-    except (sqlite3.Error, OSError) as exc:
-        raise BadInput(f"--db {path}: not a usable archive ({exc})") from None
-    with archive:
-        yield archive
 
 
 def _print(matches: list[Match], fmt: str) -> None:

@@ -10,7 +10,7 @@ import click
 
 from ._app import audit_logs
 from ._audit_logs import open_archive
-from ._detect import open_for_rules, writable_file
+from ._detect import writable_file
 from ._messages import note
 from ._options import BadInput
 from ._time import When, format_time
@@ -54,7 +54,7 @@ def report_command(db: str, since: int | None, until: int | None, out: str, fmt:
         raise BadInput(f"--out {out}: directory {folder} does not exist")
     # With detections, opened as `detect` opens it (writable when the file allows: a field table that an
     # earlier version kept for the rules is then dropped).
-    opened = open_for_rules(db, writable=writable_file(db)) if detect else open_archive(db, create=False)
+    opened = open_archive(db, create=False, writable=detect and writable_file(db))
     with opened as archive:
         detections = detection_matches(archive, since, until) if detect else None
         report = build_report(archive, since=since, until=until, detections=detections)

@@ -8,12 +8,8 @@ the sink acknowledged.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
-import os
-import sqlite3
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -32,23 +28,6 @@ if TYPE_CHECKING:
     from openapiopenai.sinks._ship import ShipResult
 
 _DEFAULT_BATCH = 1000   # sinks._ship.DEFAULT_BATCH, repeated so `--help` need not import the shipper
-
-
-@contextlib.contextmanager
-def _writable_archive(path: str) -> Iterator[Archive]:
-    """An existing archive opened for writing (the ledger lives in it); never creates one."""
-    from openapiopenai.archive import Archive, ArchiveError
-
-    if not os.path.exists(path):
-        raise BadInput(f"--db {path}: no such archive (sync into it first)")
-    try:
-        archive = Archive(path, create=False)
-    except ArchiveError as exc:
-        raise BadInput(f"--db {exc}") from None
-    except (sqlite3.Error, OSError) as exc:
-        raise BadInput(f"--db {path}: not a usable archive ({exc})") from None
-    with archive:
-        yield archive
 
 
 def _sink(url: str, allow_insecure_http: bool) -> Sink:
@@ -89,7 +68,7 @@ def ship_command(db: str, url: str, name: str | None, schema: str | None, batch:
     from openapiopenai.sinks._ship import ShipError, ship
 
     sink = _sink(url, allow_insecure_http)
-    with _writable_archive(db) as archive, event_progress("shipping") as advance:
+    with open_archive(db, create=False, writable=True) as archive, event_progress("shipping") as advance:
         try:
             result = ship(archive, sink, name=name, schema=schema, batch=batch, follow=follow,
                           interval=interval, give_up_after=give_up_after, retry_dead=retry_dead,
