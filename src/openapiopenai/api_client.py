@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import platform
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -27,6 +28,9 @@ from .exceptions import (
     ApiTimeoutError,
     api_exception_for,
 )
+
+if TYPE_CHECKING:
+    from ._transport import AsyncDirectTransport, DirectTransport, Origin
 
 # ApiException is re-exported for openapi-generator code that imports it from here.
 __all__ = ["ApiClient", "ApiException", "AsyncApiClient", "RequestTimeout"]
@@ -83,6 +87,15 @@ def _trust_env(url: str) -> bool:
     return not url.startswith("http://")
 
 
+def _environment_proxies() -> bool:
+    """Whether the environment names a proxy that ``httpx.Client(trust_env=True)`` would mount (it reads the
+    same ``urllib.request.getproxies()``: HTTP(S)_PROXY, ALL_PROXY)."""
+    from urllib.request import getproxies  # httpx has imported it already
+
+    proxies = getproxies()
+    return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
+
+
 def _client_options(config: Configuration, transport: Any, trust_env: bool) -> dict[str, Any]:
     verify: Any = config.ssl_ca_cert if (config.verify_ssl and config.ssl_ca_cert) else config.verify_ssl
     return {"transport": transport, "verify": verify, "proxy": config.proxy, "timeout": _timeout(config, None),
@@ -102,6 +115,10 @@ class _BaseClient:
         self.configuration.check_key_transport()
         self.user_agent = self.configuration.user_agent or USER_AGENT
         self.default_headers: dict[str, str] = dict(self.configuration.default_headers)
+        # What the direct path (see _transport) works out once and keeps while it still holds.
+        self._origin: Origin | None = None
+        self._wire: tuple[tuple[Any, ...], list[tuple[bytes, bytes]]] | None = None
+        self._timeouts: tuple[tuple[float, float], dict[str, float | None]] | None = None
 
     def set_default_header(self, name: str, value: str) -> None:
         self.default_headers[name] = value
@@ -117,6 +134,36 @@ class _BaseClient:
 
     def _url(self, path: str, query: str) -> str:
         return self.configuration.host + path + ("?" + query if query else "")
+
+    def _route(self, path: str) -> Origin:
+        origin, host = self._origin, self.configuration.host
+        if origin is None or origin.host != host or origin.route != path:
+            from ._transport import Origin
+
+            origin = self._origin = Origin(host, path)
+        return origin
+
+    def _wire_headers(self, defaults: httpx.Headers, origin: Origin,
+                      extra: Mapping[str, str] | None) -> list[tuple[bytes, bytes]]:
+        """The header list the httpx client would send (its ``defaults``, ours over them, ``Host`` first),
+        kept until anything it is made from changes."""
+        key = (origin.netloc, self.user_agent, self.configuration.access_token, tuple(self.default_headers.items()),
+               tuple(extra.items()) if extra else (), tuple(defaults.raw))
+        if self._wire is not None and self._wire[0] == key:
+            return self._wire[1]
+        merged = httpx.Headers(defaults)
+        merged.update(self._headers(extra))
+        wire = merged.raw if "host" in merged else [(b"Host", origin.netloc), *merged.raw]
+        self._wire = (key, wire)
+        return wire
+
+    def _timeout_extension(self, override: RequestTimeout) -> dict[str, float | None]:
+        if override is not None:
+            return _timeout(self.configuration, override).as_dict()
+        key = (self.configuration.connect_timeout, self.configuration.read_timeout)
+        if self._timeouts is None or self._timeouts[0] != key:
+            self._timeouts = (key, _timeout(self.configuration, None).as_dict())
+        return self._timeouts[1]
 
     def _retries(self, override: int | None) -> int:
         if override is None:
@@ -149,7 +196,9 @@ class ApiClient(_BaseClient):
     """Synchronous client. Use as a context manager, or call ``close()``.
 
     Pass ``http_client`` to supply your own ``httpx.Client`` (proxies, mounts, a ``MockTransport`` in
-    tests); it is then yours to close. ``transport`` is a shortcut for a client built on it.
+    tests); it is then yours to close, and every request goes through it. ``transport`` is a shortcut for
+    a client built on it. A client this class builds itself sends on its ``DirectTransport`` directly,
+    past ``httpx.Client``'s layers (see ``_transport``), whenever no proxy applies.
     """
 
     def __init__(
@@ -161,11 +210,27 @@ class ApiClient(_BaseClient):
     ) -> None:
         super().__init__(configuration)
         self._owns_client = http_client is None
-        self._transport = transport
-        self._direct_client: httpx.Client | None = None
+        #: The pool requests go to directly when no proxy applies; None: always through ``http_client``.
+        self._direct: DirectTransport | None = None
+        #: Set when the environment names a proxy: then only plain-http requests (which must never go to
+        #: an environment proxy) go direct, on a transport of their own made when first needed.
+        self._env_proxied = False
+        self._plain: DirectTransport | None = None
+        self._plain_lock = threading.Lock()
         if http_client is None:
             cfg = self.configuration
-            http_client = httpx.Client(**_client_options(cfg, transport, _trust_env(cfg.host)))
+            trust_env = _trust_env(cfg.host)
+            options = _client_options(cfg, transport, trust_env)
+            if transport is None and cfg.proxy is None:
+                # Imported here: it loads httpcore, which httpx itself loads only when a transport is built.
+                from ._transport import DirectTransport
+
+                self._env_proxied = trust_env and _environment_proxies()
+                if not self._env_proxied:
+                    # The client's own transport, so both ways in share one pool and one TLS context.
+                    self._direct = options["transport"] = DirectTransport(verify=options["verify"],
+                                                                          trust_env=trust_env)
+            http_client = httpx.Client(**options)
         self.http_client = http_client
         #: openapi-generator's name for the pool; kept for code that reaches for it.
         self.rest_client = http_client
@@ -178,17 +243,25 @@ class ApiClient(_BaseClient):
 
     def close(self) -> None:
         if self._owns_client:
-            self.http_client.close()
-        if self._direct_client is not None:
-            self._direct_client.close()
+            self.http_client.close()  # closes self._direct too: it is the client's transport
+        if self._plain is not None:
+            self._plain.close()
 
-    def _client_for(self, url: str) -> httpx.Client:
-        """The pool for ``url``: one that ignores environment proxies when the host became plain http."""
-        if not self._owns_client or _trust_env(url) or not self.http_client.trust_env:
-            return self.http_client
-        if self._direct_client is None:
-            self._direct_client = httpx.Client(**_client_options(self.configuration, self._transport, False))
-        return self._direct_client
+    def _direct_for(self, url: str) -> DirectTransport | None:
+        """The transport to send ``url`` on directly, or None to go through ``http_client``."""
+        if self.http_client.is_closed:  # let httpx.Client raise its own "client has been closed"
+            return None
+        if self._direct is not None:
+            return self._direct
+        if self._env_proxied and not _trust_env(url):
+            with self._plain_lock:  # threads share one client: make one transport, not one each
+                if self._plain is None:
+                    from ._transport import DirectTransport
+
+                    verify = _client_options(self.configuration, None, False)["verify"]
+                    self._plain = DirectTransport(verify=verify, trust_env=False)
+            return self._plain
+        return None
 
     def call(
         self,
@@ -201,19 +274,41 @@ class ApiClient(_BaseClient):
         timeout: RequestTimeout = None,
         max_retries: int | None = None,
         check_status: bool = True,
+        with_request: bool = False,
     ) -> tuple[T, httpx.Response]:
-        """Send one request with retries; return ``(parse(response), response)``."""
+        """Send one request with retries; return ``(parse(response), response)``.
+
+        ``with_request``: the response leaves the library, so it gets its ``httpx.Request`` (``.request``,
+        ``raise_for_status()``) as a response from ``httpx.Client`` has; otherwise it is not built.
+        """
         retries = self._retries(max_retries)
         self.configuration.check_key_transport()
         url = self._url(path, query)
-        http_client = self._client_for(url)
-        request = http_client.build_request(method, url, headers=self._headers(headers),
-                                            timeout=_timeout(self.configuration, timeout))
+        direct = self._direct_for(url)
+        send: Callable[[], httpx.Response]
+        if direct is not None:
+            origin = self._route(path)
+            wire = self._wire_headers(self.http_client.headers, origin, headers)
+            extension = self._timeout_extension(timeout)
+            wire_method = method.encode("ascii")
+
+            def send() -> httpx.Response:
+                response = direct.exchange(wire_method, origin, query, wire, extension)
+                if with_request:
+                    response.request = httpx.Request(method, url, headers=wire, extensions={"timeout": extension})
+                return response
+        else:
+            http_client = self.http_client
+            request = http_client.build_request(method, url, headers=self._headers(headers),
+                                                timeout=_timeout(self.configuration, timeout))
+
+            def send() -> httpx.Response:
+                return http_client.send(request)
         attempt = 0
         while True:
             response: httpx.Response | None = None
             try:
-                response = http_client.send(request)
+                response = send()
                 if not is_retryable_status(response.status_code) or attempt >= retries:
                     return self._outcome(response, parse, check_status), response
                 why = f"HTTP {response.status_code}"
@@ -228,7 +323,7 @@ class ApiClient(_BaseClient):
                 why = f"unreadable body: {exc}"
             attempt += 1
             delay = retry_delay(attempt, response)
-            self._log_retry(method, request.url.path, attempt, retries, why, delay)
+            self._log_retry(method, httpx.URL(url).path, attempt, retries, why, delay)
             _sleep(delay)
 
     def __repr__(self) -> str:
@@ -247,11 +342,21 @@ class AsyncApiClient(_BaseClient):
     ) -> None:
         super().__init__(configuration)
         self._owns_client = http_client is None
-        self._transport = transport
-        self._direct_client: httpx.AsyncClient | None = None
+        self._direct: AsyncDirectTransport | None = None
+        self._env_proxied = False
+        self._plain: AsyncDirectTransport | None = None
         if http_client is None:
             cfg = self.configuration
-            http_client = httpx.AsyncClient(**_client_options(cfg, transport, _trust_env(cfg.host)))
+            trust_env = _trust_env(cfg.host)
+            options = _client_options(cfg, transport, trust_env)
+            if transport is None and cfg.proxy is None:
+                from ._transport import AsyncDirectTransport
+
+                self._env_proxied = trust_env and _environment_proxies()
+                if not self._env_proxied:
+                    self._direct = options["transport"] = AsyncDirectTransport(verify=options["verify"],
+                                                                               trust_env=trust_env)
+            http_client = httpx.AsyncClient(**options)
         self.http_client = http_client
 
     async def __aenter__(self) -> AsyncApiClient:
@@ -264,15 +369,23 @@ class AsyncApiClient(_BaseClient):
     async def close(self) -> None:
         if self._owns_client:
             await self.http_client.aclose()
-        if self._direct_client is not None:
-            await self._direct_client.aclose()
+        if self._plain is not None:
+            await self._plain.aclose()
 
-    def _client_for(self, url: str) -> httpx.AsyncClient:
-        if not self._owns_client or _trust_env(url) or not self.http_client.trust_env:
-            return self.http_client
-        if self._direct_client is None:
-            self._direct_client = httpx.AsyncClient(**_client_options(self.configuration, self._transport, False))
-        return self._direct_client
+    def _direct_for(self, url: str) -> AsyncDirectTransport | None:
+        """As ``ApiClient._direct_for`` (one event loop: no lock needed to make the plain-http one)."""
+        if self.http_client.is_closed:
+            return None
+        if self._direct is not None:
+            return self._direct
+        if self._env_proxied and not _trust_env(url):
+            if self._plain is None:
+                from ._transport import AsyncDirectTransport
+
+                verify = _client_options(self.configuration, None, False)["verify"]
+                self._plain = AsyncDirectTransport(verify=verify, trust_env=False)
+            return self._plain
+        return None
 
     async def call(
         self,
@@ -285,18 +398,36 @@ class AsyncApiClient(_BaseClient):
         timeout: RequestTimeout = None,
         max_retries: int | None = None,
         check_status: bool = True,
+        with_request: bool = False,
     ) -> tuple[T, httpx.Response]:
         retries = self._retries(max_retries)
         self.configuration.check_key_transport()
         url = self._url(path, query)
-        http_client = self._client_for(url)
-        request = http_client.build_request(method, url, headers=self._headers(headers),
-                                            timeout=_timeout(self.configuration, timeout))
+        direct = self._direct_for(url)
+        send: Callable[[], Awaitable[httpx.Response]]
+        if direct is not None:
+            origin = self._route(path)
+            wire = self._wire_headers(self.http_client.headers, origin, headers)
+            extension = self._timeout_extension(timeout)
+            wire_method = method.encode("ascii")
+
+            async def send() -> httpx.Response:
+                response = await direct.exchange(wire_method, origin, query, wire, extension)
+                if with_request:
+                    response.request = httpx.Request(method, url, headers=wire, extensions={"timeout": extension})
+                return response
+        else:
+            http_client = self.http_client
+            request = http_client.build_request(method, url, headers=self._headers(headers),
+                                                timeout=_timeout(self.configuration, timeout))
+
+            async def send() -> httpx.Response:
+                return await http_client.send(request)
         attempt = 0
         while True:
             response: httpx.Response | None = None
             try:
-                response = await http_client.send(request)
+                response = await send()
                 if not is_retryable_status(response.status_code) or attempt >= retries:
                     return self._outcome(response, parse, check_status), response
                 why = f"HTTP {response.status_code}"
@@ -311,7 +442,7 @@ class AsyncApiClient(_BaseClient):
                 why = f"unreadable body: {exc}"
             attempt += 1
             delay = retry_delay(attempt, response)
-            self._log_retry(method, request.url.path, attempt, retries, why, delay)
+            self._log_retry(method, httpx.URL(url).path, attempt, retries, why, delay)
             await _async_sleep(delay)
 
     def __repr__(self) -> str:

@@ -80,6 +80,7 @@ class Configuration:
         self.allow_insecure_http = allow_insecure_http
         self.user_agent = user_agent
         self.default_headers = dict(default_headers or {})
+        self._transport_checked: tuple[str, bool, bool] | None = None
 
     # The key is a property so that assigning it later (openapi-generator style) still works; repr()
     # and str() show only a masked form (``vars(config)`` does hold it, as ``_access_token``).
@@ -96,7 +97,15 @@ class Configuration:
         return self.max_retries
 
     def check_key_transport(self) -> None:
-        """Refuse to send the key in clear text to another machine (raises ``ValueError``)."""
+        """Refuse to send the key in clear text to another machine (raises ``ValueError``).
+
+        Run before every request, since ``host``, the key and ``allow_insecure_http`` may all change after
+        the client is built; the last settings that passed are remembered, so the URL is not parsed again
+        for each page.
+        """
+        settings = (self.host, bool(self._access_token), self.allow_insecure_http)
+        if settings == self._transport_checked:
+            return
         parts = urlsplit(self.host)
         if (
             self._access_token
@@ -108,6 +117,7 @@ class Configuration:
                 f"refusing to send the admin key over plain http:// to {parts.hostname}; use https:// "
                 "or pass allow_insecure_http=True if this network is trusted"
             )
+        self._transport_checked = settings
 
     def auth_settings(self) -> dict[str, Any]:
         """openapi-generator's shape; the value is the real key, so never log this."""

@@ -120,6 +120,38 @@ def test_empty_file_becomes_an_archive(tmp_path: Path) -> None:
         assert archive.count() == 0
 
 
+def test_a_schema_committed_by_another_process_mid_check_is_not_taken_for_a_foreign_database(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two syncs creating one new archive: the other one commits its schema while this one is checking the
+    # empty file. The check must see one state of the file (empty, or the other's whole archive), never
+    # an application id of 0 beside the other's tables.
+    path = tmp_path / "new.sqlite"
+    path.touch()
+    monkeypatch.setattr(_schema, "_BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(_schema, "_WAL_TRIES", 2)
+    conn = sqlite3.connect(path, isolation_level=None)
+    created: list[bool | str] = []
+
+    class OtherCommitsAfterFirstRead:
+        def execute(self, sql: str) -> sqlite3.Cursor:
+            if "user_version" in sql and not created:   # the application id has been read
+                try:
+                    Archive(path).close()   # the other process, at this very moment
+                    created.append(True)
+                except ArchiveError as exc:  # it waits for this check's read (here: gives up at once)
+                    created.append(str(exc))
+            return conn.execute(sql)
+
+    try:
+        fresh = _schema._inspect(OtherCommitsAfterFirstRead(), path, readonly=False)  # type: ignore[arg-type]
+    finally:
+        conn.close()
+    assert created, "the other process never ran"
+    assert fresh == (created != [True])   # empty if the other could not commit, else its whole archive
+    with Archive(path) as archive:
+        assert archive.count() == 0
+
+
 @pytest.mark.parametrize("content", [b"%PDF-1.7\n" + b"x" * 5000, b"not a database at all", b"\x00" * 4096])
 def test_non_sqlite_file_is_refused_and_untouched(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "notes.sqlite"

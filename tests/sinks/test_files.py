@@ -177,3 +177,24 @@ def test_ocsf_parquet_holds_the_mapped_document(make_archive: Callable[[], Path]
     for row in rows[:200]:
         assert row["raw"] == events[row["id"]]
         assert json.loads(row["doc"]) == json.loads(json.dumps(to_ocsf(json.loads(row["raw"]))))
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_files_prepared_ahead_are_the_files_send_would_make(make_archive: Callable[[], Path], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch, fmt: str) -> None:
+    db = make_archive()
+    with Archive(db) as archive:
+        ship(archive, open_sink(f"file://{tmp_path / 'ahead'}?format={fmt}"), name="ahead", batch=300)
+        monkeypatch.setattr(FileSink, "prepare", lambda self, batch: None)   # send encodes each batch itself
+        ship(archive, open_sink(f"file://{tmp_path / 'inline'}?format={fmt}"), name="inline", batch=300)
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(f.relative_to(root)): f.read_bytes() for f in sorted(root.rglob("*")) if f.is_file()}
+
+    ahead, inline = files(tmp_path / "ahead"), files(tmp_path / "inline")
+    assert len(ahead) > 2 and ahead == inline
+
+
+def test_jsonl_reads_no_ids_and_parquet_does() -> None:
+    assert not open_sink("file:///tmp/x").reads_event_fields
+    assert open_sink("file:///tmp/x?format=parquet").reads_event_fields

@@ -329,3 +329,63 @@ def test_a_batch_splits_into_consecutive_parts_of_its_columns() -> None:
     assert [c for p in parts for c in (p.columns or [])] == [(0, "session")] * 7
     assert [len(p) for p in Batch.of(items[:2]).split(5)] == [1, 1]   # never an empty part
     assert [len(p) for p in Batch.of([]).split(2)] == [0]   # an empty batch stays one (empty) part
+
+
+class ColumnSink(ScriptedSink):
+    """Reads the batch's columns, as the file sink does; says whether it reads ids and types, and prepares
+    each batch ahead (recording in which thread), or fails to."""
+
+    def __init__(self, *, reads_event_fields: bool = True, prepare_error: Exception | None = None) -> None:
+        super().__init__()
+        self.reads_event_fields = reads_event_fields
+        self.prepare_error = prepare_error
+        self.prepared_in: list[str] = []
+        self.seen: list[tuple[Any, Any]] = []   # (prepared, first event id) of every batch sent
+
+    def prepare(self, batch: Sequence[Item]) -> Any:
+        import threading
+
+        self.prepared_in.append(threading.current_thread().name)
+        if self.prepare_error is not None:
+            raise self.prepare_error
+        return ("prepared", batch[0].seq) if batch else None
+
+    def send(self, batch: Sequence[Item]) -> BatchResult:
+        from openapiopenai.sinks._batch import Batch
+
+        assert isinstance(batch, Batch)
+        self.seen.append((batch.prepared, batch.event_id[0]))
+        return super().send(batch)
+
+
+def test_a_sink_prepares_each_batch_ahead_of_sending_it(archive: Archive) -> None:
+    sink = ColumnSink()
+    result = ship(archive, sink, batch=50)
+    assert result.delivered == archive.count() and sink.held == archived(archive.path)
+    assert [p for p, _ in sink.seen] == [("prepared", seqs[0]) for seqs in sink.batches]
+    # The first batch is built before the read-ahead starts; every later one in the read-ahead thread.
+    assert sink.prepared_in[0] == "MainThread"
+    assert set(sink.prepared_in[1:]) == {"ship-read-ahead_0"} and len(sink.prepared_in) == result.batches
+
+
+def test_a_failing_prepare_is_left_to_send(archive: Archive) -> None:
+    sink = ColumnSink(prepare_error=RuntimeError("no"))
+    result = ship(archive, sink, batch=70)
+    assert result.delivered == archive.count() and sink.held == archived(archive.path)
+    assert {p for p, _ in sink.seen} == {None}
+
+
+def test_ids_and_types_are_left_unread_only_for_a_sink_that_says_so(archive: Archive,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    read = ColumnSink(reads_event_fields=True)
+    ship(archive, read, name="read")
+    assert all(isinstance(event_id, str) and event_id.startswith("audit_log") for _, event_id in read.seen)
+    unread = ColumnSink(reads_event_fields=False)
+    assert ship(archive, unread, name="unread").delivered == archive.count()
+    assert {event_id for _, event_id in unread.seen} == {None}
+    assert [s for b in unread.batches for s in b] == [s for b in read.batches for s in b]
+    # A mapper may reject an event, and its dead letter names it: the ids are read then all the same.
+    monkeypatch.setattr("openapiopenai.sinks._ship.schema_mapper", lambda schema: lambda event: {"id": event["id"]})
+    mapped = ColumnSink(reads_event_fields=False)
+    ship(archive, mapped, name="mapped", schema="ocsf")
+    assert all(isinstance(event_id, str) and event_id.startswith("audit_log") for _, event_id in mapped.seen)

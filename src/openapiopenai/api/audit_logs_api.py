@@ -150,7 +150,8 @@ class AuditLogsApi:
         query = _Filters.query(effective_at, project_ids, event_types, actor_ids, actor_emails, resource_ids,
                                tenant_only, limit, after, before)
         response, _ = self.api_client.call("GET", PATH, query, lambda r: r, headers=_headers,
-                                           timeout=_request_timeout, max_retries=_max_retries, check_status=False)
+                                           timeout=_request_timeout, max_retries=_max_retries, check_status=False,
+                                           with_request=True)
         return response
 
     def iter_pages(
@@ -289,7 +290,7 @@ class AsyncAuditLogsApi:
                                tenant_only, limit, after, before)
         response, _ = await self.api_client.call("GET", PATH, query, lambda r: r, headers=_headers,
                                                  timeout=_request_timeout, max_retries=_max_retries,
-                                                 check_status=False)
+                                                 check_status=False, with_request=True)
         return response
 
     def iter_pages(

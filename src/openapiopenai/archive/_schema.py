@@ -279,9 +279,16 @@ def _connect(path: Path, *, readonly: bool) -> sqlite3.Connection:
 
 def _inspect(conn: sqlite3.Connection, path: Path, *, readonly: bool) -> bool:
     """Check an opened file is ours (or empty); returns True if the schema still has to be created."""
-    app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
-    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    # One read transaction, so the three reads see one state of the file: another process creating the
+    # same new archive may commit its schema between two autocommit reads, and an id of 0 beside its
+    # tables would look like somebody else's database (seen as a flaky overlapping-syncs test).
+    conn.execute("BEGIN")
+    try:
+        app_id = int(conn.execute("PRAGMA application_id").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.execute("COMMIT")
     if app_id != APPLICATION_ID and (app_id != 0 or tables):
         raise ArchiveError(f"{path}: a SQLite database, but not an openapiopenai archive")
     if version > SCHEMA_VERSION:

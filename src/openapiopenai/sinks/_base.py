@@ -268,6 +268,11 @@ class Sink(abc.ABC):
     reads_lookup_columns: ClassVar[bool] = False
     """Whether `send` reads the archive's lookup columns (`Item.columns`, `Batch.columns`): the shipper
     reads them from the archive only for a sink that does (they cost a third of the archive read)."""
+    reads_event_fields: bool = True
+    """Whether `send` reads each event's id and type (`Item.event_id` and `Item.event_type`, the `Batch`
+    columns of those names). A sink that writes only the archived JSON (JSONL files of the raw schema) sets
+    it False, per instance: the shipper then leaves them out of the archive read (a sixth of its time) and
+    the batch holds None in their place."""
 
     def __init__(self, url: SinkURL, *, options: Mapping[str, str]) -> None:
         self.url = url
@@ -276,6 +281,14 @@ class Sink(abc.ABC):
     @abc.abstractmethod
     def open(self) -> None:
         """Connect and check the credentials; raises `SinkConfigError` or `SinkUnavailable`."""
+
+    def prepare(self, batch: Sequence[Item]) -> Any:
+        """Work on `batch` that depends on its events alone (encoding it), done ahead of `send`: the
+        shipper calls it in its read-ahead thread while this sink is still sending the batch before, and
+        `send` finds the result as `Batch.prepared`. It must touch neither the sink's state nor the
+        destination (it may run beside `send`). A failure here is not reported: `send` does the work
+        itself and fails there. Default: nothing to prepare (None)."""
+        return None
 
     @abc.abstractmethod
     def send(self, batch: Sequence[Item]) -> BatchResult:

@@ -25,16 +25,19 @@ __all__ = ["Batch"]
 class Batch(Sequence[Item]):
     """One batch, in `seq` order, as parallel columns."""
 
-    __slots__ = ("_items", "columns", "docs", "effective_at", "event_id", "event_type", "raw", "schema", "seq")
+    __slots__ = ("_items", "columns", "docs", "effective_at", "event_id", "event_type", "prepared", "raw", "schema",
+                 "seq")
 
     def __init__(self, *, seq: Sequence[int], event_id: Sequence[str], effective_at: Sequence[int],
                  event_type: Sequence[str], raw: Sequence[bytes], docs: Sequence[Mapping[str, Any]] | None,
                  schema: str, columns: Sequence[tuple[Any, ...]] | None = None) -> None:
         self.seq = seq
         self.event_id = event_id
+        """None for every event when the sink does not read ids and types (`Sink.reads_event_fields`)."""
         self.effective_at = effective_at
         """Unix seconds."""
         self.event_type = event_type
+        """As `event_id`."""
         self.raw = raw
         """The archived JSON of each event, as UTF-8 bytes exactly as stored."""
         self.docs = docs
@@ -42,6 +45,8 @@ class Batch(Sequence[Item]):
         self.schema = schema
         self.columns = columns
         """The lookup columns of each event in `LOOKUP_COLUMNS` order, or None when not read."""
+        self.prepared: Any = None
+        """What the sink's `Sink.prepare` made of this batch ahead of `send`, or None (not prepared)."""
         self._items: list[Item] | None = None
 
     @classmethod

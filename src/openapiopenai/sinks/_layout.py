@@ -92,7 +92,9 @@ def _jsonl(batch: Batch, runs: _Runs) -> bytes:
     if batch.docs is not None:
         return b"".join([_encode(doc) + b"\n" for doc in _pick(batch.docs, runs)])
     raws = _pick(batch.raw, runs)
-    body = b"\n".join(raws) + b"\n"
+    # The last line's newline as one more (empty) line, not `+ b"\n"`: that copies the whole body again,
+    # into memory fresh from the kernel (megabytes: page faults), which cost more than the join itself.
+    body = b"\n".join([*raws, b""])
     if body.count(b"\n") == len(raws) and b"\r" not in body:
         return body
     # JSON has no line break inside a string (they are escaped), so one in raw is whitespace between

@@ -125,15 +125,28 @@ class _Shipper:
                          schema=self.schema), rejected
         seq, event_id, effective_at, event_type, raw, *_ = zip(*rows, strict=True)
         columns = [row[5:] for row in rows] if self.sink.reads_lookup_columns else None
-        return Batch(seq=seq, event_id=event_id, effective_at=effective_at, event_type=event_type, raw=raw,
-                     docs=docs, schema=self.schema, columns=columns), rejected
+        batch = Batch(seq=seq, event_id=event_id, effective_at=effective_at, event_type=event_type, raw=raw,
+                      docs=docs, schema=self.schema, columns=columns)
+        try:
+            batch.prepared = self.sink.prepare(batch)
+        except Exception:   # left for `send`, which does the work again and fails where the shipper expects it
+            batch.prepared = None
+        return batch, rejected
 
     def _columns(self, table: str = "") -> str:
         names = ["seq", "id", "effective_at", "type", "raw"]
         if self.sink.reads_lookup_columns:
             names += LOOKUP_COLUMNS
-        # raw as a BLOB: the stored UTF-8 bytes, no decode (the raw schema writes them as they are).
-        return ", ".join(f"CAST({table}raw AS BLOB)" if n == "raw" else table + n for n in names)
+        # A dead letter names its event, so the id is read whenever a mapper may reject one.
+        skipped = () if self.sink.reads_event_fields or self.mapper is not None else ("id", "type")
+
+        def column(name: str) -> str:
+            if name == "raw":   # as a BLOB: the stored UTF-8 bytes, no decode (raw is written as it is)
+                return f"CAST({table}raw AS BLOB)"
+            # NULL keeps every row's shape (row[1] the id, row[3] the type) whatever was read.
+            return "NULL" if name in skipped else table + name
+
+        return ", ".join(map(column, names))
 
     def _select(self) -> str:
         return f"SELECT {self._columns()} FROM audit_logs"
@@ -230,8 +243,9 @@ class _Shipper:
         # While the sink takes one batch (a COPY, a file's fsync), a thread reads the next from the archive
         # through a connection of its own: the same rows `next_rows` would read once the ledger has moved
         # (seq after this batch's last), since rows are only ever appended. Nothing is sent or recorded
-        # out of order; only the reading, and the building of the batch from the rows (mapping included),
-        # overlaps the sink's work, which then goes on from one batch to the next with no pause.
+        # out of order; only the reading, and the building of the batch from the rows (mapping and the
+        # sink's `prepare` included), overlaps the sink's work, which then goes on from one batch to the
+        # next with no pause.
         shipped = 0
         with _ReadAhead(self.archive_path, self._select(), self.batch, self._batch) as ahead:
             rows = self.next_rows()

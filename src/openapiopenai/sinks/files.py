@@ -25,7 +25,8 @@ from openapiopenai.sinks._base import (
     SinkUnavailable,
     SinkURL,
 )
-from openapiopenai.sinks._layout import batch_files, check_format
+from openapiopenai.sinks._batch import Batch
+from openapiopenai.sinks._layout import BatchFile, batch_files, check_format
 
 __all__ = ["FileSink"]
 
@@ -52,6 +53,8 @@ class FileSink(Sink):
             raise SinkConfigError("file sink: no directory given (file:///path/to/dir or file://relative/dir)")
         self.root = Path((url.host or "") + url.path)
         self.format = url.query.get("format", "jsonl")
+        # JSONL holds the archived JSON (or the mapped document) only; Parquet has id and type columns.
+        self.reads_event_fields = self.format != "jsonl"
 
     def describe(self) -> str:
         return f"file://{self.root.absolute()}" + ("" if self.format == "jsonl" else f"?format={self.format}")
@@ -73,11 +76,18 @@ class FileSink(Sink):
                 with contextlib.suppress(OSError):
                     temp.unlink()
 
+    def prepare(self, batch: Sequence[Item]) -> list[BatchFile]:
+        # The encoding (the JSONL join, Parquet's columns and compression) is the batch's alone: done in
+        # the shipper's read-ahead thread while the batch before waits for its fsync.
+        return batch_files(batch, self.format)
+
     def send(self, batch: Sequence[Item]) -> BatchResult:
+        prepared = batch.prepared if isinstance(batch, Batch) else None
+        files: list[BatchFile] = prepared if prepared is not None else batch_files(batch, self.format)
         try:
             dirs: set[Path] = set()
             new_day = False
-            for file in batch_files(batch, self.format):
+            for file in files:
                 final = self.root / file.name
                 if not final.parent.is_dir():
                     final.parent.mkdir(exist_ok=True)
