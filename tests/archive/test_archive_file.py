@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,6 +120,25 @@ def test_empty_file_becomes_an_archive(tmp_path: Path) -> None:
     path.touch()
     with Archive(path) as archive:
         assert archive.count() == 0
+
+
+def test_a_second_archive_of_a_held_file_keeps_the_first_ones_commits(tmp_path: Path, event_maker) -> None:  # type: ignore[no-untyped-def]
+    # A plain open()/close() of the file would drop this process's locks on it (POSIX locks are per
+    # process): another process closing its connection then deletes the WAL under the first archive,
+    # and what it commits later is lost to every new reader.
+    path = tmp_path / "a.sqlite"
+    reader = [sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]);"
+              " print(c.execute('SELECT count(*) FROM audit_logs').fetchone()[0]); c.close()", str(path)]
+    with Archive(path) as first:
+        _add(first, [event_maker(i, 1000 + i) for i in range(3)])
+        with Archive(path, create=False, readonly=True) as second:
+            assert second.count() == 3
+        assert subprocess.run(reader, capture_output=True, text=True, check=True).stdout == "3\n"
+        assert Path(f"{path}-wal").exists()   # the other process did not take itself for the last one
+        _add(first, [event_maker(i, 1000 + i) for i in range(3, 5)])
+        assert subprocess.run(reader, capture_output=True, text=True, check=True).stdout == "5\n"
+    with Archive(path, create=False) as again:
+        assert again.count() == 5
 
 
 def test_a_schema_committed_by_another_process_mid_check_is_not_taken_for_a_foreign_database(

@@ -18,6 +18,7 @@ from typing import Any
 
 from openapiopenai.archive._errors import ArchiveError
 from openapiopenai.archive._filters import Filters
+from openapiopenai.archive._held import hold, release
 from openapiopenai.archive._rows import INSERT_SQL, ROW_COLUMNS, event_row
 from openapiopenai.archive._schema import open_archive_db
 from openapiopenai.archive._state import SyncState, describe_states
@@ -100,6 +101,7 @@ class Archive:
         self.readonly = readonly
         self._conn: sqlite3.Connection | None = None
         self._conn = open_archive_db(self.path, create=create, readonly=readonly)
+        self._held = hold(self.path)   # a second Archive of this file here must not open() it (see `_held`)
         self._conn.row_factory = sqlite3.Row
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -114,6 +116,7 @@ class Archive:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+            release(self._held)
 
     def __enter__(self) -> Archive:
         return self

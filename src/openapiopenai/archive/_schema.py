@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from openapiopenai.archive._errors import ArchiveError
+from openapiopenai.archive._held import is_held
 from openapiopenai.archive._views import ensure_views
 
 log = logging.getLogger("openapiopenai.archive")
@@ -241,8 +242,11 @@ def _check_file(path: Path, *, create: bool, readonly: bool) -> bool:
             raise ArchiveError(f"{path}: cannot create the archive (directory {parent} is not writable)")
         return False
     try:
-        with path.open("rb") as fh:
-            head = fh.read(len(_SQLITE_MAGIC))
+        if is_held(path):
+            head = _SQLITE_MAGIC   # open here through SQLite already: opening it again would drop its locks
+        else:
+            with path.open("rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
     except OSError as exc:
         raise ArchiveError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if head and head != _SQLITE_MAGIC:
