@@ -219,7 +219,8 @@ of N events lists fewer than N; each row names the count every contender had to 
    against an emulator that also sends event types newer than the spec.
 5. `openapiopenai audit-logs sync --workers 1` into a fresh archive (rate over the whole CLI process,
    start-up included; the archive's row count is checked against the floor's) against the floor walking the same pages
-   (GET with `after=last_id`, `orjson.loads`). The emulator database is generated once under `bench/.work`.
+   (GET with `after=last_id`, `orjson.loads`). The emulator database is generated once under `bench/.work`;
+   one uncounted floor walk warms the emulator first (its first walk after a start is the slowest).
 6. The same sync from an emulator adding {plan.backfill_latency_ms} ms per request, `--workers 1` against
    `--workers 8`.
 7. The emulator itself, from the floor walks of row 5: events over the time spent inside the GETs, and
