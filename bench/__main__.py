@@ -146,10 +146,11 @@ def keep_previous(table: str, previous: str, ran: set[int]) -> tuple[str, list[s
 
     Returns the merged table, the kept rows' "below goal" lines, and where the kept rows are from
     ("rows 4, 5 from the run of <date>", one part per earlier run)."""
-    old = {k: line for k, line in _table_lines(previous).items() if _row_number(k) not in ran}
+    new = _table_lines(table)
+    # Not only the rows asked for: a row that comes with one asked for (7 with 5) is new too.
+    old = {k: line for k, line in _table_lines(previous).items() if _row_number(k) not in ran and k not in new}
     if not old:
         return table, [], ""
-    new = _table_lines(table)
     head = [line for line in table.splitlines() if line.startswith(("| # ", "|---"))]
     merged = {**old, **new}
     lines = [merged[k] for k in sorted(merged, key=lambda k: (_row_number(k), k))]

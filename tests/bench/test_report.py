@@ -46,3 +46,21 @@ def test_partial_run_replaces_its_rows_and_keeps_the_others(tmp_path: Path) -> N
     assert "rows 1, 5 from the run of 2026-11-26 06:46 UTC, kept as they were" in again
     below = text.split("## Below goal in this run", 1)[1]
     assert "- row 5 (sync): NOT met: 41% of floor" in below and "old 3" not in below
+
+
+def test_a_row_that_comes_with_an_asked_for_one_is_not_also_kept() -> None:
+    # `--rows 5` also measures row 7 (one walk serves both): the old row 7 is replaced, not listed as kept.
+    previous = PREVIOUS + "| 7 | emulator | 2 | g | 9 events/s (1.00x) | — | — | — | NOT met: old 7 |\n"
+    table = ("| # | measure | runs | goal | this project | openapi-generator 7.26 | openai SDK | floor | goal met? |\n"
+             "|---|---|---|---|---|---|---|---|---|\n"
+             "| 5 | sync | 2 | g | 8 events/s (1.00x) | — | — | — | met: 75% of floor |\n"
+             "| 7 | emulator | 2 | g | 10 events/s (1.00x) | — | — | — | met: new 7 |\n")
+    code = ("import sys; from bench.__main__ import keep_previous; "
+            "t, below, origin = keep_previous(sys.argv[1], sys.argv[2], {5}); print(origin); print(below); print(t)")
+    proc = subprocess.run([sys.executable, "-c", code, table, previous], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, check=True)
+    origin, below, *merged = proc.stdout.splitlines()
+    assert origin == "rows 1, 3 from the run of 2026-11-26 06:46 UTC"
+    assert "old 7" not in below and "old 3" in below
+    assert [line.split(" | ")[0][2:] for line in merged[2:]] == ["1", "3", "5", "7"]
+    assert "met: new 7" in merged[-1]
