@@ -57,10 +57,11 @@ class Origin:
         self.path = url.raw_path
         self.netloc = url.netloc
 
-    def target(self, query: str) -> bytes:
+    def url_for(self, query: str) -> httpcore.URL:
         # The query comes from _query.build_query, which percent-encodes every value: httpx would send
         # it unchanged (a test pins that), so it is joined, not parsed again.
-        return self.path + b"?" + query.encode("ascii") if query else self.path
+        target = self.path + b"?" + query.encode("ascii") if query else self.path
+        return httpcore.URL(scheme=self.url.scheme, host=self.url.host, port=self.url.port, target=target)
 
 
 class _Body(httpx.SyncByteStream):
@@ -90,8 +91,7 @@ class DirectTransport(httpx.HTTPTransport):
         (an ``httpx.Request`` costs about a tenth of a whole list call; ``ApiClient`` adds one only to a
         response it hands out); ``elapsed`` is set as httpx sets it.
         """
-        url = httpcore.URL(scheme=origin.url.scheme, host=origin.url.host, port=origin.url.port,
-                           target=origin.target(query))
+        url = origin.url_for(query)
         started = time.perf_counter()
         try:
             # _pool is the httpcore.ConnectionPool the base class builds from verify/trust_env/limits.
@@ -132,8 +132,7 @@ class AsyncDirectTransport(httpx.AsyncHTTPTransport):
 
     async def exchange(self, method: bytes, origin: Origin, query: str, headers: list[tuple[bytes, bytes]],
                        timeout: dict[str, float | None]) -> httpx.Response:
-        url = httpcore.URL(scheme=origin.url.scheme, host=origin.url.host, port=origin.url.port,
-                           target=origin.target(query))
+        url = origin.url_for(query)
         started = time.perf_counter()
         try:
             core = await self._pool.handle_async_request(

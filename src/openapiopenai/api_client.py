@@ -96,10 +96,32 @@ def _environment_proxies() -> bool:
     return any(proxies.get(scheme) for scheme in ("http", "https", "all"))
 
 
+def _verify(config: Configuration) -> Any:
+    return config.ssl_ca_cert if (config.verify_ssl and config.ssl_ca_cert) else config.verify_ssl
+
+
 def _client_options(config: Configuration, transport: Any, trust_env: bool) -> dict[str, Any]:
-    verify: Any = config.ssl_ca_cert if (config.verify_ssl and config.ssl_ca_cert) else config.verify_ssl
-    return {"transport": transport, "verify": verify, "proxy": config.proxy, "timeout": _timeout(config, None),
-            "follow_redirects": False, "trust_env": trust_env}
+    return {"transport": transport, "verify": _verify(config), "proxy": config.proxy,
+            "timeout": _timeout(config, None), "follow_redirects": False, "trust_env": trust_env}
+
+
+def _built_client(config: Configuration, transport: Any, *, asynchronous: bool) -> tuple[dict[str, Any], Any, bool]:
+    """For the httpx client a client class builds itself: its options, the direct transport to send on
+    (None: every request goes through the httpx client; see `_transport`) and whether the environment
+    names a proxy (then plain-http requests alone go direct, on a transport of their own: `_direct_for`)."""
+    trust_env = _trust_env(config.host)
+    options = _client_options(config, transport, trust_env)
+    if transport is not None or config.proxy is not None:
+        return options, None, False
+    if trust_env and _environment_proxies():
+        return options, None, True
+    # Imported here: it loads httpcore, which httpx itself loads only when a transport is built.
+    from ._transport import AsyncDirectTransport, DirectTransport
+
+    direct_type = AsyncDirectTransport if asynchronous else DirectTransport
+    # The client's own transport, so both ways in share one pool and one TLS context.
+    direct = options["transport"] = direct_type(verify=options["verify"], trust_env=trust_env)
+    return options, direct, False
 
 
 def _connection_error(exc: httpx.TransportError | httpx.DecodingError) -> ApiConnectionError:
@@ -218,18 +240,7 @@ class ApiClient(_BaseClient):
         self._plain: DirectTransport | None = None
         self._plain_lock = threading.Lock()
         if http_client is None:
-            cfg = self.configuration
-            trust_env = _trust_env(cfg.host)
-            options = _client_options(cfg, transport, trust_env)
-            if transport is None and cfg.proxy is None:
-                # Imported here: it loads httpcore, which httpx itself loads only when a transport is built.
-                from ._transport import DirectTransport
-
-                self._env_proxied = trust_env and _environment_proxies()
-                if not self._env_proxied:
-                    # The client's own transport, so both ways in share one pool and one TLS context.
-                    self._direct = options["transport"] = DirectTransport(verify=options["verify"],
-                                                                          trust_env=trust_env)
+            options, self._direct, self._env_proxied = _built_client(self.configuration, transport, asynchronous=False)
             http_client = httpx.Client(**options)
         self.http_client = http_client
         #: openapi-generator's name for the pool; kept for code that reaches for it.
@@ -258,8 +269,7 @@ class ApiClient(_BaseClient):
                 if self._plain is None:
                     from ._transport import DirectTransport
 
-                    verify = _client_options(self.configuration, None, False)["verify"]
-                    self._plain = DirectTransport(verify=verify, trust_env=False)
+                    self._plain = DirectTransport(verify=_verify(self.configuration), trust_env=False)
             return self._plain
         return None
 
@@ -346,16 +356,7 @@ class AsyncApiClient(_BaseClient):
         self._env_proxied = False
         self._plain: AsyncDirectTransport | None = None
         if http_client is None:
-            cfg = self.configuration
-            trust_env = _trust_env(cfg.host)
-            options = _client_options(cfg, transport, trust_env)
-            if transport is None and cfg.proxy is None:
-                from ._transport import AsyncDirectTransport
-
-                self._env_proxied = trust_env and _environment_proxies()
-                if not self._env_proxied:
-                    self._direct = options["transport"] = AsyncDirectTransport(verify=options["verify"],
-                                                                               trust_env=trust_env)
+            options, self._direct, self._env_proxied = _built_client(self.configuration, transport, asynchronous=True)
             http_client = httpx.AsyncClient(**options)
         self.http_client = http_client
 
@@ -382,8 +383,7 @@ class AsyncApiClient(_BaseClient):
             if self._plain is None:
                 from ._transport import AsyncDirectTransport
 
-                verify = _client_options(self.configuration, None, False)["verify"]
-                self._plain = AsyncDirectTransport(verify=verify, trust_env=False)
+                self._plain = AsyncDirectTransport(verify=_verify(self.configuration), trust_env=False)
             return self._plain
         return None
 
