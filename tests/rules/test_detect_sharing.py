@@ -100,15 +100,15 @@ def test_two_connections_give_what_one_gives_and_both_take_plain_rules(archive_p
 
         helped = threading.Event()
 
-        def counting(c: Any, rules: Any, *args: Any) -> Any:
-            for rule in rules:
+        def counting(c: Any, batches: Any, *args: Any) -> Any:
+            for batch in batches:
                 name = threading.current_thread().name
-                taken[name] = taken.get(name, 0) + 1
+                taken[name] = taken.get(name, 0) + len(batch)
                 if name == "MainThread":
                     helped.wait(30)   # (a tiny archive: else this thread may take every rule before the other starts)
                 else:
                     helped.set()
-                yield from real(c, [rule], *args)
+                yield from real(c, [batch], *args)
 
         monkeypatch.setattr(_engine, "_plain", counting)
         # The correlations made instant: the thread then takes plain rules from the shared queue too.

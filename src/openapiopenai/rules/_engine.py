@@ -321,7 +321,7 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
     try:
         kinds = archive_types(conn)
         if scope.after_seq is not None or not database:
-            yield from _plain(conn, compiled.events, scope, kinds)
+            yield from _plain(conn, _batches(compiled.events), scope, kinds)
             yield from _correlated(conn, compiled, scope, kinds, prune=prune)
             return
         queue = _Queue(_largest_first(conn, compiled.events, kinds))
@@ -331,11 +331,11 @@ def each_match(conn: sqlite3.Connection, compiled: Compiled, scope: Scope = Scop
             def work(other: sqlite3.Connection) -> None:
                 beside.send_all(_correlated(other, compiled, scope, kinds, prune=prune))
                 for batch in queue:
-                    beside.send_all(_plain(other, batch, scope, kinds))
+                    beside.send_all(_plain(other, [batch], scope, kinds))
 
             beside.start(work)
             for batch in queue:
-                for n, match in enumerate(_plain(conn, batch, scope, kinds), 1):
+                for n, match in enumerate(_plain(conn, [batch], scope, kinds), 1):
                     yield match
                     if not n % _Beside.BATCH:   # now and then, so the thread seldom waits for room
                         yield from beside.ready()
@@ -493,12 +493,13 @@ class _Stopped(Exception):
     """The caller left before the thread's work was done."""
 
 
-def _plain(conn: sqlite3.Connection, rules: Iterable[_Rule], scope: Scope, kinds: Sequence[str]) -> Iterator[Match]:
-    """The matches of the plain (single-event) rules."""
+def _plain(conn: sqlite3.Connection, batches: Iterable[list[_Rule]], scope: Scope,
+           kinds: Sequence[str]) -> Iterator[Match]:
+    """The matches of the plain (single-event) rules, in the batches `_batches` made of them."""
     by_seq = scope.after_seq is not None
     try:
         _define_scope(conn, _window(scope), by_seq=by_seq)
-        for batch in _batches(rules):
+        for batch in batches:   # made by `_batches`
             types = batch[0][2]
             if len(batch) > 1 and not by_seq and types is not None:
                 if spelled := spellings(types, kinds):
